@@ -1,0 +1,31 @@
+#' Control settings for the glmmr optimizer
+#'
+#' @param max_evals Maximum number of objective evaluations.
+#' @param grad_tol The optimizer stops when the Euclidean norm of the
+#'   finite-difference gradient of the objective falls below this.
+#' @param cost_tol The optimizer also stops when one iteration improves the
+#'   objective by less than this.
+#' @param max_iter Maximum number of quasi-Newton iterations.
+#' @param check_tol A fit whose largest scaled gradient (the Newton step,
+#'   \eqn{|H^{-1} g|}) at the optimum exceeds this gets a convergence warning.
+#' @return A list of class `"glmmr_control"`.
+#' @examples
+#' glmmr_control(max_evals = 5000)
+#' @export
+glmmr_control <- function(max_evals = 20000, grad_tol = 1e-6, cost_tol = 1e-11,
+                          max_iter = 500, check_tol = 1e-3) {
+  num <- function(x, name, int = FALSE) {
+    if (!is.numeric(x) || length(x) != 1L || !is.finite(x) || x <= 0 ||
+        (int && x != round(x))) {
+      stop("`", name, "` must be a single positive ",
+           if (int) "whole number" else "number", call. = FALSE)
+    }
+    x
+  }
+  structure(list(max_evals = num(max_evals, "max_evals", TRUE),
+                 grad_tol = num(grad_tol, "grad_tol"),
+                 cost_tol = num(cost_tol, "cost_tol"),
+                 max_iter = num(max_iter, "max_iter", TRUE),
+                 check_tol = num(check_tol, "check_tol")),
+            class = "glmmr_control")
+}

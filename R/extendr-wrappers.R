@@ -1,0 +1,23 @@
+# The .Call wrappers of the Rust binding (src/rust/rbind). Each returns a
+# named list; on failure list(error = message), which `engine_call()` turns
+# into an R error, so nothing from Rust ever unwinds through R.
+
+rust_fit_lmm <- function(y, x, p, terms, weights, offset, reml, control) {
+  .Call(wrap__rust_fit_lmm, y, x, p, terms, weights, offset, reml, control)
+}
+
+rust_lmm_objective <- function(y, x, p, terms, weights, offset, reml, theta) {
+  .Call(wrap__rust_lmm_objective, y, x, p, terms, weights, offset, reml, theta)
+}
+
+rust_panic_test <- function(message) {
+  .Call(wrap__rust_panic_test, message)
+}
+
+# Run an engine call and turn list(error = msg) into an R error.
+engine_call <- function(res) {
+  if (!is.null(res$error)) {
+    stop("glmmr engine: ", res$error, call. = FALSE)
+  }
+  res
+}

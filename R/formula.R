@@ -1,0 +1,245 @@
+# Formula handling for lme4-style mixed-model formulas.
+#
+# A mixed-model formula looks like
+#   y ~ x + (1 + x | g) + (1 | a/b) + (z || h)
+# The helpers below split it into the fixed-effects part (`no_bars()`), the
+# random-effects terms (`find_bars()`, `expand_bars()`) and a formula that
+# mentions every variable of the model (`sub_bars()`), used to build a single
+# model frame so that missing values are handled consistently.
+
+#' Is a language object a random-effects bar call?
+#'
+#' @param x A language object.
+#' @return `TRUE` if `x` is a call to `|` or `||`.
+#' @noRd
+is_bar_call <- function(x) {
+  is.call(x) && (identical(x[[1L]], as.name("|")) ||
+                   identical(x[[1L]], as.name("||")))
+}
+
+#' Is a language object a call to a given operator?
+#'
+#' @param x A language object.
+#' @param op Character name of the operator / function.
+#' @noRd
+is_call_to <- function(x, op) {
+  is.call(x) && identical(x[[1L]], as.name(op))
+}
+
+#' Right-hand side of a formula
+#'
+#' @param formula A formula (one- or two-sided).
+#' @return The language object of the right-hand side.
+#' @noRd
+formula_rhs <- function(formula) {
+  formula[[length(formula)]]
+}
+
+#' Find the random-effects terms of a mixed-model formula
+#'
+#' Walks the right-hand side of `formula` and collects every bar term
+#' `(lhs | g)` or `(lhs || g)`, in order of appearance. Bars are looked for
+#' at the top level of the right-hand side, i.e. inside sums (`+`), unary or
+#' binary minus, and parentheses. Bars hidden inside other calls (for example
+#' `x:(1 | g)`) are not random-effects terms and are not returned.
+#'
+#' @param formula A formula, or the language object of a right-hand side.
+#' @return A list of calls to `|` or `||` (language objects), possibly empty.
+#' @noRd
+find_bars <- function(formula) {
+  walk <- function(term) {
+    if (!is.call(term)) return(list())
+    if (is_bar_call(term)) return(list(term))
+    if (is_call_to(term, "(")) return(walk(term[[2L]]))
+    if (is_call_to(term, "+") || is_call_to(term, "-")) {
+      return(unlist(lapply(as.list(term)[-1L], walk), recursive = FALSE))
+    }
+    list()
+  }
+  if (inherits(formula, "formula") || is_call_to(formula, "~")) {
+    formula <- formula_rhs(formula)
+  }
+  res <- walk(formula)
+  if (is.null(res)) list() else res
+}
+
+#' Does a formula have random-effects terms?
+#'
+#' @param formula A formula.
+#' @return `TRUE` if `formula` contains at least one `(lhs | g)` or
+#'   `(lhs || g)` term.
+#' @noRd
+has_bars <- function(formula) {
+  length(find_bars(formula)) > 0L
+}
+
+#' Expand nested grouping specifications
+#'
+#' `a/b` becomes `a` and `a:b`; `a/b/c` becomes `a`, `a:b`, `a:b:c`.
+#' Other grouping expressions (including interactions `a:b`) are returned
+#' unchanged. Redundant parentheses are removed.
+#'
+#' @param grp Language object of the grouping part of a bar.
+#' @return A list of grouping expressions.
+#' @noRd
+expand_slash <- function(grp) {
+  while (is_call_to(grp, "(")) grp <- grp[[2L]]
+  if (is_call_to(grp, "/") && length(grp) == 3L) {
+    left <- expand_slash(grp[[2L]])
+    right <- expand_slash(grp[[3L]])
+    last <- left[[length(left)]]
+    return(c(left, lapply(right, function(r) call(":", last, r))))
+  }
+  list(grp)
+}
+
+#' Split the left-hand side of a `||` term into uncorrelated parts
+#'
+#' The lhs is expanded per *term* of `~ lhs`: an intercept (unless removed
+#' with `0 +` or `- 1`) gives `1`, and every other term `t` gives `0 + t`.
+#' A term that produces several model-matrix columns (a factor, `poly()`,
+#' ...) keeps those columns together in one part, so their random effects
+#' remain correlated with each other (as in lme4).
+#'
+#' @param lhs Language object of the left-hand side of a `||` term.
+#' @return A list of language objects, each a left-hand side of a `|` term.
+#' @noRd
+split_double_bar_lhs <- function(lhs) {
+  tt <- stats::terms(stats::as.formula(call("~", lhs)))
+  labs <- attr(tt, "term.labels")
+  out <- list()
+  if (attr(tt, "intercept") == 1L) out <- c(out, list(1))
+  for (lab in labs) {
+    out <- c(out, list(call("+", 0, str2lang(lab))))
+  }
+  if (length(out) == 0L) {
+    # No intercept and no terms (e.g. `0 || g`): keep it as is so that the
+    # problem is reported when the model matrix is built.
+    out <- list(lhs)
+  }
+  out
+}
+
+#' Expand random-effects bar terms
+#'
+#' Turns the bar terms found by [find_bars()] into a list of plain `|` calls:
+#' * `(lhs || g)` is split into uncorrelated terms, one per term of the lhs
+#'   formula: `(1 | g)` if the lhs has an intercept, then `(0 + t | g)` for
+#'   every term `t` of the lhs. A term giving several columns (e.g. a factor)
+#'   keeps its columns together in a single term, as lme4 does.
+#' * `(lhs | a/b)` becomes `(lhs | a)` and `(lhs | a:b)`; deeper nesting
+#'   `a/b/c` gives `a`, `a:b`, `a:b:c`.
+#' * `(lhs | a:b)` is kept: its grouping factor is the interaction of `a`
+#'   and `b`.
+#'
+#' For a term such as `(x || a/b)`, the lhs parts vary slowest:
+#' `(1 | a), (1 | a:b), (0 + x | a), (0 + x | a:b)`.
+#'
+#' @param bars A list of `|` / `||` calls, as returned by [find_bars()].
+#' @return A list of `|` calls.
+#' @noRd
+expand_bars <- function(bars) {
+  if (is_bar_call(bars)) bars <- list(bars)
+  out <- list()
+  for (b in bars) {
+    if (!is_bar_call(b)) {
+      stop("internal error: expand_bars() needs calls to '|' or '||'",
+           call. = FALSE)
+    }
+    lhs <- b[[2L]]
+    groups <- expand_slash(b[[3L]])
+    lhs_parts <- if (identical(b[[1L]], as.name("||"))) {
+      split_double_bar_lhs(lhs)
+    } else {
+      list(lhs)
+    }
+    for (l in lhs_parts) {
+      for (g in groups) {
+        out <- c(out, list(call("|", l, g)))
+      }
+    }
+  }
+  out
+}
+
+#' Fixed-effects part of a mixed-model formula
+#'
+#' Removes every random-effects bar term from the right-hand side, keeping
+#' everything else (offset() terms, `I()`, `poly()`, interactions, `0 +` or
+#' `- 1`). If nothing is left on the right-hand side it becomes `1`.
+#'
+#' @param formula A formula.
+#' @return A formula with the same response and environment.
+#' @noRd
+no_bars <- function(formula) {
+  strip <- function(term) {
+    if (!is.call(term)) return(term)
+    if (is_bar_call(term)) return(NULL)
+    if (is_call_to(term, "(")) {
+      inner <- strip(term[[2L]])
+      if (is.null(inner)) return(NULL)
+      term[[2L]] <- inner
+      return(term)
+    }
+    if (is_call_to(term, "+")) {
+      if (length(term) == 2L) return(strip(term[[2L]]))
+      l <- strip(term[[2L]])
+      r <- strip(term[[3L]])
+      if (is.null(l)) return(r)
+      if (is.null(r)) return(l)
+      return(call("+", l, r))
+    }
+    if (is_call_to(term, "-")) {
+      if (length(term) == 2L) {
+        r <- strip(term[[2L]])
+        if (is.null(r)) return(NULL)
+        return(call("-", r))
+      }
+      l <- strip(term[[2L]])
+      r <- strip(term[[3L]])
+      if (is.null(r)) return(l)
+      if (is.null(l)) return(call("-", r))
+      return(call("-", l, r))
+    }
+    term
+  }
+  rhs <- strip(formula_rhs(formula))
+  if (is.null(rhs)) rhs <- 1
+  formula[[length(formula)]] <- rhs
+  formula
+}
+
+#' Formula mentioning every variable of a mixed model
+#'
+#' Replaces each random-effects term `(lhs | g)` (or `||`) by `(lhs + g)`,
+#' where `/` and `:` in the grouping part are replaced by `+`. The result can
+#' be given to a single `model.frame()` call to collect all the variables of
+#' the model (response, fixed effects, random-effects covariates and grouping
+#' factors), so that missing values are dropped once for the whole model.
+#'
+#' @param formula A formula.
+#' @return A formula with the same response and environment.
+#' @noRd
+sub_bars <- function(formula) {
+  plus_grouping <- function(g) {
+    if (!is.call(g)) return(g)
+    if (is_call_to(g, "/") || is_call_to(g, ":")) {
+      g[[1L]] <- as.name("+")
+    }
+    for (i in seq_along(g)[-1L]) g[[i]] <- plus_grouping(g[[i]])
+    g
+  }
+  replace <- function(term) {
+    if (!is.call(term)) return(term)
+    if (is_bar_call(term)) {
+      return(call("+", term[[2L]], plus_grouping(term[[3L]])))
+    }
+    if (is_call_to(term, "(") || is_call_to(term, "+") ||
+          is_call_to(term, "-")) {
+      for (i in seq_along(term)[-1L]) term[[i]] <- replace(term[[i]])
+    }
+    term
+  }
+  formula[[length(formula)]] <- replace(formula_rhs(formula))
+  formula
+}

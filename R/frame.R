@@ -1,0 +1,401 @@
+# Model frame and model structures for mixed models.
+#
+# `build_frame()` turns the matched call of the user entry point into one
+# model frame holding every variable of the model (so that rows with missing
+# values are dropped once, consistently), and `build_structures()` derives
+# from it the response, the fixed-effects model matrix, weights, offset and
+# the random-effects term records used by the numerical engine.
+
+#' Deparse a variable the way model.frame() names its columns
+#'
+#' @param x A language object (symbol or call).
+#' @return A single string.
+#' @noRd
+deparse_var <- function(x) {
+  paste(deparse(x, width.cutoff = 500L,
+                backtick = !is.symbol(x) && is.language(x)),
+        collapse = " ")
+}
+
+#' Terms of the fixed-effects part, evaluated against a model frame
+#'
+#' The terms of `no_bars(formula)`, with the `"predvars"` and
+#' `"dataClasses"` attributes taken from the terms of the full model frame,
+#' so that data-dependent bases (e.g. `poly()`, `ns()`) can be re-created
+#' for new data in `predict()`.
+#'
+#' @param formula The full mixed-model formula.
+#' @param frame A model frame built from `sub_bars(formula)`.
+#' @return A `terms` object.
+#' @noRd
+make_fixed_terms <- function(formula, frame) {
+  ft <- stats::terms(no_bars(formula))
+  full <- attr(frame, "terms")
+  if (is.null(full)) return(ft)
+  fvars <- as.list(attr(ft, "variables"))[-1L]
+  avars <- as.list(attr(full, "variables"))[-1L]
+  idx <- vapply(fvars, function(v) {
+    hit <- which(vapply(avars, identical, logical(1), v))
+    if (length(hit)) hit[1L] else NA_integer_
+  }, integer(1))
+  pv <- attr(full, "predvars")
+  if (!is.null(pv) && !anyNA(idx)) {
+    attr(ft, "predvars") <- as.call(c(list(as.name("list")),
+                                      as.list(pv)[-1L][idx]))
+  }
+  dc <- attr(full, "dataClasses")
+  if (!is.null(dc)) {
+    nm <- vapply(fvars, deparse_var, character(1))
+    keep <- nm[nm %in% names(dc)]
+    attr(ft, "dataClasses") <- dc[keep]
+  }
+  ft
+}
+
+#' Check a raw model frame for non-finite numeric values
+#'
+#' Used inside the `na.action` of the model-frame call, i.e. before rows with
+#' missing values are removed, so that `NaN` (which `is.na()` treats as
+#' missing) is reported rather than silently dropped.
+#'
+#' @param frame A data frame (the model frame before NA handling).
+#' @return `frame`, invisibly; signals an error if a problem is found.
+#' @noRd
+check_frame_finite <- function(frame) {
+  for (nm in names(frame)) {
+    x <- frame[[nm]]
+    if (!is.numeric(x)) next
+    bad <- is.nan(x) | is.infinite(x)
+    if (any(bad)) {
+      if (identical(nm, "(weights)")) {
+        stop("`weights` must be finite: found Inf or NaN values",
+             call. = FALSE)
+      }
+      if (identical(nm, "(offset)") || startsWith(nm, "offset(")) {
+        stop("`offset` must be finite: found Inf or NaN values in '",
+             nm, "'", call. = FALSE)
+      }
+      stop("variable '", nm, "' contains non-finite values (Inf or NaN)",
+           call. = FALSE)
+    }
+  }
+  invisible(frame)
+}
+
+#' Build the model frame of a mixed model
+#'
+#' Like `lm()` or `lme4::lFormula()`: builds a call to `stats::model.frame()`
+#' with the formula `sub_bars(formula)` (so that every variable of the model
+#' is included), and the `data`, `subset`, `weights`, `offset` and
+#' `na.action` arguments of the matched call, with
+#' `drop.unused.levels = TRUE`, and evaluates it in `env`. `weights`,
+#' `offset` and `subset` use non-standard evaluation as in `lm()`: they may
+#' refer to columns of `data` or to objects visible from the formula's
+#' environment. The default `na.action` is `na.omit`; rows with a missing
+#' value in any variable used anywhere in the model (including weights and
+#' offset) are dropped once.
+#'
+#' @param mc The matched call (`match.call()`) of the user entry point
+#'   `glmmr(formula, data, family, REML, weights, offset, subset, na.action,
+#'   contrasts, control)`.
+#' @param env The environment of the caller of the entry point.
+#' @return A model frame (data frame with a `"terms"` attribute) with extra
+#'   attributes `"formula"` (the original mixed-model formula) and
+#'   `"fixed_terms"` (terms of the fixed-effects part, see
+#'   `make_fixed_terms()`).
+#' @noRd
+build_frame <- function(mc, env = parent.frame()) {
+  if (is.null(mc$formula)) {
+    stop("`formula` is required", call. = FALSE)
+  }
+  formula <- eval(mc$formula, env)
+  if (is.character(formula)) formula <- stats::as.formula(formula, env = env)
+  if (!inherits(formula, "formula")) {
+    stop("`formula` must be a formula", call. = FALSE)
+  }
+  if (length(formula) != 3L) {
+    stop("`formula` must have a response (left-hand side)", call. = FALSE)
+  }
+  fenv <- environment(formula)
+  if (is.null(fenv)) {
+    fenv <- env
+    environment(formula) <- env
+  }
+
+  data <- NULL
+  if (!is.null(mc$data)) {
+    data <- eval(mc$data, env)
+    if (!inherits(data, "data.frame")) {
+      stop("`data` must be a data frame", call. = FALSE)
+    }
+  }
+
+  full_form <- sub_bars(formula)
+  vars <- all.vars(full_form)
+  for (v in vars) {
+    if (!(v %in% names(data)) && !exists(v, envir = fenv)) {
+      stop("variable '", v, "' not found in `data` or in the environment ",
+           "of the formula", call. = FALSE)
+    }
+  }
+
+  user_na <- if (is.null(mc$na.action)) {
+    stats::na.omit
+  } else {
+    eval(mc$na.action, env)
+  }
+  if (is.null(user_na)) {
+    user_na <- function(object, ...) object
+  } else {
+    user_na <- match.fun(user_na)
+  }
+  na_action <- function(object, ...) {
+    check_frame_finite(object)
+    user_na(object, ...)
+  }
+
+  mf <- call("model.frame", formula = full_form)
+  mf[[1L]] <- quote(stats::model.frame)
+  if (!is.null(data)) mf$data <- data
+  for (arg in c("subset", "weights", "offset")) {
+    if (!is.null(mc[[arg]])) mf[[arg]] <- mc[[arg]]
+  }
+  mf$na.action <- na_action
+  mf$drop.unused.levels <- TRUE
+
+  frame <- tryCatch(
+    eval(mf, env),
+    error = function(e) {
+      msg <- conditionMessage(e)
+      m <- regmatches(msg, regexec("object '([^']*)' not found", msg))[[1L]]
+      if (length(m) == 2L) {
+        stop("variable '", m[2L], "' not found in `data` or in the ",
+             "environment of the formula", call. = FALSE)
+      }
+      m <- regmatches(msg, regexec("variable lengths differ \\(found for '([^']*)'\\)",
+                                   msg))[[1L]]
+      if (length(m) == 2L) {
+        what <- m[2L]
+        if (identical(what, "(offset)") || startsWith(what, "offset(")) {
+          stop("`offset` must have one value per observation ",
+               "(variable lengths differ for '", what, "')", call. = FALSE)
+        }
+        if (identical(what, "(weights)")) {
+          stop("`weights` must have one value per observation ",
+               "(variable lengths differ)", call. = FALSE)
+        }
+        stop("variable lengths differ (found for '", what, "')",
+             call. = FALSE)
+      }
+      stop(e)
+    }
+  )
+
+  if (nrow(frame) == 0L) {
+    stop("no observations left after removing missing values and ",
+         "applying `subset`", call. = FALSE)
+  }
+
+  w <- stats::model.weights(frame)
+  if (!is.null(w)) {
+    if (!is.numeric(w)) {
+      stop("`weights` must be a numeric vector", call. = FALSE)
+    }
+    if (any(!is.finite(w))) {
+      stop("`weights` must be finite", call. = FALSE)
+    }
+    if (any(w < 0)) {
+      stop("`weights` must be non-negative", call. = FALSE)
+    }
+  }
+  if (!is.null(frame[["(offset)"]])) {
+    o <- frame[["(offset)"]]
+    if (!is.numeric(o)) {
+      stop("`offset` must be a numeric vector", call. = FALSE)
+    }
+    if (NROW(o) != nrow(frame)) {
+      stop("`offset` must have one value per observation", call. = FALSE)
+    }
+  }
+  off <- stats::model.offset(frame)
+  if (!is.null(off) && any(!is.finite(off))) {
+    stop("`offset` must be finite", call. = FALSE)
+  }
+
+  attr(frame, "formula") <- formula
+  attr(frame, "fixed_terms") <- make_fixed_terms(formula, frame)
+  frame
+}
+
+#' Grouping factor of a random-effects term
+#'
+#' Evaluates the grouping expression of a bar term against the model frame.
+#' An interaction `a:b` is the interaction of the component variables, with
+#' labels `"a1:b1"` (first factor varying slowest, as with `:` on factors)
+#' and only the combinations present. Factors, characters, integers,
+#' numerics and logicals are accepted; unused levels are dropped.
+#'
+#' @param grp Language object of the grouping expression.
+#' @param frame The model frame.
+#' @param env Environment in which to evaluate expressions that are not
+#'   columns of the frame.
+#' @return A factor of length `nrow(frame)`.
+#' @noRd
+grouping_factor <- function(grp, frame, env) {
+  comps <- list()
+  split_colon <- function(e) {
+    while (is_call_to(e, "(")) e <- e[[2L]]
+    if (is_call_to(e, ":") && length(e) == 3L) {
+      c(split_colon(e[[2L]]), split_colon(e[[3L]]))
+    } else {
+      list(e)
+    }
+  }
+  comps <- split_colon(grp)
+  vals <- lapply(comps, function(e) {
+    nm <- deparse_var(e)
+    x <- if (nm %in% names(frame)) frame[[nm]] else eval(e, frame, env)
+    if (NROW(x) != nrow(frame) || (!is.null(dim(x)) && NCOL(x) != 1L)) {
+      stop("grouping variable '", nm, "' must be a vector with one value ",
+           "per observation", call. = FALSE)
+    }
+    if (anyNA(x)) {
+      stop("grouping variable '", nm, "' contains missing values",
+           call. = FALSE)
+    }
+    if (is.factor(x)) droplevels(x) else factor(x)
+  })
+  if (length(vals) == 1L) {
+    f <- vals[[1L]]
+  } else {
+    f <- interaction(vals, drop = TRUE, sep = ":", lex.order = TRUE)
+  }
+  droplevels(f)
+}
+
+#' Model structures of a mixed model
+#'
+#' @param frame A model frame from [build_frame()].
+#' @param formula The mixed-model formula (defaults to the `"formula"`
+#'   attribute of `frame`).
+#' @param contrasts Optional list of contrasts for factors of the
+#'   fixed-effects part (as in `model.matrix(contrasts.arg = )`). Entries
+#'   naming variables that only appear in the random-effects part are
+#'   ignored; random-effects model matrices use the default contrasts, as
+#'   in lme4.
+#' @param check_nlev If `TRUE`, signal an error when a grouping factor has as
+#'   many levels as there are observations (unidentifiable for gaussian
+#'   models).
+#' @return A list with components
+#'   * `response`: `model.response(frame)` (not converted; may be a factor
+#'     or a matrix for binomial models),
+#'   * `X`: fixed-effects model matrix of full column rank (attributes
+#'     `"assign"` and `"contrasts"` kept),
+#'   * `dropped`: names of columns dropped because of rank deficiency,
+#'   * `weights`: prior weights (ones if none),
+#'   * `offset`: total offset (`offset()` terms plus the `offset` argument;
+#'     zeros if none),
+#'   * `reterms`: list of random-effects term records, ordered by decreasing
+#'     number of random effects (`nlevels * ncol(z)`; ties keep formula
+#'     order), each `list(group_name, cnms, group, levels, nlevels, z)`,
+#'   * `fixed_terms`: terms of the fixed-effects part,
+#'   * `formula`: the mixed-model formula.
+#' @noRd
+build_structures <- function(frame, formula = attr(frame, "formula"),
+                             contrasts = NULL, check_nlev = TRUE) {
+  if (is.null(formula)) {
+    stop("internal error: no formula for build_structures()", call. = FALSE)
+  }
+  n <- nrow(frame)
+  fenv <- environment(formula)
+  if (is.null(fenv)) fenv <- parent.frame()
+
+  fixed_terms <- attr(frame, "fixed_terms")
+  if (is.null(fixed_terms)) fixed_terms <- make_fixed_terms(formula, frame)
+
+  bars <- expand_bars(find_bars(formula))
+  if (length(bars) == 0L) {
+    stop("no random-effects terms found in the formula; ",
+         "use lm() or glm() for models without random effects",
+         call. = FALSE)
+  }
+
+  response <- stats::model.response(frame)
+
+  # Fixed effects -----------------------------------------------------------
+  if (!is.null(contrasts)) {
+    fixed_vars <- vapply(as.list(attr(fixed_terms, "variables"))[-1L],
+                         deparse_var, character(1))
+    keep <- !(names(contrasts) %in% setdiff(names(frame), fixed_vars))
+    contrasts <- contrasts[keep]
+    if (length(contrasts) == 0L) contrasts <- NULL
+  }
+  X <- stats::model.matrix(fixed_terms, frame, contrasts.arg = contrasts)
+  dropped <- character(0)
+  if (ncol(X) > 0L) {
+    qx <- qr(X, tol = 1e-7, LAPACK = FALSE)
+    r <- qx$rank
+    if (r < ncol(X)) {
+      keep <- sort(qx$pivot[seq_len(r)])
+      dropped <- colnames(X)[-keep]
+      asgn <- attr(X, "assign")
+      ctr <- attr(X, "contrasts")
+      X <- X[, keep, drop = FALSE]
+      attr(X, "assign") <- asgn[keep]
+      if (!is.null(ctr)) attr(X, "contrasts") <- ctr
+      message("fixed-effect model matrix is rank deficient so dropping ",
+              length(dropped), " column(s) / coefficient(s)")
+    }
+  }
+
+  # Weights and offset ------------------------------------------------------
+  weights <- stats::model.weights(frame)
+  weights <- if (is.null(weights)) rep(1, n) else as.numeric(weights)
+  offset <- stats::model.offset(frame)
+  offset <- if (is.null(offset)) rep(0, n) else as.numeric(offset)
+
+  # Random effects ----------------------------------------------------------
+  reterms <- lapply(bars, function(b) {
+    lhs <- b[[2L]]
+    grp <- b[[3L]]
+    lhs_form <- stats::as.formula(call("~", lhs), env = fenv)
+    z <- stats::model.matrix(stats::terms(lhs_form), frame)
+    if (ncol(z) == 0L) {
+      stop("random-effects term (", deparse1(b),
+           ") has no columns in its model matrix", call. = FALSE)
+    }
+    cnms <- colnames(z)
+    z <- matrix(as.numeric(z), nrow = n, ncol = ncol(z),
+                dimnames = list(NULL, cnms))
+    f <- grouping_factor(grp, frame, fenv)
+    list(group_name = deparse1(grp),
+         cnms = cnms,
+         group = as.integer(f),
+         levels = levels(f),
+         nlevels = nlevels(f),
+         z = z)
+  })
+
+  if (check_nlev) {
+    nl <- vapply(reterms, `[[`, integer(1), "nlevels")
+    bad <- nl >= n
+    if (any(bad)) {
+      stop("number of levels of each grouping factor must be < number of ",
+           "observations (problems: ",
+           paste(unique(vapply(reterms[bad], `[[`, "", "group_name")),
+                 collapse = ", "), ")", call. = FALSE)
+    }
+  }
+
+  nre <- vapply(reterms, function(t) t$nlevels * ncol(t$z), numeric(1))
+  reterms <- reterms[order(-nre)]
+
+  list(response = response,
+       X = X,
+       dropped = dropped,
+       weights = weights,
+       offset = offset,
+       reterms = reterms,
+       fixed_terms = fixed_terms,
+       formula = formula)
+}

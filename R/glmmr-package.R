@@ -1,0 +1,23 @@
+#' glmmr: fast generalized linear mixed models with a Rust engine
+#'
+#' Fits linear mixed models from 'lme4'-style formulas. R builds the model
+#' frame and the model structures; a Rust engine (penalized least squares on
+#' a blocked system, profiled deviance, quasi-Newton optimisation) does the
+#' numerics in one call. See [glmmr()].
+#'
+#' @keywords internal
+#' @useDynLib glmmr, .registration = TRUE
+"_PACKAGE"
+
+#' Generics shared with nlme and lme4
+#'
+#' `fixef()`, `ranef()` and `VarCorr()` are the generics of the 'nlme'
+#' package, re-exported here so that loading 'lme4' as well masks nothing.
+#' See [fixef.glmmr()], [ranef.glmmr()] and [VarCorr.glmmr()].
+#'
+#' @importFrom nlme fixef ranef VarCorr
+#' @export fixef ranef VarCorr
+#' @name reexports
+#' @aliases fixef ranef VarCorr
+#' @keywords internal
+NULL

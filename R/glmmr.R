@@ -1,0 +1,194 @@
+#' Fit a linear or generalized linear mixed model
+#'
+#' `glmmr()` fits mixed-effects models written in 'lme4' formula syntax. The
+#' pipeline reads like lme4's modular path: the formula and data become a
+#' model frame ([build_frame()]), the frame becomes model structures (the
+#' fixed-effects matrix X and one record per random-effects term), and one
+#' call into the Rust engine optimises the profiled deviance and returns the
+#' estimates, which are wrapped into an object of class `"glmmr"`.
+#'
+#' Random-effects terms are written `(lhs | g)`: `(1 | g)` a random intercept,
+#' `(1 + x | g)` correlated intercept and slope, `(0 + x | g)` a slope alone,
+#' `(x || g)` uncorrelated terms, `(1 | a:b)` grouping by an interaction and
+#' `(1 | a/b)` nested grouping (`(1 | a) + (1 | a:b)`).
+#'
+#' This version fits linear mixed models (`family = gaussian`) by maximum
+#' likelihood or REML.
+#'
+#' @param formula A two-sided formula with at least one random-effects term.
+#' @param data A data frame holding the variables of the model.
+#' @param family A family: `gaussian` (the default), given as a function, a
+#'   call, a family object or a string.
+#' @param REML Logical: fit by restricted maximum likelihood instead of
+#'   maximum likelihood. The default is `FALSE` (the seed's and MixedModels'
+#'   choice; note that `lme4::lmer()` defaults to `TRUE`).
+#' @param weights Optional prior weights (a column of `data` or a vector).
+#' @param offset Optional offset, added to any `offset()` terms of the formula.
+#' @param subset Optional expression selecting the rows to use.
+#' @param na.action How to treat missing values; the default drops every row
+#'   with a missing value in any variable of the model, once.
+#' @param contrasts Optional list of contrasts for factors of the fixed part,
+#'   as in [stats::glm()].
+#' @param control Settings from [glmmr_control()].
+#' @return An object of class `"glmmr"`.
+#' @seealso [VarCorr.glmmr()], [fixef.glmmr()], [ranef.glmmr()].
+#' @examples
+#' m <- glmmr(Reaction ~ 1 + Days + (1 + Days | Subject), sleepstudy)
+#' m
+#' fixef(m)
+#' VarCorr(m)
+#' @export
+glmmr <- function(formula, data = NULL, family = gaussian, REML = FALSE,
+                  weights = NULL, offset = NULL, subset, na.action,
+                  contrasts = NULL, control = glmmr_control()) {
+  mc <- match.call()
+  family <- as_family(family)
+  check_lmm_family(family)
+  if (!is.logical(REML) || length(REML) != 1L || is.na(REML)) {
+    stop("`REML` must be TRUE or FALSE", call. = FALSE)
+  }
+  if (!inherits(control, "glmmr_control")) {
+    stop("`control` must be made by glmmr_control()", call. = FALSE)
+  }
+  if (!is.null(contrasts) && !is.list(contrasts)) {
+    stop("`contrasts` must be a named list", call. = FALSE)
+  }
+
+  frame <- build_frame(mc, parent.frame())
+  structures <- build_structures(frame, contrasts = contrasts)
+  y <- gaussian_response(structures$response)
+  fit <- lmm_engine_fit(y, structures, REML, control)
+  new_glmmr(fit, mc, frame, structures, y, family, REML, control)
+}
+
+#' The response of a linear mixed model: a finite numeric vector
+#' @noRd
+gaussian_response <- function(response) {
+  if (is.null(response)) stop("the formula has no response", call. = FALSE)
+  if (is.matrix(response) || !is.numeric(response) || is.factor(response)) {
+    stop("the response must be a numeric vector for family = gaussian",
+         call. = FALSE)
+  }
+  response <- as.numeric(response)
+  if (any(!is.finite(response))) {
+    stop("the response contains non-finite values (Inf or NaN)", call. = FALSE)
+  }
+  response
+}
+
+#' One call into the engine for a linear mixed model
+#' @noRd
+lmm_engine_fit <- function(y, structures, REML, control) {
+  X <- structures$X
+  if (REML && length(y) <= ncol(X)) {
+    stop("REML needs more observations than fixed-effects coefficients",
+         call. = FALSE)
+  }
+  engine_call(rust_fit_lmm(
+    y, as.numeric(X), ncol(X), engine_terms(structures$reterms),
+    as.numeric(structures$weights), as.numeric(structures$offset), REML,
+    unclass(control)[c("max_evals", "grad_tol", "cost_tol", "max_iter")]
+  ))
+}
+
+#' Term records in the shape the engine reads
+#' @noRd
+engine_terms <- function(reterms) {
+  lapply(reterms, function(t) {
+    list(group = as.integer(t$group), nlevels = as.integer(t$nlevels), z = t$z)
+  })
+}
+
+#' Build the "glmmr" object from the engine's result
+#' @noRd
+new_glmmr <- function(fit, call, frame, structures, y, family, REML, control) {
+  X <- structures$X
+  p <- ncol(X)
+  n <- length(y)
+  reterms <- structures$reterms
+  beta <- stats::setNames(fit$beta, colnames(X))
+  vcov <- matrix(fit$vcov, p, p, dimnames = list(colnames(X), colnames(X)))
+
+  # Split theta and b by term; name theta as lme4 does (group.var1.var2).
+  theta_names <- character(0)
+  ranef <- vector("list", length(reterms))
+  pos <- 0L
+  for (i in seq_along(reterms)) {
+    t <- reterms[[i]]
+    k <- length(t$cnms)
+    bt <- fit$b[pos + seq_len(t$nlevels * k)]
+    ranef[[i]] <- matrix(bt, nrow = t$nlevels, ncol = k, byrow = TRUE,
+                         dimnames = list(t$levels, t$cnms))
+    pos <- pos + t$nlevels * k
+    for (j in seq_len(k)) for (r in j:k) {
+      theta_names <- c(theta_names,
+                       if (r == j) paste(t$group_name, t$cnms[r], sep = ".")
+                       else paste(t$group_name, t$cnms[r], t$cnms[j], sep = "."))
+    }
+  }
+  names(ranef) <- vapply(reterms, `[[`, "", "group_name")
+  theta <- stats::setNames(fit$theta, theta_names)
+  ntheta <- length(theta)
+
+  objective <- fit$objective
+  loglik <- -objective / 2
+  optinfo <- list(
+    evals = fit$evals, iterations = fit$iterations, message = fit$message,
+    boundary = fit$boundary,
+    gradient = fit$gradient,
+    hessian = matrix(fit$hessian, ntheta, ntheta),
+    max_scaled_gradient = fit$max_scaled_gradient,
+    max_abs_gradient = fit$max_abs_gradient,
+    hessian_positive_definite = fit$hessian_positive_definite
+  )
+  object <- structure(list(
+    call = call,
+    formula = structures$formula,
+    family = family,
+    REML = REML,
+    frame = frame,
+    X = X,
+    y = y,
+    weights = structures$weights,
+    offset = structures$offset,
+    reterms = lapply(reterms, function(t) t[c("group_name", "cnms", "levels", "nlevels")]),
+    contrasts = attr(X, "contrasts"),
+    dropped = structures$dropped,
+    fixed_terms = structures$fixed_terms,
+    beta = beta,
+    vcov = vcov,
+    theta = theta,
+    sigma = fit$sigma,
+    u = fit$u,
+    ranef = ranef,
+    objective = objective,
+    loglik = loglik,
+    nobs = n,
+    optinfo = optinfo,
+    control = control
+  ), class = "glmmr")
+  check_convergence(object)
+  object
+}
+
+#' Warn only when the check at the optimum finds a real problem
+#' @noRd
+check_convergence <- function(object) {
+  oi <- object$optinfo
+  free <- !oi$boundary
+  if (!any(free)) return(invisible(TRUE))
+  tol <- object$control$check_tol
+  bad_grad <- is.finite(oi$max_scaled_gradient) && oi$max_scaled_gradient > tol
+  if (!oi$hessian_positive_definite) {
+    warning("the Hessian of the objective at the optimum is not positive ",
+            "definite: the variance components may be poorly determined; ",
+            "consider a simpler random-effects structure", call. = FALSE)
+  } else if (bad_grad) {
+    warning(sprintf(paste0(
+      "the optimizer may not have converged: the scaled gradient at the ",
+      "optimum is %.2g (tolerance %.2g); try glmmr_control(grad_tol = ) ",
+      "smaller or rescale the predictors"), oi$max_scaled_gradient, tol),
+      call. = FALSE)
+  }
+  invisible(TRUE)
+}

@@ -1,0 +1,663 @@
+//! The blocked penalized least-squares system and its Cholesky factor.
+//!
+//! Rows and columns are ordered: the random effects of the first (largest)
+//! term, then the random effects of every other term ("rest" terms), then the
+//! fixed-effects columns of X, then the response. With W the weights,
+//!
+//!   A = [Z X y]' W [Z X y],   M(theta) = Lambda' A Lambda + I (on the Z part)
+//!
+//! and M = L L'. Because every observation belongs to one level of the first
+//! term, that term's diagonal block is block diagonal (k1-by-k1 blocks) and
+//! stays so in L. Its off-diagonal block column is kept sparse, one dense
+//! (pattern rows)-by-k1 block per level (the level's sparsity pattern is
+//! shared by its k1 columns). Everything after the first term is one dense
+//! symmetric block: crossed terms fill it in anyway, and it is factored by the
+//! blocked dense Cholesky. The cost of building L for a new theta is linear
+//! in the number of observations' distinct level pairs, and does not grow
+//! with n beyond that.
+
+use crate::dense_chol::{cholesky_in_place, solve_lower_transpose};
+use crate::error::{EngineError, Result};
+use crate::reterm::{lambda_from_theta, ReTerm};
+
+/// A run of `k` consecutive pattern rows belonging to one level of a rest term.
+#[derive(Debug, Clone, Copy)]
+struct RowBlock {
+    term: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct BlockedSystem {
+    pub n: usize,
+    pub p: usize,
+    pub terms: Vec<ReTerm>,
+    /// Start of each term's random effects in the full ordering.
+    pub term_offset: Vec<usize>,
+    /// Start of each rest term (index >= 1) within the dense block.
+    rest_offset: Vec<usize>,
+    pub q1: usize,
+    pub q_rest: usize,
+    /// Size of the dense block: q_rest + p + 1.
+    pub m: usize,
+    k1: usize,
+    /// Per level of term 1: its pattern rows (dense-block indices, ascending).
+    rows_ptr: Vec<usize>,
+    rows: Vec<usize>,
+    /// Per level of term 1: row blocks of rest terms in its pattern.
+    blocks_ptr: Vec<usize>,
+    blocks: Vec<RowBlock>,
+    /// Start of each level's values in `ar1` (len_j * k1 values, column-major).
+    val_ptr: Vec<usize>,
+    /// For observation i and rest term t: the pattern position of its block.
+    obs_pos: Vec<usize>,
+    /// Cross-products: term-1 diagonal blocks, term-1 off-diagonal blocks,
+    /// and the full symmetric dense block.
+    a11: Vec<f64>,
+    ar1: Vec<f64>,
+    arr: Vec<f64>,
+}
+
+/// The factor L of M(theta), in the same blocked layout.
+#[derive(Debug, Clone, Default)]
+pub struct Factor {
+    pub theta: Vec<f64>,
+    lambdas: Vec<Vec<f64>>,
+    l11: Vec<f64>,
+    lr1: Vec<f64>,
+    /// Dense block factor, column-major m-by-m (lower triangle).
+    s: Vec<f64>,
+}
+
+impl BlockedSystem {
+    /// Lay out the system for the given terms (the first is the largest) and
+    /// p fixed-effects columns. Values are filled by `update_crossproducts`.
+    pub fn new(terms: Vec<ReTerm>, n: usize, p: usize) -> Result<Self> {
+        if terms.is_empty() {
+            return Err(EngineError::Input("no random-effects terms".into()));
+        }
+        if terms.iter().any(|t| t.group.len() != n) {
+            return Err(EngineError::Input("term lengths differ from the number of observations".into()));
+        }
+        let mut term_offset = Vec::with_capacity(terms.len());
+        let mut acc = 0;
+        for t in &terms {
+            term_offset.push(acc);
+            acc += t.nranef();
+        }
+        let q1 = terms[0].nranef();
+        let k1 = terms[0].k;
+        let l1 = terms[0].nlevels;
+        let mut rest_offset = vec![0; terms.len()];
+        let mut r = 0;
+        for (t, term) in terms.iter().enumerate().skip(1) {
+            rest_offset[t] = r;
+            r += term.nranef();
+        }
+        let q_rest = r;
+        let m = q_rest + p + 1;
+        let nrest = terms.len() - 1;
+
+        // Distinct (term-1 level, rest-term block row) pairs, sorted.
+        let mut pairs: Vec<(usize, usize, usize)> = Vec::with_capacity(n * nrest);
+        for i in 0..n {
+            let j = terms[0].group[i];
+            for t in 1..terms.len() {
+                let row = rest_offset[t] + terms[t].group[i] * terms[t].k;
+                pairs.push((j, row, t));
+            }
+        }
+        pairs.sort_unstable();
+        pairs.dedup();
+
+        let mut rows_ptr = vec![0usize; l1 + 1];
+        let mut rows = Vec::new();
+        let mut blocks_ptr = vec![0usize; l1 + 1];
+        let mut blocks = Vec::new();
+        let mut val_ptr = vec![0usize; l1 + 1];
+        let mut idx = 0;
+        for j in 0..l1 {
+            while idx < pairs.len() && pairs[idx].0 == j {
+                let (_, row, t) = pairs[idx];
+                blocks.push(RowBlock { term: t });
+                for b in 0..terms[t].k {
+                    rows.push(row + b);
+                }
+                idx += 1;
+            }
+            for c in q_rest..m {
+                rows.push(c);
+            }
+            rows_ptr[j + 1] = rows.len();
+            blocks_ptr[j + 1] = blocks.len();
+            val_ptr[j + 1] = val_ptr[j] + (rows_ptr[j + 1] - rows_ptr[j]) * k1;
+        }
+
+        // Pattern position of each observation's block in its level's rows.
+        let mut obs_pos = vec![0usize; n * nrest];
+        for i in 0..n {
+            let j = terms[0].group[i];
+            let lrows = &rows[rows_ptr[j]..rows_ptr[j + 1]];
+            for t in 1..terms.len() {
+                let row = rest_offset[t] + terms[t].group[i] * terms[t].k;
+                let pos = lrows.binary_search(&row).expect("pattern row present");
+                obs_pos[i * nrest + (t - 1)] = pos;
+            }
+        }
+
+        Ok(BlockedSystem {
+            n,
+            p,
+            terms,
+            term_offset,
+            rest_offset,
+            q1,
+            q_rest,
+            m,
+            k1,
+            rows_ptr,
+            rows,
+            blocks_ptr,
+            blocks,
+            a11: vec![0.0; l1 * k1 * k1],
+            ar1: vec![0.0; val_ptr[l1]],
+            val_ptr,
+            obs_pos,
+            arr: vec![0.0; m * m],
+        })
+    }
+
+    pub fn ntheta(&self) -> usize {
+        self.terms.iter().map(|t| t.ntheta()).sum()
+    }
+
+    pub fn q(&self) -> usize {
+        self.q1 + self.q_rest
+    }
+
+    /// Fill A = [Z X y]' W [Z X y] for column-major X (n-by-p), response y and
+    /// weights w. Called once for an LMM, once per PIRLS step for a GLMM.
+    pub fn update_crossproducts(&mut self, x: &[f64], y: &[f64], w: &[f64]) {
+        let (n, p, m, k1) = (self.n, self.p, self.m, self.k1);
+        let nrest = self.terms.len() - 1;
+        self.a11.iter_mut().for_each(|v| *v = 0.0);
+        self.ar1.iter_mut().for_each(|v| *v = 0.0);
+        self.arr.iter_mut().for_each(|v| *v = 0.0);
+        // Positions and values of one observation's row within the dense block.
+        let width: usize = self.terms[1..].iter().map(|t| t.k).sum::<usize>() + p + 1;
+        let mut pos = Vec::with_capacity(width);
+        let mut val = Vec::with_capacity(width);
+        for i in 0..n {
+            let wi = w[i];
+            if wi == 0.0 {
+                continue;
+            }
+            let t1 = &self.terms[0];
+            let j = t1.group[i];
+            let z1 = t1.zrow(i);
+            // term-1 diagonal block
+            let blk = &mut self.a11[j * k1 * k1..(j + 1) * k1 * k1];
+            for a in 0..k1 {
+                for b in 0..k1 {
+                    blk[b + a * k1] += wi * z1[b] * z1[a];
+                }
+            }
+            pos.clear();
+            val.clear();
+            for t in 1..self.terms.len() {
+                let term = &self.terms[t];
+                let row = self.rest_offset[t] + term.group[i] * term.k;
+                for (b, zb) in term.zrow(i).iter().enumerate() {
+                    pos.push(row + b);
+                    val.push(*zb);
+                }
+            }
+            for c in 0..p {
+                pos.push(self.q_rest + c);
+                val.push(x[i + c * n]);
+            }
+            pos.push(m - 1);
+            val.push(y[i]);
+            // term-1 off-diagonal block column
+            let len = self.rows_ptr[j + 1] - self.rows_ptr[j];
+            let vstart = self.val_ptr[j];
+            for a in 0..k1 {
+                let col = &mut self.ar1[vstart + a * len..vstart + (a + 1) * len];
+                let wz = wi * z1[a];
+                let mut e = 0;
+                for t in 1..self.terms.len() {
+                    let kt = self.terms[t].k;
+                    let rp = self.obs_pos[i * nrest + (t - 1)];
+                    for b in 0..kt {
+                        col[rp + b] += wz * val[e + b];
+                    }
+                    e += kt;
+                }
+                let tail = len - (p + 1);
+                for c in 0..=p {
+                    col[tail + c] += wz * val[e + c];
+                }
+            }
+            // dense block (lower triangle; mirrored below)
+            for (ci, &pc) in pos.iter().enumerate() {
+                let wv = wi * val[ci];
+                let colbase = pc * m;
+                for ri in ci..pos.len() {
+                    let pr = pos[ri];
+                    let (r, c) = if pr >= pc { (pr, colbase) } else { (pc, pr * m) };
+                    self.arr[r + c] += wv * val[ri];
+                }
+            }
+        }
+        for c in 0..m {
+            for r in c + 1..m {
+                self.arr[c + r * m] = self.arr[r + c * m];
+            }
+        }
+    }
+
+    /// Factor M(theta) = Lambda' A Lambda + I into `f`.
+    pub fn factor(&self, theta: &[f64], f: &mut Factor) -> Result<()> {
+        if theta.len() != self.ntheta() {
+            return Err(EngineError::Input(format!(
+                "theta has length {}, expected {}",
+                theta.len(),
+                self.ntheta()
+            )));
+        }
+        if theta.iter().any(|v| !v.is_finite()) {
+            return Err(EngineError::Input("non-finite theta".into()));
+        }
+        f.theta.clear();
+        f.theta.extend_from_slice(theta);
+        f.lambdas.clear();
+        let mut pos = 0;
+        for t in &self.terms {
+            f.lambdas.push(lambda_from_theta(&theta[pos..pos + t.ntheta()], t.k));
+            pos += t.ntheta();
+        }
+        let k1 = self.k1;
+        let l1 = self.terms[0].nlevels;
+        let lam1 = &f.lambdas[0];
+        let m = self.m;
+
+        // Term-1 diagonal blocks: chol(lam1' A_j lam1 + I).
+        f.l11.resize(self.a11.len(), 0.0);
+        let mut tmp = vec![0.0; k1 * k1];
+        for j in 0..l1 {
+            let a = &self.a11[j * k1 * k1..(j + 1) * k1 * k1];
+            let out = &mut f.l11[j * k1 * k1..(j + 1) * k1 * k1];
+            small_congruence(a, lam1, k1, &mut tmp, out);
+            for d in 0..k1 {
+                out[d + d * k1] += 1.0;
+            }
+            small_cholesky(out, k1)?;
+        }
+
+        // Term-1 off-diagonal blocks: (Lambda_R' A_r1 lam1) L11^{-T}.
+        f.lr1.clear();
+        f.lr1.extend_from_slice(&self.ar1);
+        let mut rowbuf = vec![0.0; k1.max(1)];
+        for j in 0..l1 {
+            let len = self.rows_ptr[j + 1] - self.rows_ptr[j];
+            let vs = self.val_ptr[j];
+            let blk = &mut f.lr1[vs..vs + len * k1];
+            // left: each rest-term row block times lambda_t'
+            let mut rp = 0;
+            for b in &self.blocks[self.blocks_ptr[j]..self.blocks_ptr[j + 1]] {
+                let kt = self.terms[b.term].k;
+                let lam = &f.lambdas[b.term];
+                for a in 0..k1 {
+                    let col = &mut blk[a * len + rp..a * len + rp + kt];
+                    apply_lambda_transpose(lam, kt, col);
+                }
+                rp += kt;
+            }
+            // right: times lam1, then solve against L11_j'
+            let l = &f.l11[j * k1 * k1..(j + 1) * k1 * k1];
+            for r in 0..len {
+                for a in 0..k1 {
+                    let mut s = 0.0;
+                    for c in a..k1 {
+                        s += blk[c * len + r] * lam1[c + a * k1];
+                    }
+                    rowbuf[a] = s;
+                }
+                // x L' = rowbuf  <=>  L x' = rowbuf'
+                for a in 0..k1 {
+                    let mut s = rowbuf[a];
+                    for c in 0..a {
+                        s -= l[a + c * k1] * rowbuf[c];
+                    }
+                    rowbuf[a] = s / l[a + a * k1];
+                    blk[a * len + r] = rowbuf[a];
+                }
+            }
+        }
+
+        // Dense block: Lambda_R' A_rr Lambda_R + I - L_r1 L_r1', then factor.
+        f.s.clear();
+        f.s.extend_from_slice(&self.arr);
+        for t in 1..self.terms.len() {
+            let term = &self.terms[t];
+            let lam = &f.lambdas[t];
+            let kt = term.k;
+            for lev in 0..term.nlevels {
+                let r0 = self.rest_offset[t] + lev * kt;
+                scale_rows_cols(&mut f.s, m, r0, kt, lam);
+            }
+        }
+        for r in 0..self.q_rest {
+            f.s[r + r * m] += 1.0;
+        }
+        for j in 0..l1 {
+            let rows = &self.rows[self.rows_ptr[j]..self.rows_ptr[j + 1]];
+            let len = rows.len();
+            let vs = self.val_ptr[j];
+            let blk = &f.lr1[vs..vs + len * k1];
+            for a in 0..k1 {
+                let col = &blk[a * len..(a + 1) * len];
+                for ci in 0..len {
+                    let vc = col[ci];
+                    if vc == 0.0 {
+                        continue;
+                    }
+                    let cbase = rows[ci] * m;
+                    for ri in ci..len {
+                        f.s[rows[ri] + cbase] -= col[ri] * vc;
+                    }
+                }
+            }
+        }
+        cholesky_in_place(&mut f.s, m, m)
+    }
+
+    /// log det of the random-effects part of L, squared: log |L_theta|^2.
+    pub fn logdet_theta(&self, f: &Factor) -> f64 {
+        let k1 = self.k1;
+        let mut s = 0.0;
+        for j in 0..self.terms[0].nlevels {
+            for d in 0..k1 {
+                s += f.l11[j * k1 * k1 + d + d * k1].ln();
+            }
+        }
+        for r in 0..self.q_rest {
+            s += f.s[r + r * self.m].ln();
+        }
+        2.0 * s
+    }
+
+    /// log |R_X|^2, the fixed-effects part of the factor (used by REML).
+    pub fn logdet_x(&self, f: &Factor) -> f64 {
+        let mut s = 0.0;
+        for r in self.q_rest..self.q_rest + self.p {
+            s += f.s[r + r * self.m].ln();
+        }
+        2.0 * s
+    }
+
+    /// Penalized weighted residual sum of squares at the conditional optimum.
+    pub fn pwrss(&self, f: &Factor) -> f64 {
+        let d = f.s[(self.m - 1) + (self.m - 1) * self.m];
+        d * d
+    }
+
+    /// Solve for (u, beta) from the response row of L: returns (u in the full
+    /// random-effects order, beta).
+    pub fn solve_u_beta(&self, f: &Factor) -> (Vec<f64>, Vec<f64>) {
+        let m = self.m;
+        let k1 = self.k1;
+        // The response row of L gives the right-hand side c.
+        let mut xr: Vec<f64> = (0..m - 1).map(|c| f.s[(m - 1) + c * m]).collect();
+        solve_lower_transpose(&f.s, m - 1, m, &mut xr);
+        let l1 = self.terms[0].nlevels;
+        let mut u = vec![0.0; self.q()];
+        for j in 0..l1 {
+            let rows = &self.rows[self.rows_ptr[j]..self.rows_ptr[j + 1]];
+            let len = rows.len();
+            let vs = self.val_ptr[j];
+            let blk = &f.lr1[vs..vs + len * k1];
+            let mut c = vec![0.0; k1];
+            for a in 0..k1 {
+                let col = &blk[a * len..(a + 1) * len];
+                // the last pattern row is the response row
+                let mut s = col[len - 1];
+                for ri in 0..len - 1 {
+                    s -= col[ri] * xr[rows[ri]];
+                }
+                c[a] = s;
+            }
+            let l = &f.l11[j * k1 * k1..(j + 1) * k1 * k1];
+            solve_lower_transpose(l, k1, k1, &mut c);
+            u[j * k1..(j + 1) * k1].copy_from_slice(&c);
+        }
+        u[self.q1..].copy_from_slice(&xr[..self.q_rest]);
+        let beta = xr[self.q_rest..self.q_rest + self.p].to_vec();
+        (u, beta)
+    }
+
+    /// (R_X' R_X)^{-1}: the unscaled covariance of beta.
+    pub fn unscaled_vcov(&self, f: &Factor) -> Vec<f64> {
+        let p = self.p;
+        let m = self.m;
+        let off = self.q_rest;
+        // Inverse of the p-by-p lower block R_X (column-major).
+        let mut inv = vec![0.0; p * p];
+        for c in 0..p {
+            let mut e = vec![0.0; p];
+            e[c] = 1.0;
+            for j in 0..p {
+                let mut s = e[j];
+                for k in 0..j {
+                    s -= f.s[(off + j) + (off + k) * m] * e[k];
+                }
+                e[j] = s / f.s[(off + j) + (off + j) * m];
+            }
+            inv[c * p..(c + 1) * p].copy_from_slice(&e);
+        }
+        // (L L')^{-1} = L^{-T} L^{-1}
+        let mut v = vec![0.0; p * p];
+        for a in 0..p {
+            for b in 0..p {
+                let mut s = 0.0;
+                for k in 0..p {
+                    s += inv[k + a * p] * inv[k + b * p];
+                }
+                v[a + b * p] = s;
+            }
+        }
+        v
+    }
+
+    /// b = Lambda u, in the full random-effects order.
+    pub fn lambda_times(&self, f: &Factor, u: &[f64]) -> Vec<f64> {
+        let mut b = u.to_vec();
+        for (t, term) in self.terms.iter().enumerate() {
+            let k = term.k;
+            let lam = &f.lambdas[t];
+            for lev in 0..term.nlevels {
+                let s = self.term_offset[t] + lev * k;
+                let blk = &mut b[s..s + k];
+                let orig = blk.to_vec();
+                for r in 0..k {
+                    let mut acc = 0.0;
+                    for c in 0..=r {
+                        acc += lam[r + c * k] * orig[c];
+                    }
+                    blk[r] = acc;
+                }
+            }
+        }
+        b
+    }
+}
+
+/// out = lam' a lam for k-by-k column-major matrices (lam lower triangular).
+fn small_congruence(a: &[f64], lam: &[f64], k: usize, tmp: &mut [f64], out: &mut [f64]) {
+    // tmp = a lam
+    for c in 0..k {
+        for r in 0..k {
+            let mut s = 0.0;
+            for q in c..k {
+                s += a[r + q * k] * lam[q + c * k];
+            }
+            tmp[r + c * k] = s;
+        }
+    }
+    // out = lam' tmp
+    for c in 0..k {
+        for r in 0..k {
+            let mut s = 0.0;
+            for q in r..k {
+                s += lam[q + r * k] * tmp[q + c * k];
+            }
+            out[r + c * k] = s;
+        }
+    }
+}
+
+/// In-place Cholesky of a small k-by-k SPD matrix (lower triangle used).
+fn small_cholesky(a: &mut [f64], k: usize) -> Result<()> {
+    cholesky_in_place(a, k, k)
+}
+
+/// col <- lam' col for a k-vector (lam lower triangular, column-major).
+fn apply_lambda_transpose(lam: &[f64], k: usize, col: &mut [f64]) {
+    if k == 1 {
+        col[0] *= lam[0];
+        return;
+    }
+    let orig = col.to_vec();
+    for r in 0..k {
+        let mut s = 0.0;
+        for q in r..k {
+            s += lam[q + r * k] * orig[q];
+        }
+        col[r] = s;
+    }
+}
+
+/// S <- D' S D where D is identity except the k-by-k block lam at rows/cols r0.
+fn scale_rows_cols(s: &mut [f64], m: usize, r0: usize, k: usize, lam: &[f64]) {
+    if k == 1 {
+        let l = lam[0];
+        for c in 0..m {
+            s[r0 + c * m] *= l;
+        }
+        for r in 0..m {
+            s[r + r0 * m] *= l;
+        }
+        return;
+    }
+    let mut buf = vec![0.0; k];
+    // rows: S[r0..r0+k, c] <- lam' S[r0..r0+k, c]
+    for c in 0..m {
+        for r in 0..k {
+            buf[r] = s[r0 + r + c * m];
+        }
+        for r in 0..k {
+            let mut acc = 0.0;
+            for q in r..k {
+                acc += lam[q + r * k] * buf[q];
+            }
+            s[r0 + r + c * m] = acc;
+        }
+    }
+    // columns: S[r, r0..r0+k] <- S[r, r0..r0+k] lam
+    for r in 0..m {
+        for c in 0..k {
+            buf[c] = s[r + (r0 + c) * m];
+        }
+        for c in 0..k {
+            let mut acc = 0.0;
+            for q in c..k {
+                acc += buf[q] * lam[q + c * k];
+            }
+            s[r + (r0 + c) * m] = acc;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::brute_force::{dense_system, random_problem};
+    use crate::testutil::Rng;
+    use nalgebra::DMatrix;
+
+    /// (levels, k, nested-in) for each term; the first term must be largest.
+    fn check_against_dense(seed: u64, n: usize, p: usize, spec: &[(usize, usize, Option<usize>)]) {
+        let mut rng = Rng::new(seed);
+        let pr = random_problem(&mut rng, n, p, spec);
+        let mut sys = BlockedSystem::new(pr.terms.clone(), n, p).unwrap();
+        sys.update_crossproducts(&pr.x, &pr.y, &pr.w);
+        let theta: Vec<f64> = (0..sys.ntheta()).map(|_| rng.normal()).collect();
+        let mut f = Factor::default();
+        sys.factor(&theta, &mut f).unwrap();
+
+        let dense = dense_system(&pr, &theta);
+        let l = dense.clone().cholesky().unwrap().l();
+        let q = sys.q();
+        let ld_t: f64 = 2.0 * (0..q).map(|i| l[(i, i)].ln()).sum::<f64>();
+        let ld_x: f64 = 2.0 * (q..q + p).map(|i| l[(i, i)].ln()).sum::<f64>();
+        let r2 = l[(q + p, q + p)].powi(2);
+        let tol = |a: f64, b: f64| (a - b).abs() <= 1e-9 * (1.0 + b.abs());
+        assert!(tol(sys.logdet_theta(&f), ld_t), "logdet theta {} vs {}", sys.logdet_theta(&f), ld_t);
+        assert!(tol(sys.logdet_x(&f), ld_x), "logdet X {} vs {}", sys.logdet_x(&f), ld_x);
+        assert!(tol(sys.pwrss(&f), r2), "pwrss {} vs {}", sys.pwrss(&f), r2);
+
+        // Solutions of the penalized normal equations.
+        let a = dense.view((0, 0), (q + p, q + p)).into_owned();
+        let rhs = dense.view((0, q + p), (q + p, 1)).into_owned();
+        let sol = a.cholesky().unwrap().solve(&rhs);
+        let (u, beta) = sys.solve_u_beta(&f);
+        for i in 0..q {
+            assert!(tol(u[i], sol[i]), "u[{i}] {} vs {}", u[i], sol[i]);
+        }
+        for j in 0..p {
+            assert!(tol(beta[j], sol[q + j]), "beta[{j}] {} vs {}", beta[j], sol[q + j]);
+        }
+        // (R_X' R_X)^{-1} is the fixed-effects block of the inverse.
+        let inv = dense.view((0, 0), (q + p, q + p)).into_owned().try_inverse().unwrap();
+        let v = sys.unscaled_vcov(&f);
+        for a in 0..p {
+            for b in 0..p {
+                assert!(tol(v[a + b * p], inv[(q + a, q + b)]), "vcov");
+            }
+        }
+        let _ = DMatrix::<f64>::zeros(1, 1);
+    }
+
+    #[test]
+    fn single_scalar_term() {
+        check_against_dense(1, 60, 2, &[(12, 1, None)]);
+    }
+
+    #[test]
+    fn single_vector_term() {
+        check_against_dense(2, 80, 3, &[(10, 2, None)]);
+        check_against_dense(3, 90, 2, &[(8, 3, None)]);
+    }
+
+    #[test]
+    fn crossed_scalar_terms() {
+        check_against_dense(4, 120, 2, &[(30, 1, None), (9, 1, None)]);
+        check_against_dense(5, 150, 1, &[(25, 1, None), (12, 1, None), (4, 1, None)]);
+    }
+
+    #[test]
+    fn crossed_vector_terms() {
+        check_against_dense(6, 200, 3, &[(20, 2, None), (7, 2, None), (5, 1, None)]);
+    }
+
+    #[test]
+    fn nested_terms() {
+        // a (10 levels) and a:b (40 levels) nested in it; plus a crossed term
+        check_against_dense(7, 160, 2, &[(10, 1, None), (40, 1, Some(0))]);
+        check_against_dense(8, 200, 2, &[(8, 2, None), (32, 1, Some(0)), (5, 1, None)]);
+    }
+
+    #[test]
+    fn no_fixed_effects() {
+        check_against_dense(9, 70, 0, &[(15, 1, None), (6, 1, None)]);
+    }
+}

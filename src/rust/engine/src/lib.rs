@@ -1,0 +1,19 @@
+//! glmmr's numerical engine. Pure Rust, no R: `cargo test` runs without R.
+//!
+//! The pipeline mirrors lme4's modular path: model structures (`reterm`,
+//! `blocked`) -> objective (`lmm`) -> optimizer (`optimizer`) -> fit (`fit`).
+
+pub mod blocked;
+pub mod convergence;
+pub mod dense_chol;
+pub mod error;
+pub mod lmm;
+pub mod optimizer;
+pub mod reterm;
+
+#[cfg(test)]
+pub(crate) mod brute_force;
+#[cfg(test)]
+pub(crate) mod testutil;
+
+pub use error::{EngineError, Result};

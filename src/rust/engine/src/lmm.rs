@@ -1,0 +1,235 @@
+//! The linear mixed model: the profiled deviance (ML) or REML criterion as a
+//! function of theta, its optimisation and the fitted quantities.
+
+use crate::blocked::{BlockedSystem, Factor};
+use crate::convergence::{check_optimum, ConvergenceCheck};
+use crate::error::{EngineError, Result};
+use crate::optimizer::{minimize, OptimControl};
+use crate::reterm::{normalize_theta_signs, theta_diagonal_positions, theta_start, ReTerm};
+
+const LN_2PI: f64 = 1.837_877_066_409_345_5;
+
+/// What R hands over for a linear mixed model.
+#[derive(Debug, Clone)]
+pub struct LmmInput {
+    pub y: Vec<f64>,
+    /// Column-major n-by-p fixed-effects model matrix.
+    pub x: Vec<f64>,
+    pub p: usize,
+    pub weights: Vec<f64>,
+    pub offset: Vec<f64>,
+    /// Ordered with the largest term first.
+    pub terms: Vec<ReTerm>,
+    pub reml: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct LmmFit {
+    pub theta: Vec<f64>,
+    pub beta: Vec<f64>,
+    /// Column-major p-by-p covariance of beta.
+    pub vcov: Vec<f64>,
+    pub sigma: f64,
+    /// Spherical random effects u and b = Lambda u, full order.
+    pub u: Vec<f64>,
+    pub b: Vec<f64>,
+    /// -2 log-likelihood (ML) or the REML criterion.
+    pub objective: f64,
+    pub evals: usize,
+    pub iterations: u64,
+    pub message: String,
+    /// Diagonal elements of lambda held at zero (singular fit).
+    pub boundary: Vec<bool>,
+    pub check: ConvergenceCheck,
+}
+
+pub struct LmmProblem {
+    pub system: BlockedSystem,
+    factor: Factor,
+    n: usize,
+    p: usize,
+    reml: bool,
+    sum_log_weights: f64,
+}
+
+impl LmmProblem {
+    pub fn new(input: LmmInput) -> Result<Self> {
+        let n = input.y.len();
+        if n == 0 {
+            return Err(EngineError::Input("no observations".into()));
+        }
+        if input.x.len() != n * input.p {
+            return Err(EngineError::Input("X does not have n rows".into()));
+        }
+        if input.weights.len() != n || input.offset.len() != n {
+            return Err(EngineError::Input("weights or offset have the wrong length".into()));
+        }
+        let bad = |v: &[f64]| v.iter().any(|a| !a.is_finite());
+        if bad(&input.y) || bad(&input.x) || bad(&input.offset) || bad(&input.weights) {
+            return Err(EngineError::Input("non-finite values in y, X, weights or offset".into()));
+        }
+        if input.weights.iter().any(|&w| w < 0.0) {
+            return Err(EngineError::Input("negative weights".into()));
+        }
+        if input.reml && n <= input.p {
+            return Err(EngineError::Input("REML needs more observations than fixed effects".into()));
+        }
+        let mut system = BlockedSystem::new(input.terms, n, input.p)?;
+        let yo: Vec<f64> = input.y.iter().zip(&input.offset).map(|(y, o)| y - o).collect();
+        system.update_crossproducts(&input.x, &yo, &input.weights);
+        let sum_log_weights = input.weights.iter().filter(|&&w| w > 0.0).map(|w| w.ln()).sum();
+        Ok(LmmProblem { system, factor: Factor::default(), n, p: input.p, reml: input.reml, sum_log_weights })
+    }
+
+    /// The objective at theta: -2 log L profiled over beta and sigma (ML), or
+    /// the REML criterion.
+    pub fn objective(&mut self, theta: &[f64]) -> Result<f64> {
+        self.system.factor(theta, &mut self.factor)?;
+        Ok(self.objective_from_factor())
+    }
+
+    fn objective_from_factor(&self) -> f64 {
+        let f = &self.factor;
+        let ld = self.system.logdet_theta(f);
+        let r2 = self.system.pwrss(f);
+        let dof = if self.reml { (self.n - self.p) as f64 } else { self.n as f64 };
+        let mut d = ld + dof * (1.0 + LN_2PI + (r2 / dof).ln()) - self.sum_log_weights;
+        if self.reml {
+            d += self.system.logdet_x(f);
+        }
+        d
+    }
+
+    pub fn fit(&mut self, ctl: &OptimControl) -> Result<LmmFit> {
+        let start: Vec<f64> = self.system.terms.iter().flat_map(|t| theta_start(t.k)).collect();
+        let opt = minimize(|th: &[f64]| self.objective(th), &start, ctl)?;
+        let mut theta = opt.par.clone();
+        let mut best = opt.value;
+        let mut evals = opt.evals;
+        // Signs: each column of lambda with a non-negative diagonal.
+        let mut pos = 0;
+        let ks: Vec<usize> = self.system.terms.iter().map(|t| t.k).collect();
+        let mut diag_pos = Vec::new();
+        for &k in &ks {
+            normalize_theta_signs(&mut theta[pos..pos + k * (k + 1) / 2], k);
+            diag_pos.extend(theta_diagonal_positions(k).into_iter().map(|d| d + pos));
+            pos += k * (k + 1) / 2;
+        }
+        // A variance that went (numerically) to zero is put on the boundary
+        // when that does not worsen the objective: a singular fit.
+        let mut boundary = vec![false; theta.len()];
+        for &d in &diag_pos {
+            if theta[d].abs() < 1e-3 {
+                let mut trial = theta.clone();
+                trial[d] = 0.0;
+                let v = self.objective(&trial)?;
+                evals += 1;
+                if v <= best + 1e-9 * best.abs().max(1.0) {
+                    theta = trial;
+                    best = best.min(v);
+                    boundary[d] = true;
+                }
+            }
+        }
+        let free: Vec<bool> = boundary.iter().map(|b| !b).collect();
+        let check = check_optimum(|th: &[f64]| self.objective(th), &theta, &free)?;
+        let objective = self.objective(&theta)?;
+        let (u, beta) = self.system.solve_u_beta(&self.factor);
+        let b = self.system.lambda_times(&self.factor, &u);
+        let dof = if self.reml { (self.n - self.p) as f64 } else { self.n as f64 };
+        let sigma2 = self.system.pwrss(&self.factor) / dof;
+        let vcov: Vec<f64> = self.system.unscaled_vcov(&self.factor).iter().map(|v| v * sigma2).collect();
+        Ok(LmmFit {
+            theta,
+            beta,
+            vcov,
+            sigma: sigma2.sqrt(),
+            u,
+            b,
+            objective,
+            evals,
+            iterations: opt.iterations,
+            message: opt.message,
+            boundary,
+            check,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::brute_force::{marginal_deviance, random_problem, Problem};
+    use crate::testutil::Rng;
+
+    fn input(pr: &Problem, reml: bool) -> LmmInput {
+        LmmInput {
+            y: pr.y.clone(),
+            x: pr.x.clone(),
+            p: pr.p,
+            weights: pr.w.clone(),
+            offset: vec![0.0; pr.n],
+            terms: pr.terms.clone(),
+            reml,
+        }
+    }
+
+    #[test]
+    fn objective_equals_the_marginal_likelihood() {
+        let mut rng = Rng::new(11);
+        let pr = random_problem(&mut rng, 120, 2, &[(20, 2, None), (6, 1, None)]);
+        for &reml in &[false, true] {
+            let mut prob = LmmProblem::new(input(&pr, reml)).unwrap();
+            for _ in 0..3 {
+                let theta: Vec<f64> = (0..prob.system.ntheta()).map(|_| rng.normal()).collect();
+                let got = prob.objective(&theta).unwrap();
+                let want = marginal_deviance(&pr, &theta, reml);
+                assert!((got - want).abs() < 1e-8 * want.abs(), "reml={reml}: {got} vs {want}");
+            }
+        }
+    }
+
+    #[test]
+    fn fit_reaches_a_stationary_point_no_worse_than_a_grid() {
+        let mut rng = Rng::new(12);
+        let pr = random_problem(&mut rng, 150, 2, &[(15, 1, None), (5, 1, None)]);
+        let mut prob = LmmProblem::new(input(&pr, false)).unwrap();
+        let fit = prob.fit(&OptimControl::default()).unwrap();
+        assert!(fit.check.max_abs_gradient < 1e-3, "{:?}", fit.check);
+        // brute force: a coarse grid never beats the optimum
+        for a in 0..=10 {
+            for b in 0..=10 {
+                let th = [a as f64 * 0.2, b as f64 * 0.2];
+                let v = marginal_deviance(&pr, &th, false);
+                assert!(fit.objective <= v + 1e-8);
+            }
+        }
+        assert!(fit.theta.iter().all(|&t| t >= 0.0));
+    }
+
+    #[test]
+    fn a_variance_of_zero_is_a_clean_boundary_fit() {
+        // y independent of the grouping: the optimum puts theta on zero.
+        let mut rng = Rng::new(13);
+        let mut pr = random_problem(&mut rng, 200, 1, &[(10, 1, None)]);
+        pr.w = vec![1.0; pr.n];
+        // Remove group means exactly so the between-group variance is zero.
+        let l = pr.terms[0].nlevels;
+        let mut sum = vec![0.0; l];
+        let mut cnt = vec![0.0; l];
+        for i in 0..pr.n {
+            sum[pr.terms[0].group[i]] += pr.y[i];
+            cnt[pr.terms[0].group[i]] += 1.0;
+        }
+        for i in 0..pr.n {
+            let g = pr.terms[0].group[i];
+            pr.y[i] -= sum[g] / cnt[g];
+        }
+        let mut prob = LmmProblem::new(input(&pr, false)).unwrap();
+        let fit = prob.fit(&OptimControl::default()).unwrap();
+        assert_eq!(fit.theta, vec![0.0]);
+        assert!(fit.boundary[0]);
+        let want = marginal_deviance(&pr, &[0.0], false);
+        assert!((fit.objective - want).abs() < 1e-8 * want.abs());
+    }
+}

@@ -1,0 +1,134 @@
+//! One random-effects term `(z | g)`: the grouping codes, the dense n-by-k
+//! model matrix of its columns and the map from theta to its factor lambda.
+
+use crate::error::{EngineError, Result};
+
+#[derive(Debug, Clone)]
+pub struct ReTerm {
+    /// 0-based level of the grouping factor for each observation.
+    pub group: Vec<usize>,
+    /// Number of levels L of the grouping factor.
+    pub nlevels: usize,
+    /// Number of columns k of the term (1 for a scalar term).
+    pub k: usize,
+    /// Row-major n-by-k values of the term's columns.
+    pub z: Vec<f64>,
+}
+
+impl ReTerm {
+    pub fn new(group: Vec<usize>, nlevels: usize, k: usize, z: Vec<f64>) -> Result<Self> {
+        let n = group.len();
+        if k == 0 {
+            return Err(EngineError::Input("a random-effects term has no columns".into()));
+        }
+        if z.len() != n * k {
+            return Err(EngineError::Input(format!(
+                "term matrix has {} values, expected {} x {}",
+                z.len(),
+                n,
+                k
+            )));
+        }
+        if nlevels == 0 || group.iter().any(|&g| g >= nlevels) {
+            return Err(EngineError::Input("grouping codes out of range".into()));
+        }
+        if z.iter().any(|v| !v.is_finite()) {
+            return Err(EngineError::Input("non-finite value in a random-effects term".into()));
+        }
+        Ok(ReTerm { group, nlevels, k, z })
+    }
+
+    /// Number of random effects of the term, L * k.
+    pub fn nranef(&self) -> usize {
+        self.nlevels * self.k
+    }
+
+    /// Length of this term's part of theta: the lower triangle of lambda.
+    pub fn ntheta(&self) -> usize {
+        self.k * (self.k + 1) / 2
+    }
+
+    #[inline]
+    pub fn zrow(&self, i: usize) -> &[f64] {
+        &self.z[i * self.k..(i + 1) * self.k]
+    }
+}
+
+/// Column-major k-by-k lower-triangular lambda from the term's theta, which
+/// holds the lower triangle column by column (lme4's order).
+pub fn lambda_from_theta(theta: &[f64], k: usize) -> Vec<f64> {
+    let mut lam = vec![0.0; k * k];
+    let mut pos = 0;
+    for j in 0..k {
+        for i in j..k {
+            lam[i + j * k] = theta[pos];
+            pos += 1;
+        }
+    }
+    lam
+}
+
+/// Starting theta of a term: lambda = identity, as lme4 starts.
+pub fn theta_start(k: usize) -> Vec<f64> {
+    let mut t = Vec::with_capacity(k * (k + 1) / 2);
+    for j in 0..k {
+        for i in j..k {
+            t.push(if i == j { 1.0 } else { 0.0 });
+        }
+    }
+    t
+}
+
+/// Indices (within the term's theta) of the diagonal elements of lambda.
+pub fn theta_diagonal_positions(k: usize) -> Vec<usize> {
+    let mut out = Vec::with_capacity(k);
+    let mut pos = 0;
+    for j in 0..k {
+        out.push(pos);
+        pos += k - j;
+    }
+    out
+}
+
+/// The deviance depends on lambda only through lambda lambda', so a column may
+/// change sign freely. Make every diagonal element non-negative, as lme4 reports.
+pub fn normalize_theta_signs(theta: &mut [f64], k: usize) {
+    let mut pos = 0;
+    for j in 0..k {
+        let len = k - j;
+        if theta[pos] < 0.0 {
+            for v in &mut theta[pos..pos + len] {
+                *v = -*v;
+            }
+        }
+        pos += len;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lambda_layout_follows_lme4_order() {
+        let lam = lambda_from_theta(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], 3);
+        // column 0: 1,2,3; column 1: 4,5 below the diagonal; column 2: 6
+        assert_eq!(lam, vec![1.0, 2.0, 3.0, 0.0, 4.0, 5.0, 0.0, 0.0, 6.0]);
+        assert_eq!(theta_diagonal_positions(3), vec![0, 3, 5]);
+        assert_eq!(theta_start(2), vec![1.0, 0.0, 1.0]);
+    }
+
+    #[test]
+    fn sign_normalization_flips_whole_columns() {
+        let mut t = vec![-1.0, 0.5, -2.0];
+        normalize_theta_signs(&mut t, 2);
+        assert_eq!(t, vec![1.0, -0.5, 2.0]);
+    }
+
+    #[test]
+    fn bad_codes_are_errors() {
+        assert!(ReTerm::new(vec![0, 3], 2, 1, vec![1.0, 1.0]).is_err());
+        assert!(ReTerm::new(vec![0, 1], 2, 1, vec![1.0]).is_err());
+        assert!(ReTerm::new(vec![0, 1], 2, 1, vec![1.0, f64::NAN]).is_err());
+    }
+}

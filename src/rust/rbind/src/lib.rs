@@ -1,0 +1,230 @@
+//! extendr binding: converts R values to engine inputs, calls the engine and
+//! hands back a plain named list. It knows nothing about statistics.
+//!
+//! Errors never unwind into R: engine errors and panics both come back as
+//! `list(error = "message")`, and the R side turns that into stop(). A
+//! message therefore never passes through R's printf-style error routine.
+
+use extendr_api::prelude::*;
+use std::collections::HashMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use engine::lmm::{LmmFit, LmmInput, LmmProblem};
+use engine::optimizer::OptimControl;
+use engine::reterm::ReTerm;
+
+type BindResult<T> = std::result::Result<T, String>;
+
+fn real_vec(x: &Robj, what: &str) -> BindResult<Vec<f64>> {
+    if let Some(s) = x.as_real_slice() {
+        return Ok(s.to_vec());
+    }
+    if let Some(s) = x.as_integer_slice() {
+        return Ok(s.iter().map(|&v| v as f64).collect());
+    }
+    Err(format!("`{what}` must be a numeric vector"))
+}
+
+fn field<'a>(m: &'a HashMap<String, Robj>, name: &str, owner: &str) -> BindResult<&'a Robj> {
+    m.get(name).ok_or_else(|| format!("`{owner}` has no element `{name}`"))
+}
+
+fn scalar_usize(x: &Robj, what: &str) -> BindResult<usize> {
+    x.as_integer()
+        .map(|v| v as f64)
+        .or_else(|| x.as_real())
+        .filter(|v| v.is_finite() && *v >= 0.0)
+        .map(|v| v as usize)
+        .ok_or_else(|| format!("`{what}` must be a non-negative number"))
+}
+
+/// One term record from R: list(group = 1-based integer codes, nlevels, z = n x k matrix).
+fn re_term(x: Robj, n: usize) -> BindResult<ReTerm> {
+    let list: List = x.try_into().map_err(|_| "each term must be a list".to_string())?;
+    let m: HashMap<String, Robj> = list.iter().map(|(k, v)| (k.to_string(), v)).collect();
+    let group = field(&m, "group", "term")?
+        .as_integer_slice()
+        .ok_or("term `group` must be an integer vector")?;
+    if group.len() != n {
+        return Err("term `group` has the wrong length".into());
+    }
+    let nlevels = scalar_usize(field(&m, "nlevels", "term")?, "nlevels")?;
+    let zr = field(&m, "z", "term")?;
+    let zc = real_vec(zr, "z")?;
+    if n == 0 || zc.len() % n != 0 {
+        return Err("term `z` must have one row per observation".into());
+    }
+    let k = zc.len() / n;
+    let mut group0 = Vec::with_capacity(n);
+    for &g in group {
+        if g < 1 || g as usize > nlevels {
+            return Err("grouping codes out of range".into());
+        }
+        group0.push(g as usize - 1);
+    }
+    // R matrices are column-major; the engine wants rows of z together.
+    let mut z = vec![0.0; n * k];
+    for i in 0..n {
+        for a in 0..k {
+            z[i * k + a] = zc[i + a * n];
+        }
+    }
+    ReTerm::new(group0, nlevels, k, z).map_err(|e| e.to_string())
+}
+
+fn control(x: Robj) -> BindResult<OptimControl> {
+    let mut c = OptimControl::default();
+    if x.is_null() {
+        return Ok(c);
+    }
+    let list: List = x.try_into().map_err(|_| "`control` must be a list".to_string())?;
+    for (name, v) in list.iter() {
+        match name {
+            "max_evals" => c.max_evals = scalar_usize(&v, "max_evals")?,
+            "grad_tol" => c.grad_tol = v.as_real().ok_or("`grad_tol` must be a number")?,
+            "cost_tol" => c.cost_tol = v.as_real().ok_or("`cost_tol` must be a number")?,
+            "max_iter" => c.max_iter = scalar_usize(&v, "max_iter")? as u64,
+            _ => {}
+        }
+    }
+    Ok(c)
+}
+
+fn lmm_result(fit: LmmFit) -> List {
+    list!(
+        theta = fit.theta,
+        beta = fit.beta,
+        vcov = fit.vcov,
+        sigma = fit.sigma,
+        u = fit.u,
+        b = fit.b,
+        objective = fit.objective,
+        evals = fit.evals as i32,
+        iterations = fit.iterations as i32,
+        message = fit.message,
+        boundary = fit.boundary,
+        gradient = fit.check.gradient,
+        hessian = fit.check.hessian,
+        max_scaled_gradient = fit.check.max_scaled_gradient,
+        max_abs_gradient = fit.check.max_abs_gradient,
+        hessian_positive_definite = fit.check.hessian_positive_definite
+    )
+}
+
+fn fit_lmm_impl(
+    y: Robj,
+    x: Robj,
+    p: Robj,
+    terms: Robj,
+    weights: Robj,
+    offset: Robj,
+    reml: Robj,
+    ctl: Robj,
+) -> BindResult<List> {
+    let y = real_vec(&y, "y")?;
+    let n = y.len();
+    let x = real_vec(&x, "X")?;
+    let p = scalar_usize(&p, "p")?;
+    let terms_list: List = terms.try_into().map_err(|_| "`terms` must be a list".to_string())?;
+    let mut re = Vec::with_capacity(terms_list.len());
+    for (_, t) in terms_list.iter() {
+        re.push(re_term(t, n)?);
+    }
+    let input = LmmInput {
+        y,
+        x,
+        p,
+        weights: real_vec(&weights, "weights")?,
+        offset: real_vec(&offset, "offset")?,
+        terms: re,
+        reml: reml.as_bool().ok_or("`REML` must be TRUE or FALSE")?,
+    };
+    let ctl = control(ctl)?;
+    let mut problem = LmmProblem::new(input).map_err(|e| e.to_string())?;
+    let fit = problem.fit(&ctl).map_err(|e| e.to_string())?;
+    Ok(lmm_result(fit))
+}
+
+fn guarded<F: FnOnce() -> BindResult<List>>(f: F) -> List {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(Ok(l)) => l,
+        Ok(Err(msg)) => list!(error = msg),
+        Err(payload) => {
+            let detail = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            list!(error = format!("internal error in the glmmr engine: {detail}"))
+        }
+    }
+}
+
+/// Fit a linear mixed model. Returns list(error = msg) on failure.
+/// @noRd
+#[extendr]
+fn rust_fit_lmm(
+    y: Robj,
+    x: Robj,
+    p: Robj,
+    terms: Robj,
+    weights: Robj,
+    offset: Robj,
+    reml: Robj,
+    control: Robj,
+) -> List {
+    guarded(|| fit_lmm_impl(y, x, p, terms, weights, offset, reml, control))
+}
+
+/// Deviance (ML) or REML criterion at given theta values, for tests and
+/// profiling. Returns list(value = ...) or list(error = msg).
+/// @noRd
+#[extendr]
+fn rust_lmm_objective(
+    y: Robj,
+    x: Robj,
+    p: Robj,
+    terms: Robj,
+    weights: Robj,
+    offset: Robj,
+    reml: Robj,
+    theta: Robj,
+) -> List {
+    guarded(|| {
+        let th = real_vec(&theta, "theta")?;
+        let y = real_vec(&y, "y")?;
+        let n = y.len();
+        let terms_list: List = terms.try_into().map_err(|_| "`terms` must be a list".to_string())?;
+        let mut re = Vec::new();
+        for (_, t) in terms_list.iter() {
+            re.push(re_term(t, n)?);
+        }
+        let input = LmmInput {
+            y,
+            x: real_vec(&x, "X")?,
+            p: scalar_usize(&p, "p")?,
+            weights: real_vec(&weights, "weights")?,
+            offset: real_vec(&offset, "offset")?,
+            terms: re,
+            reml: reml.as_bool().ok_or("`REML` must be TRUE or FALSE")?,
+        };
+        let mut problem = LmmProblem::new(input).map_err(|e| e.to_string())?;
+        let v = problem.objective(&th).map_err(|e| e.to_string())?;
+        Ok(list!(value = v))
+    })
+}
+
+/// Deliberately panics inside Rust, to test that R survives it.
+/// @noRd
+#[extendr]
+fn rust_panic_test(message: &str) -> List {
+    let m = message.to_string();
+    guarded(move || -> BindResult<List> { panic!("{}", m) })
+}
+
+extendr_module! {
+    mod glmmr;
+    fn rust_fit_lmm;
+    fn rust_lmm_objective;
+    fn rust_panic_test;
+}
