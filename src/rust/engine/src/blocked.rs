@@ -661,3 +661,45 @@ mod tests {
         check_against_dense(9, 70, 0, &[(15, 1, None), (6, 1, None)]);
     }
 }
+
+#[cfg(test)]
+mod timing {
+    use super::*;
+    use crate::reterm::ReTerm;
+    use crate::testutil::Rng;
+
+    /// InstEval-shaped problem (73,421 rows; 2,972 x 1,128 x 14 crossed).
+    /// Run with: cargo test --release timing -- --ignored --nocapture
+    #[test]
+    #[ignore]
+    fn insteval_shaped_factor_time() {
+        let mut rng = Rng::new(1);
+        let n = 73421;
+        let g1: Vec<usize> = (0..n).map(|i| if i < 2972 { i } else { rng.below(2972) }).collect();
+        let g2: Vec<usize> = (0..n).map(|i| if i < 1128 { i } else { rng.below(1128) }).collect();
+        let g3: Vec<usize> = g2.iter().map(|&d| d % 14).collect();
+        let t = |g: Vec<usize>, l| ReTerm::new(g, l, 1, vec![1.0; n]).unwrap();
+        let terms = vec![t(g1, 2972), t(g2, 1128), t(g3, 14)];
+        let x: Vec<f64> = (0..2 * n).map(|e| if e < n { 1.0 } else { (e % 2) as f64 }).collect();
+        let y: Vec<f64> = (0..n).map(|_| rng.normal()).collect();
+        let w = vec![1.0; n];
+        let t0 = std::time::Instant::now();
+        let mut sys = BlockedSystem::new(terms, n, 2).unwrap();
+        sys.update_crossproducts(&x, &y, &w);
+        eprintln!("setup {:?}", t0.elapsed());
+        let mut f = Factor::default();
+        let theta = [0.3, 0.5, 0.1];
+        sys.factor(&theta, &mut f).unwrap();
+        let reps = 10;
+        let t0 = std::time::Instant::now();
+        for _ in 0..reps {
+            sys.factor(&theta, &mut f).unwrap();
+        }
+        eprintln!("factor {:?} per evaluation (m = {})", t0.elapsed() / reps, sys.m);
+        let mut s = sys.arr.clone();
+        let t0 = std::time::Instant::now();
+        for r in 0..sys.m { s[r + r * sys.m] += 1e4; }
+        crate::dense_chol::cholesky_in_place(&mut s, sys.m, sys.m).unwrap();
+        eprintln!("dense cholesky alone {:?}", t0.elapsed());
+    }
+}

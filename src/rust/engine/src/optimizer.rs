@@ -1,26 +1,32 @@
-//! Unconstrained minimisation of a smooth objective: argmin's BFGS with a
-//! More-Thuente line search and central finite-difference gradients.
+//! Minimisation of a smooth objective of a few parameters (theta, later
+//! (beta, theta)): a quasi-Newton (BFGS) method with finite-difference
+//! gradients, a started inverse-Hessian scale from second differences,
+//! a backtracking line search that needs objective values only, and
+//! Powell's damped update so the Hessian approximation stays positive
+//! definite.
+//!
+//! Why not argmin's BFGS: with its More-Thuente line search every trial
+//! point costs a gradient (2n evaluations); on lme4's InstEval model it took
+//! 1,036 evaluations (26 s) where this one needs about a tenth of that.
+//! argmin's Nelder-Mead is kept as the fallback polish (see `polish`).
 //!
 //! The deviance depends on each lambda only through lambda lambda', so theta
 //! needs no bounds: a column may change sign, and the caller normalises signs
 //! afterwards (MixedModels.jl does the same). The best point ever evaluated is
-//! kept, so a line search that gives up near the optimum loses nothing.
-
-use std::cell::{Cell, RefCell};
-
-use argmin::core::{CostFunction, Error as ArgminError, Executor, Gradient, State};
-use argmin::solver::linesearch::MoreThuenteLineSearch;
-use argmin::solver::quasinewton::BFGS;
+//! what is returned.
 
 use crate::error::{EngineError, Result};
+use nalgebra::{DMatrix, DVector};
 
 #[derive(Debug, Clone)]
 pub struct OptimControl {
     /// Upper bound on objective evaluations (gradients included).
     pub max_evals: usize,
-    /// Stop when the gradient's Euclidean norm falls below this.
+    /// Converged when the predicted decrease g' H^{-1} g / 2 is below this
+    /// (objective units: a deviance).
     pub grad_tol: f64,
-    /// Stop when an iteration improves the objective by less than this.
+    /// Or when an iteration improves the objective by less than this
+    /// (relative to 1 + |f|) twice in a row.
     pub cost_tol: f64,
     pub max_iter: u64,
 }
@@ -37,7 +43,7 @@ pub struct OptimResult {
     pub value: f64,
     pub evals: usize,
     pub iterations: u64,
-    /// How the run ended, in words (argmin's termination reason or error).
+    /// How the run ended, in words.
     pub message: String,
 }
 
@@ -47,138 +53,172 @@ pub fn fd_step(x: f64) -> f64 {
     1e-5 * (1.0 + x.abs())
 }
 
-struct Tracked<'a, F: FnMut(&[f64]) -> Result<f64>> {
-    f: RefCell<F>,
-    best: RefCell<(Vec<f64>, f64)>,
-    evals: Cell<usize>,
+/// The objective with an evaluation count, the best point seen, and the
+/// evaluation limit.
+struct Counted<F> {
+    f: F,
+    evals: usize,
     max_evals: usize,
-    failure: RefCell<Option<EngineError>>,
-    _l: std::marker::PhantomData<&'a ()>,
+    best: (Vec<f64>, f64),
 }
 
-impl<'a, F: FnMut(&[f64]) -> Result<f64>> Tracked<'a, F> {
-    fn eval(&self, x: &[f64]) -> std::result::Result<f64, ArgminError> {
-        if self.evals.get() >= self.max_evals {
-            return Err(ArgminError::msg("evaluation limit reached"));
+impl<F: FnMut(&[f64]) -> Result<f64>> Counted<F> {
+    fn eval(&mut self, x: &[f64]) -> Result<f64> {
+        if self.evals >= self.max_evals {
+            return Err(EngineError::Optimizer(format!(
+                "evaluation limit ({}) reached",
+                self.max_evals
+            )));
         }
-        self.evals.set(self.evals.get() + 1);
-        match (self.f.borrow_mut())(x) {
-            Ok(v) => {
-                let mut best = self.best.borrow_mut();
-                if v < best.1 {
-                    best.0.clear();
-                    best.0.extend_from_slice(x);
-                    best.1 = v;
-                }
-                Ok(v)
-            }
-            Err(e) => {
-                let msg = e.to_string();
-                *self.failure.borrow_mut() = Some(e);
-                Err(ArgminError::msg(msg))
-            }
+        self.evals += 1;
+        let v = (self.f)(x)?;
+        if v < self.best.1 {
+            self.best = (x.to_vec(), v);
         }
+        Ok(v)
     }
-}
 
-impl<'a, F: FnMut(&[f64]) -> Result<f64>> CostFunction for Tracked<'a, F> {
-    type Param = Vec<f64>;
-    type Output = f64;
-    fn cost(&self, p: &Self::Param) -> std::result::Result<f64, ArgminError> {
-        self.eval(p)
-    }
-}
-
-impl<'a, F: FnMut(&[f64]) -> Result<f64>> Gradient for Tracked<'a, F> {
-    type Param = Vec<f64>;
-    type Gradient = Vec<f64>;
-    fn gradient(&self, p: &Self::Param) -> std::result::Result<Vec<f64>, ArgminError> {
-        let mut x = p.clone();
-        let mut g = vec![0.0; p.len()];
-        for i in 0..p.len() {
-            let h = fd_step(p[i]);
-            x[i] = p[i] + h;
-            let fp = self.eval(&x)?;
-            x[i] = p[i] - h;
-            let fm = self.eval(&x)?;
-            x[i] = p[i];
+    /// Central-difference gradient; also returns f(x +- h e_i) sums for
+    /// curvature estimates.
+    fn gradient(&mut self, x: &[f64], h_scale: f64) -> Result<(Vec<f64>, Vec<f64>)> {
+        let mut xx = x.to_vec();
+        let n = x.len();
+        let mut g = vec![0.0; n];
+        let mut sums = vec![0.0; n];
+        for i in 0..n {
+            let h = fd_step(x[i]) * h_scale;
+            xx[i] = x[i] + h;
+            let fp = self.eval(&xx)?;
+            xx[i] = x[i] - h;
+            let fm = self.eval(&xx)?;
+            xx[i] = x[i];
             g[i] = (fp - fm) / (2.0 * h);
+            sums[i] = fp + fm;
         }
-        Ok(g)
+        Ok((g, sums))
     }
 }
 
-/// Minimise `f` from `start`. Errors of `f` (other than the evaluation
-/// limit) are returned as errors; a line search that stalls is not an error.
+/// Minimise `f` from `start`. Errors of `f` are returned; reaching the
+/// evaluation limit is not an error (the best point so far is returned with
+/// a message saying so).
 pub fn minimize<F>(f: F, start: &[f64], ctl: &OptimControl) -> Result<OptimResult>
 where
     F: FnMut(&[f64]) -> Result<f64>,
 {
     let n = start.len();
-    let problem = Tracked {
-        f: RefCell::new(f),
-        best: RefCell::new((start.to_vec(), f64::INFINITY)),
-        evals: Cell::new(0),
-        max_evals: ctl.max_evals,
-        failure: RefCell::new(None),
-        _l: std::marker::PhantomData,
-    };
-    let f0 = problem.eval(start).map_err(|e| {
-        problem
-            .failure
-            .borrow_mut()
-            .take()
-            .unwrap_or_else(|| EngineError::Optimizer(e.to_string()))
-    })?;
+    let mut obj = Counted { f, evals: 0, max_evals: ctl.max_evals.max(1), best: (start.to_vec(), f64::INFINITY) };
+    let f0 = obj.eval(start)?;
     if n == 0 {
         return Ok(OptimResult { par: vec![], value: f0, evals: 1, iterations: 0, message: "no parameters".into() });
     }
-    let mut message = String::new();
-    let mut iterations = 0;
-    let linesearch = MoreThuenteLineSearch::new();
-    let solver = BFGS::new(linesearch)
-        .with_tolerance_grad(ctl.grad_tol)
-        .and_then(|s| s.with_tolerance_cost(ctl.cost_tol))
-        .map_err(|e| EngineError::Optimizer(e.to_string()))?;
-    let mut inv_h = vec![vec![0.0; n]; n];
-    for (i, row) in inv_h.iter_mut().enumerate() {
-        row[i] = 1.0;
-    }
-    let run = Executor::new(&problem, solver)
-        .configure(|state| state.param(start.to_vec()).inv_hessian(inv_h).max_iters(ctl.max_iter))
-        .ctrlc(false)
-        .timer(false)
-        .run();
-    match run {
-        Ok(res) => {
-            iterations = res.state.get_iter();
-            message = format!("{}", res.state.get_termination_status());
+    match bfgs(&mut obj, start, f0, ctl) {
+        Ok((iterations, message)) => {
+            let (par, value) = obj.best.clone();
+            Ok(OptimResult { par, value, evals: obj.evals, iterations, message })
         }
-        Err(e) => {
-            if let Some(fail) = problem.failure.borrow_mut().take() {
-                return Err(fail);
+        Err(EngineError::Optimizer(m)) if m.starts_with("evaluation limit") => {
+            let (par, value) = obj.best.clone();
+            Ok(OptimResult { par, value, evals: obj.evals, iterations: 0, message: m })
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn bfgs<F: FnMut(&[f64]) -> Result<f64>>(
+    obj: &mut Counted<F>,
+    start: &[f64],
+    f0: f64,
+    ctl: &OptimControl,
+) -> Result<(u64, String)> {
+    let n = start.len();
+    let mut x = DVector::from_column_slice(start);
+    let mut fx = f0;
+    let (g0, _) = obj.gradient(start, 1.0)?;
+    let mut g = DVector::from_vec(g0);
+
+    // Initial Hessian: diagonal second differences with steps large enough
+    // for them to be accurate; a non-positive curvature gets a scale that
+    // makes the first step modest.
+    let (_, sums) = obj.gradient(start, 100.0)?;
+    let gnorm = g.norm().max(1e-300);
+    let mut hess = DMatrix::<f64>::zeros(n, n);
+    for i in 0..n {
+        let h = fd_step(start[i]) * 100.0;
+        let curv = (sums[i] - 2.0 * f0) / (h * h);
+        hess[(i, i)] = if curv.is_finite() && curv > 0.0 { curv.max(gnorm / 5.0) } else { 2.0 * gnorm };
+    }
+
+    let mut small_steps = 0;
+    for iter in 1..=ctl.max_iter {
+        // Newton direction on the current Hessian approximation.
+        let chol = match hess.clone().cholesky() {
+            Some(c) => c,
+            None => {
+                hess = DMatrix::from_diagonal(&hess.diagonal().map(|d| d.abs().max(1e-8)));
+                hess.clone().cholesky().ok_or_else(|| EngineError::Optimizer("Hessian approximation broke down".into()))?
             }
-            message.push_str(&format!("stopped: {e}"));
+        };
+        let dir = -chol.solve(&g);
+        let decrease = -g.dot(&dir);
+        if decrease / 2.0 < ctl.grad_tol {
+            return Ok((iter, "converged: predicted decrease below tolerance".into()));
+        }
+        // Backtracking line search on objective values (Armijo condition),
+        // quadratic interpolation for the next trial step.
+        let mut alpha = 1.0;
+        let mut accepted = None;
+        for _ in 0..30 {
+            let xt = &x + &dir * alpha;
+            let ft = obj.eval(xt.as_slice())?;
+            if ft.is_finite() && ft <= fx - 1e-4 * alpha * decrease {
+                accepted = Some((xt, ft));
+                break;
+            }
+            let next = if ft.is_finite() {
+                // minimiser of the quadratic through f(0), f'(0), f(alpha)
+                let denom = 2.0 * (ft - fx + alpha * decrease);
+                if denom > 0.0 { decrease * alpha * alpha / denom } else { 0.1 * alpha }
+            } else {
+                0.1 * alpha
+            };
+            alpha = next.clamp(0.1 * alpha, 0.5 * alpha);
+        }
+        let (xn, fnew) = match accepted {
+            Some(a) => a,
+            None => return Ok((iter, "line search could not improve: at the optimum to numerical precision".into())),
+        };
+        let (gn, _) = obj.gradient(xn.as_slice(), 1.0)?;
+        let gn = DVector::from_vec(gn);
+        let s = &xn - &x;
+        let y = &gn - &g;
+        // Powell's damping keeps the update positive definite.
+        let hs = &hess * &s;
+        let shs = s.dot(&hs);
+        let sy = s.dot(&y);
+        let theta = if sy >= 0.2 * shs { 1.0 } else { 0.8 * shs / (shs - sy) };
+        let r = &y * theta + &hs * (1.0 - theta);
+        let sr = s.dot(&r);
+        if shs > 0.0 && sr > 0.0 {
+            hess = &hess - (&hs * hs.transpose()) / shs + (&r * r.transpose()) / sr;
+        }
+        let improvement = fx - fnew;
+        x = xn;
+        fx = fnew;
+        g = gn;
+        if improvement < ctl.cost_tol * (1.0 + fx.abs()) {
+            small_steps += 1;
+            if small_steps >= 2 {
+                return Ok((iter, "converged: objective no longer decreasing".into()));
+            }
+        } else {
+            small_steps = 0;
+        }
+        if obj.evals >= obj.max_evals {
+            break;
         }
     }
-    let (par, value) = problem.best.borrow().clone();
-    Ok(OptimResult { par, value, evals: problem.evals.get(), iterations, message })
-}
-
-impl<'a, F: FnMut(&[f64]) -> Result<f64>> CostFunction for &Tracked<'a, F> {
-    type Param = Vec<f64>;
-    type Output = f64;
-    fn cost(&self, p: &Self::Param) -> std::result::Result<f64, ArgminError> {
-        (*self).eval(p)
-    }
-}
-
-impl<'a, F: FnMut(&[f64]) -> Result<f64>> Gradient for &Tracked<'a, F> {
-    type Param = Vec<f64>;
-    type Gradient = Vec<f64>;
-    fn gradient(&self, p: &Self::Param) -> std::result::Result<Vec<f64>, ArgminError> {
-        Gradient::gradient(*self, p)
-    }
+    Ok((ctl.max_iter, "iteration limit reached".into()))
 }
 
 #[cfg(test)]
@@ -190,9 +230,25 @@ mod tests {
         let f = |x: &[f64]| -> Result<f64> {
             Ok((1.0 - x[0]).powi(2) + 100.0 * (x[1] - x[0] * x[0]).powi(2))
         };
-        let r = minimize(f, &[-1.2, 1.0], &OptimControl::default()).unwrap();
+        let ctl = OptimControl { grad_tol: 1e-12, ..Default::default() };
+        let r = minimize(f, &[-1.2, 1.0], &ctl).unwrap();
         assert!((r.par[0] - 1.0).abs() < 1e-4, "{:?}", r);
         assert!((r.par[1] - 1.0).abs() < 1e-4, "{:?}", r);
+    }
+
+    #[test]
+    fn a_quadratic_takes_few_evaluations() {
+        let f = |x: &[f64]| -> Result<f64> {
+            Ok(3.0 * (x[0] - 2.0).powi(2) + 0.5 * (x[1] + 1.0).powi(2) + 0.2 * x[0] * x[1] + 100.0)
+        };
+        let ctl = OptimControl { grad_tol: 1e-14, ..Default::default() };
+        let r = minimize(f, &[0.0, 0.0], &ctl).unwrap();
+        // exact minimiser of the quadratic
+        let h = DMatrix::from_row_slice(2, 2, &[6.0, 0.2, 0.2, 1.0]);
+        let b = DVector::from_row_slice(&[12.0, -1.0]);
+        let want = h.lu().solve(&b).unwrap();
+        assert!((r.par[0] - want[0]).abs() < 1e-5 && (r.par[1] - want[1]).abs() < 1e-5, "{:?}", r);
+        assert!(r.evals < 80, "{} evaluations", r.evals);
     }
 
     #[test]
@@ -205,5 +261,14 @@ mod tests {
             }
         };
         assert!(minimize(f, &[1.0], &OptimControl::default()).is_err());
+    }
+
+    #[test]
+    fn evaluation_limit_returns_the_best_point() {
+        let f = |x: &[f64]| -> Result<f64> { Ok((x[0] - 3.0).powi(4) + x[0].sin()) };
+        let ctl = OptimControl { max_evals: 7, ..Default::default() };
+        let r = minimize(f, &[0.0], &ctl).unwrap();
+        assert!(r.message.contains("evaluation limit"));
+        assert!(r.value < 81.0);
     }
 }

@@ -1,0 +1,4 @@
+library(testthat)
+library(glmmr)
+
+test_check("glmmr")

@@ -1,0 +1,194 @@
+# Fits of linear mixed models against reference numbers: the seed's
+# sleepstudy example (/work/shared/reference/seed-values.md) and lme4 1.1-31
+# fits stored in fixtures/lmm-fixtures.rds (data-raw/lmm_fixtures.R).
+# Every number asserted here comes from one of those two sources.
+
+# Largest element-wise relative error of `ours` against `ref`
+max_rel_err <- function(ours, ref) max(abs(ours - ref) / abs(ref))
+
+# ---------------------------------------------------------------------------
+# The seed's example: sleepstudy, maximum likelihood
+
+test_that("sleepstudy ML fit reproduces the seed's numbers", {
+  expect_warning(
+    m <- glmmr(Reaction ~ 1 + Days + (1 + Days | Subject), data = sleepstudy),
+    NA)
+
+  # All reference numbers below come from seed-values.md (the seed document,
+  # printed by MixedModels.jl, and lme4's -2 log L, AIC and BIC).
+  seed_beta <- c("(Intercept)" = 251.405, Days = 10.4673)
+  seed_se <- c("(Intercept)" = 6.63226, Days = 1.50224)
+  seed_var <- c(subj_intercept = 565.51067, subj_days = 32.68212,
+                residual = 654.94145)
+  seed_corr <- 0.08
+  seed_dev <- 1751.939
+  seed_aic <- 1763.9
+  seed_bic <- 1783.1
+
+  beta <- fixef(m)
+  expect_named(beta, names(seed_beta))
+  expect_lte(max_rel_err(beta, seed_beta), 1e-5)
+
+  se <- sqrt(diag(vcov(m)))
+  expect_lte(max_rel_err(se[names(seed_se)], seed_se), 1e-4)
+
+  vc <- as.data.frame(VarCorr(m))
+  ours_var <- c(
+    vc$vcov[vc$grp == "Subject" & vc$var1 == "(Intercept)" & is.na(vc$var2)],
+    vc$vcov[vc$grp == "Subject" & vc$var1 == "Days" & is.na(vc$var2)],
+    vc$vcov[vc$grp == "Residual"])
+  expect_length(ours_var, 3)
+  expect_lte(max_rel_err(ours_var, seed_var), 1e-3)
+
+  corr <- vc$sdcor[vc$grp == "Subject" & !is.na(vc$var2)]
+  expect_length(corr, 1)
+  expect_equal(round(corr, 2), seed_corr)
+  expect_equal(round(attr(VarCorr(m)$Subject, "correlation")[2, 1], 2),
+               seed_corr)
+
+  dev <- -2 * as.numeric(logLik(m))
+  expect_lte(abs(dev - seed_dev) / seed_dev, 1e-6)
+  expect_lte(abs(AIC(m) - seed_aic), 0.1)
+  expect_lte(abs(BIC(m) - seed_bic), 0.1)
+})
+
+# ---------------------------------------------------------------------------
+# REML fit of the same model against lme4
+
+test_that("sleepstudy REML fit matches lme4's (fixture sleep_reml)", {
+  fx <- lmm_fixtures$sleep_reml
+  expect_warning(m <- fit_fixture(fx), NA)
+  expect_true(m$REML)
+
+  # REML criterion (seed-values.md: 1743.628)
+  crit <- -2 * as.numeric(logLik(m))
+  expect_lte(abs(crit - fx$deviance) / fx$deviance, 1e-6)
+  expect_lte(abs(crit - 1743.628), 1e-3)
+
+  vc <- as.data.frame(VarCorr(m))
+  ref <- fx$varcorr
+  key <- function(d) paste(d$grp, d$var1, d$var2)
+  expect_setequal(key(vc), key(ref))
+  ours <- vc$vcov[match(key(ref), key(vc))]
+  expect_lte(max_rel_err(ours, ref$vcov), 1e-3)
+
+  # Standard errors: seed-values.md gives lme4's 6.825 and 1.546
+  se <- sqrt(diag(vcov(m)))
+  expect_lte(max_rel_err(se[names(fx$se)], fx$se), 1e-3)
+  expect_equal(round(unname(se), 3), c(6.825, 1.546))
+})
+
+# ---------------------------------------------------------------------------
+# Every fixture model against lme4
+
+# Group names that cannot be matched one-to-one with lme4's: our nested term
+# (1 | batch/cask) is called "batch:cask" where lme4 says "cask:batch", and our
+# `||` terms share the group name ("Subject" twice) where lme4 names them
+# "Subject" and "Subject.1". When the (grp, var1, var2) keys do not all match,
+# compare the sorted vcov values of the model instead (the variance
+# components are then compared as a multiset).
+compare_varcorr <- function(ours, ref) {
+  key <- function(d) paste(d$grp, d$var1, d$var2, sep = "\r")
+  close <- function(a, b) abs(a - b) <= pmax(1e-3 * abs(b), 1e-4)
+  expect_identical(nrow(ours), nrow(ref))
+  if (setequal(key(ours), key(ref)) && !anyDuplicated(key(ours))) {
+    a <- ours$vcov[match(key(ref), key(ours))]
+    b <- ref$vcov
+  } else {
+    expect_identical(sort(ours$var1, na.last = TRUE),
+                     sort(ref$var1, na.last = TRUE))
+    a <- sort(ours$vcov)
+    b <- sort(ref$vcov)
+  }
+  ok <- close(a, b)
+  expect_true(all(ok), label = paste0(
+    "vcov within 1e-3 relative or 1e-4 absolute of lme4's (ours: ",
+    paste(signif(a[!ok], 8), collapse = ", "), "; lme4: ",
+    paste(signif(b[!ok], 8), collapse = ", "), ")"))
+}
+
+for (nm in names(lmm_fixtures)) {
+  local({
+    fx <- lmm_fixtures[[nm]]
+    test_that(paste0("fixture ", nm, ": ", fx$formula,
+                     if (fx$REML) " (REML)" else " (ML)",
+                     " agrees with lme4"), {
+      expect_warning(m <- fit_fixture(fx), NA)
+
+      # -2 log L (or the REML criterion): no worse than lme4's, and not
+      # absurdly better (which would mean a different likelihood)
+      ll <- logLik(m)
+      ours <- -2 * as.numeric(ll)
+      expect_lte(ours, fx$deviance + 1e-6 * abs(fx$deviance))
+      expect_gte(ours, fx$deviance - 1e-3)
+
+      # Fixed effects within 1% of lme4's standard error, matched by name
+      beta <- fixef(m)
+      expect_setequal(names(beta), fx$X_colnames)
+      b <- beta[fx$X_colnames]
+      expect_true(all(abs(b - fx$fixef[fx$X_colnames]) <=
+                        0.01 * fx$se[fx$X_colnames]))
+
+      # Standard errors within 1e-3 relative
+      se <- sqrt(diag(vcov(m)))[fx$X_colnames]
+      expect_lte(max_rel_err(se, fx$se[fx$X_colnames]), 1e-3)
+
+      # Residual standard deviation
+      expect_lte(abs(sigma(m) - fx$sigma) / fx$sigma, 1e-3)
+
+      # Variance components
+      compare_varcorr(as.data.frame(VarCorr(m)), fx$varcorr)
+
+      # Sizes
+      expect_equal(nobs(m), fx$nobs)
+      expect_equal(attr(ll, "df"), fx$df)
+      expect_equal(attr(ll, "nobs"), fx$nobs)
+
+      if (isTRUE(fx$singular)) {
+        # lme4 finds theta = 0 (a boundary fit); ours must too, silently
+        expect_true(all(abs(m$theta) < 1e-6))
+      }
+    })
+  })
+}
+
+test_that("the singular fixture is fitted at theta = 0 without a warning", {
+  fx <- lmm_fixtures$dyestuff2_singular
+  expect_true(fx$singular)
+  expect_warning(m <- fit_fixture(fx), NA)
+  expect_true(all(m$theta == 0 | abs(m$theta) < 1e-6))
+  expect_equal(unname(fx$theta), 0)
+})
+
+# ---------------------------------------------------------------------------
+# Conditional modes
+
+test_that("ranef() of sleepstudy ML matches lme4's conditional modes", {
+  fx <- lmm_fixtures$sleep_ml
+  m <- fit_fixture(fx)
+  re <- ranef(m)
+  expect_named(re, "Subject")
+  ours <- as.matrix(re$Subject)
+  ref <- fx$ranef$Subject
+  expect_identical(dim(ours), dim(ref))
+  expect_setequal(rownames(ours), rownames(ref))
+  expect_identical(colnames(ours), colnames(ref))
+  ours <- ours[rownames(ref), colnames(ref)]
+  ok <- abs(ours - ref) <= pmax(1e-3 * abs(ref), 1e-2)
+  expect_true(all(ok))
+})
+
+# ---------------------------------------------------------------------------
+# Invariance to a linear reparametrisation of a vector-valued term
+
+test_that("raw and centred/scaled quadratic-in-days terms give the same -2 log L", {
+  m1 <- fit_fixture(lmm_fixtures$sleep_vector3)
+  m2 <- fit_fixture(lmm_fixtures$sleep_vector3_scaled)
+  d1 <- -2 * as.numeric(logLik(m1))
+  d2 <- -2 * as.numeric(logLik(m2))
+  expect_lte(abs(d1 - d2) / abs(d2), 1e-6)
+  # and lme4 agrees that the two models are one (fixture values)
+  expect_lte(abs(lmm_fixtures$sleep_vector3$deviance -
+                   lmm_fixtures$sleep_vector3_scaled$deviance) /
+               lmm_fixtures$sleep_vector3_scaled$deviance, 1e-6)
+})
