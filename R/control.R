@@ -1,10 +1,11 @@
 #' Control settings for the glmmr optimizer
 #'
 #' @param max_evals Maximum number of objective evaluations.
-#' @param grad_tol The optimizer stops when the Euclidean norm of the
-#'   finite-difference gradient of the objective falls below this.
-#' @param cost_tol The optimizer also stops when one iteration improves the
-#'   objective by less than this.
+#' @param rel_tol The optimizer stops when the decrease of the objective
+#'   (the deviance) that its quadratic model predicts falls below
+#'   `rel_tol * (1 + |deviance|)`.
+#' @param cost_tol The optimizer also stops when two iterations in a row
+#'   improve the objective by less than `cost_tol * (1 + |deviance|)`.
 #' @param max_iter Maximum number of quasi-Newton iterations.
 #' @param check_tol A fit whose largest scaled gradient (the Newton step,
 #'   \eqn{|H^{-1} g|}) at the optimum exceeds this gets a convergence warning.
@@ -12,7 +13,7 @@
 #' @examples
 #' glmmr_control(max_evals = 5000)
 #' @export
-glmmr_control <- function(max_evals = 20000, grad_tol = 1e-6, cost_tol = 1e-11,
+glmmr_control <- function(max_evals = 20000, rel_tol = 1e-12, cost_tol = 1e-11,
                           max_iter = 500, check_tol = 1e-3) {
   num <- function(x, name, int = FALSE) {
     if (!is.numeric(x) || length(x) != 1L || !is.finite(x) || x <= 0 ||
@@ -23,7 +24,7 @@ glmmr_control <- function(max_evals = 20000, grad_tol = 1e-6, cost_tol = 1e-11,
     x
   }
   structure(list(max_evals = num(max_evals, "max_evals", TRUE),
-                 grad_tol = num(grad_tol, "grad_tol"),
+                 rel_tol = num(rel_tol, "rel_tol"),
                  cost_tol = num(cost_tol, "cost_tol"),
                  max_iter = num(max_iter, "max_iter", TRUE),
                  check_tol = num(check_tol, "check_tol")),

@@ -6,8 +6,12 @@
 #' numerics in one call. See [glmmr()].
 #'
 #' @keywords internal
+#' @docType package
+#' @name glmmr-package
+#' @aliases glmmr-package
 #' @useDynLib glmmr, .registration = TRUE
-"_PACKAGE"
+#' @importFrom stats gaussian
+NULL
 
 #' Generics shared with nlme and lme4
 #'

@@ -87,7 +87,7 @@ lmm_engine_fit <- function(y, structures, REML, control) {
   engine_call(rust_fit_lmm(
     y, as.numeric(X), ncol(X), engine_terms(structures$reterms),
     as.numeric(structures$weights), as.numeric(structures$offset), REML,
-    unclass(control)[c("max_evals", "grad_tol", "cost_tol", "max_iter")]
+    unclass(control)[c("max_evals", "rel_tol", "cost_tol", "max_iter")]
   ))
 }
 
@@ -186,8 +186,8 @@ check_convergence <- function(object) {
   } else if (bad_grad) {
     warning(sprintf(paste0(
       "the optimizer may not have converged: the scaled gradient at the ",
-      "optimum is %.2g (tolerance %.2g); try glmmr_control(grad_tol = ) ",
-      "smaller or rescale the predictors"), oi$max_scaled_gradient, tol),
+      "optimum is %.2g (tolerance %.2g); try a smaller ",
+      "glmmr_control(rel_tol = ) or rescale the predictors"), oi$max_scaled_gradient, tol),
       call. = FALSE)
   }
   invisible(TRUE)

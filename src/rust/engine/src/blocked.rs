@@ -335,17 +335,10 @@ impl BlockedSystem {
         }
 
         // Dense block: Lambda_R' A_rr Lambda_R + I - L_r1 L_r1', then factor.
+        // Only the lower triangle is formed; it is all the Cholesky reads.
         f.s.clear();
         f.s.extend_from_slice(&self.arr);
-        for t in 1..self.terms.len() {
-            let term = &self.terms[t];
-            let lam = &f.lambdas[t];
-            let kt = term.k;
-            for lev in 0..term.nlevels {
-                let r0 = self.rest_offset[t] + lev * kt;
-                scale_rows_cols(&mut f.s, m, r0, kt, lam);
-            }
-        }
+        self.scale_dense_block(&f.lambdas, &mut f.s);
         for r in 0..self.q_rest {
             f.s[r + r * m] += 1.0;
         }
@@ -369,6 +362,57 @@ impl BlockedSystem {
             }
         }
         cholesky_in_place(&mut f.s, m, m)
+    }
+
+    /// S <- Lambda_R' S Lambda_R on the lower triangle, column by column so
+    /// that memory is read in order. Scalar terms reduce to S[r, c] * d[r] * d[c].
+    fn scale_dense_block(&self, lambdas: &[Vec<f64>], s: &mut [f64]) {
+        let m = self.m;
+        let all_scalar = self.terms[1..].iter().all(|t| t.k == 1);
+        if all_scalar {
+            let mut d = vec![1.0; m];
+            for t in 1..self.terms.len() {
+                let l = lambdas[t][0];
+                let r0 = self.rest_offset[t];
+                d[r0..r0 + self.terms[t].nlevels].iter_mut().for_each(|v| *v = l);
+            }
+            for c in 0..m {
+                let dc = d[c];
+                let col = &mut s[c * m..(c + 1) * m];
+                for r in c..m {
+                    col[r] *= d[r] * dc;
+                }
+            }
+            return;
+        }
+        // General case: row blocks (within each column), then column blocks.
+        for c in 0..m {
+            let col = &mut s[c * m..(c + 1) * m];
+            for t in 1..self.terms.len() {
+                let k = self.terms[t].k;
+                for lev in 0..self.terms[t].nlevels {
+                    let r0 = self.rest_offset[t] + lev * k;
+                    apply_lambda_transpose(&lambdas[t], k, &mut col[r0..r0 + k]);
+                }
+            }
+        }
+        for t in 1..self.terms.len() {
+            let k = self.terms[t].k;
+            let lam = &lambdas[t];
+            for lev in 0..self.terms[t].nlevels {
+                let c0 = self.rest_offset[t] + lev * k;
+                for a in 0..k {
+                    // column c0 + a <- sum_{b >= a} column (c0 + b) * lam[b, a]
+                    for r in 0..m {
+                        let mut acc = 0.0;
+                        for b in a..k {
+                            acc += s[r + (c0 + b) * m] * lam[b + a * k];
+                        }
+                        s[r + (c0 + a) * m] = acc;
+                    }
+                }
+            }
+        }
     }
 
     /// log det of the random-effects part of L, squared: log |L_theta|^2.
@@ -533,47 +577,6 @@ fn apply_lambda_transpose(lam: &[f64], k: usize, col: &mut [f64]) {
             s += lam[q + r * k] * orig[q];
         }
         col[r] = s;
-    }
-}
-
-/// S <- D' S D where D is identity except the k-by-k block lam at rows/cols r0.
-fn scale_rows_cols(s: &mut [f64], m: usize, r0: usize, k: usize, lam: &[f64]) {
-    if k == 1 {
-        let l = lam[0];
-        for c in 0..m {
-            s[r0 + c * m] *= l;
-        }
-        for r in 0..m {
-            s[r + r0 * m] *= l;
-        }
-        return;
-    }
-    let mut buf = vec![0.0; k];
-    // rows: S[r0..r0+k, c] <- lam' S[r0..r0+k, c]
-    for c in 0..m {
-        for r in 0..k {
-            buf[r] = s[r0 + r + c * m];
-        }
-        for r in 0..k {
-            let mut acc = 0.0;
-            for q in r..k {
-                acc += lam[q + r * k] * buf[q];
-            }
-            s[r0 + r + c * m] = acc;
-        }
-    }
-    // columns: S[r, r0..r0+k] <- S[r, r0..r0+k] lam
-    for r in 0..m {
-        for c in 0..k {
-            buf[c] = s[r + (r0 + c) * m];
-        }
-        for c in 0..k {
-            let mut acc = 0.0;
-            for q in c..k {
-                acc += buf[q] * lam[q + c * k];
-            }
-            s[r + (r0 + c) * m] = acc;
-        }
     }
 }
 

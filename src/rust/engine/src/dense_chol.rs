@@ -76,40 +76,55 @@ fn panel_solve(a: &mut [f64], lda: usize, k0: usize, kb: usize, n: usize) {
 }
 
 /// Trailing lower triangle: A22 <- A22 - P P', one column tile at a time so
-/// that only the tiles on or below the diagonal are computed.
+/// that only the tiles on or below the diagonal are computed. Large updates
+/// are shared between two threads (tiles dealt alternately); the tiles write
+/// disjoint parts of A and only read P.
 fn trailing_update(a: &mut [f64], lda: usize, k0: usize, kb: usize, n: usize) {
     let r0 = k0 + kb;
-    let mut j0 = r0;
-    while j0 < n {
-        let jb = PANEL.min(n - j0);
-        let m = n - j0;
-        unsafe {
-            let base = a.as_mut_ptr();
-            // A-operand: P rows j0..n, columns k0..k0+kb (m x kb)
-            let pa = base.add(j0 + k0 * lda) as *const f64;
-            // B-operand: P' restricted to rows j0..j0+jb of P (kb x jb)
-            let pb = base.add(j0 + k0 * lda) as *const f64;
-            // C: A rows j0..n, columns j0..j0+jb (m x jb); disjoint from P.
-            let pc = base.add(j0 + j0 * lda);
-            matrixmultiply::dgemm(
-                m,
-                kb,
-                jb,
-                -1.0,
-                pa,
-                1,
-                lda as isize,
-                pb,
-                lda as isize,
-                1,
-                1.0,
-                pc,
-                1,
-                lda as isize,
-            );
+    let tiles: Vec<usize> = (r0..n).step_by(PANEL).collect();
+    let ptr = SharedPtr(a.as_mut_ptr());
+    let work = |tid: usize, nthreads: usize| {
+        let base = ptr;
+        for (t, &j0) in tiles.iter().enumerate() {
+            if t % nthreads != tid {
+                continue;
+            }
+            let jb = PANEL.min(n - j0);
+            let m = n - j0;
+            // SAFETY: A operand = P rows j0..n, B operand = P rows j0..j0+jb
+            // (columns k0..k0+kb, read only); C = rows j0..n of columns
+            // j0..j0+jb, which no other tile touches and which lies right of P.
+            unsafe {
+                let p = base.0.add(j0 + k0 * lda) as *const f64;
+                let c = base.0.add(j0 + j0 * lda);
+                matrixmultiply::dgemm(
+                    m, kb, jb, -1.0, p, 1, lda as isize, p, lda as isize, 1, 1.0, c, 1, lda as isize,
+                );
+            }
         }
-        j0 += jb;
+    };
+    let remaining = n - r0;
+    if remaining >= 384 && threads() > 1 {
+        std::thread::scope(|sc| {
+            let h = sc.spawn(|| work(1, 2));
+            work(0, 2);
+            let _ = h.join();
+        });
+    } else {
+        work(0, 1);
     }
+}
+
+#[derive(Clone, Copy)]
+struct SharedPtr(*mut f64);
+unsafe impl Send for SharedPtr {}
+unsafe impl Sync for SharedPtr {}
+
+/// Two threads at most (CRAN's limit), fewer if the machine has one core.
+fn threads() -> usize {
+    use std::sync::OnceLock;
+    static N: OnceLock<usize> = OnceLock::new();
+    *N.get_or_init(|| std::thread::available_parallelism().map(|v| v.get()).unwrap_or(1).min(2))
 }
 
 /// Solve L x = b in place (forward substitution) for the leading `n` rows.
@@ -149,7 +164,7 @@ mod tests {
     #[test]
     fn blocked_factor_matches_nalgebra_across_panel_sizes() {
         let mut rng = Rng::new(7);
-        for &n in &[1usize, 5, 63, 64, 65, 130, 200] {
+        for &n in &[1usize, 5, 63, 64, 65, 130, 200, 520] {
             let a = random_spd(n, &mut rng);
             let want = a.clone().cholesky().unwrap().l();
             let mut got: Vec<f64> = a.as_slice().to_vec();

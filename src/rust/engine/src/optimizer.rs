@@ -23,8 +23,9 @@ pub struct OptimControl {
     /// Upper bound on objective evaluations (gradients included).
     pub max_evals: usize,
     /// Converged when the predicted decrease g' H^{-1} g / 2 is below this
-    /// (objective units: a deviance).
-    pub grad_tol: f64,
+    /// times 1 + |f| (relative, so that it sits above the rounding noise of
+    /// large deviances).
+    pub rel_tol: f64,
     /// Or when an iteration improves the objective by less than this
     /// (relative to 1 + |f|) twice in a row.
     pub cost_tol: f64,
@@ -33,7 +34,7 @@ pub struct OptimControl {
 
 impl Default for OptimControl {
     fn default() -> Self {
-        OptimControl { max_evals: 20_000, grad_tol: 1e-6, cost_tol: 1e-11, max_iter: 500 }
+        OptimControl { max_evals: 20_000, rel_tol: 1e-12, cost_tol: 1e-11, max_iter: 500 }
     }
 }
 
@@ -76,6 +77,20 @@ impl<F: FnMut(&[f64]) -> Result<f64>> Counted<F> {
             self.best = (x.to_vec(), v);
         }
         Ok(v)
+    }
+
+    /// Forward-difference gradient (n evaluations): accurate enough far from
+    /// the optimum, where the gradient is large.
+    fn forward_gradient(&mut self, x: &[f64], fx: f64) -> Result<Vec<f64>> {
+        let mut xx = x.to_vec();
+        let mut g = vec![0.0; x.len()];
+        for i in 0..x.len() {
+            let h = fd_step(x[i]) * 10.0;
+            xx[i] = x[i] + h;
+            g[i] = (self.eval(&xx)? - fx) / h;
+            xx[i] = x[i];
+        }
+        Ok(g)
     }
 
     /// Central-difference gradient; also returns f(x +- h e_i) sums for
@@ -161,7 +176,7 @@ fn bfgs<F: FnMut(&[f64]) -> Result<f64>>(
         };
         let dir = -chol.solve(&g);
         let decrease = -g.dot(&dir);
-        if decrease / 2.0 < ctl.grad_tol {
+        if decrease / 2.0 < ctl.rel_tol * (1.0 + fx.abs()) {
             return Ok((iter, "converged: predicted decrease below tolerance".into()));
         }
         // Backtracking line search on objective values (Armijo condition),
@@ -188,7 +203,13 @@ fn bfgs<F: FnMut(&[f64]) -> Result<f64>>(
             Some(a) => a,
             None => return Ok((iter, "line search could not improve: at the optimum to numerical precision".into())),
         };
-        let (gn, _) = obj.gradient(xn.as_slice(), 1.0)?;
+        // Far from the optimum (a large predicted decrease) forward
+        // differences do; near it the central ones give the precision.
+        let gn = if decrease > 1.0 {
+            obj.forward_gradient(xn.as_slice(), fnew)?
+        } else {
+            obj.gradient(xn.as_slice(), 1.0)?.0
+        };
         let gn = DVector::from_vec(gn);
         let s = &xn - &x;
         let y = &gn - &g;
@@ -215,7 +236,7 @@ fn bfgs<F: FnMut(&[f64]) -> Result<f64>>(
             small_steps = 0;
         }
         if obj.evals >= obj.max_evals {
-            break;
+            return Ok((iter, format!("evaluation limit ({}) reached", obj.max_evals)));
         }
     }
     Ok((ctl.max_iter, "iteration limit reached".into()))
@@ -230,7 +251,7 @@ mod tests {
         let f = |x: &[f64]| -> Result<f64> {
             Ok((1.0 - x[0]).powi(2) + 100.0 * (x[1] - x[0] * x[0]).powi(2))
         };
-        let ctl = OptimControl { grad_tol: 1e-12, ..Default::default() };
+        let ctl = OptimControl { rel_tol: 1e-14, ..Default::default() };
         let r = minimize(f, &[-1.2, 1.0], &ctl).unwrap();
         assert!((r.par[0] - 1.0).abs() < 1e-4, "{:?}", r);
         assert!((r.par[1] - 1.0).abs() < 1e-4, "{:?}", r);
@@ -241,7 +262,7 @@ mod tests {
         let f = |x: &[f64]| -> Result<f64> {
             Ok(3.0 * (x[0] - 2.0).powi(2) + 0.5 * (x[1] + 1.0).powi(2) + 0.2 * x[0] * x[1] + 100.0)
         };
-        let ctl = OptimControl { grad_tol: 1e-14, ..Default::default() };
+        let ctl = OptimControl { rel_tol: 1e-16, ..Default::default() };
         let r = minimize(f, &[0.0, 0.0], &ctl).unwrap();
         // exact minimiser of the quadratic
         let h = DMatrix::from_row_slice(2, 2, &[6.0, 0.2, 0.2, 1.0]);

@@ -81,7 +81,7 @@ fn control(x: Robj) -> BindResult<OptimControl> {
     for (name, v) in list.iter() {
         match name {
             "max_evals" => c.max_evals = scalar_usize(&v, "max_evals")?,
-            "grad_tol" => c.grad_tol = v.as_real().ok_or("`grad_tol` must be a number")?,
+            "rel_tol" => c.rel_tol = v.as_real().ok_or("`rel_tol` must be a number")?,
             "cost_tol" => c.cost_tol = v.as_real().ok_or("`cost_tol` must be a number")?,
             "max_iter" => c.max_iter = scalar_usize(&v, "max_iter")? as u64,
             _ => {}
