@@ -7,6 +7,7 @@ pub mod blocked;
 pub mod convergence;
 pub mod dense_chol;
 pub mod error;
+pub mod family;
 pub mod lmm;
 pub mod optimizer;
 pub mod reterm;
