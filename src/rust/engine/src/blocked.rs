@@ -415,6 +415,13 @@ impl BlockedSystem {
         }
     }
 
+    /// Add `v` to the response's sum of squares: lets a system whose
+    /// response column is irrelevant (only R_X is wanted) still factor.
+    pub fn add_to_response_ss(&mut self, v: f64) {
+        let m = self.m;
+        self.arr[(m - 1) + (m - 1) * m] += v;
+    }
+
     /// log det of the random-effects part of L, squared: log |L_theta|^2.
     pub fn logdet_theta(&self, f: &Factor) -> f64 {
         let k1 = self.k1;
@@ -512,26 +519,53 @@ impl BlockedSystem {
         v
     }
 
-    /// b = Lambda u, in the full random-effects order.
+    /// b = Lambda u, in the full random-effects order, for the theta of `f`.
     pub fn lambda_times(&self, f: &Factor, u: &[f64]) -> Vec<f64> {
+        self.apply_lambdas(&f.lambdas, u)
+    }
+
+    /// Each term's lambda for theta (column-major k-by-k).
+    pub fn lambdas(&self, theta: &[f64]) -> Vec<Vec<f64>> {
+        let mut pos = 0;
+        self.terms
+            .iter()
+            .map(|t| {
+                let l = lambda_from_theta(&theta[pos..pos + t.ntheta()], t.k);
+                pos += t.ntheta();
+                l
+            })
+            .collect()
+    }
+
+    /// b = Lambda u for the given per-term lambdas.
+    pub fn apply_lambdas(&self, lambdas: &[Vec<f64>], u: &[f64]) -> Vec<f64> {
         let mut b = u.to_vec();
         for (t, term) in self.terms.iter().enumerate() {
             let k = term.k;
-            let lam = &f.lambdas[t];
+            let lam = &lambdas[t];
             for lev in 0..term.nlevels {
                 let s = self.term_offset[t] + lev * k;
                 let blk = &mut b[s..s + k];
-                let orig = blk.to_vec();
-                for r in 0..k {
+                for r in (0..k).rev() {
                     let mut acc = 0.0;
                     for c in 0..=r {
-                        acc += lam[r + c * k] * orig[c];
+                        acc += lam[r + c * k] * blk[c];
                     }
                     blk[r] = acc;
                 }
             }
         }
         b
+    }
+
+    /// Diagonal element of the first term's factor block for random effect
+    /// `r` of the first term (the conditional standard deviation of a scalar
+    /// term's u is its reciprocal).
+    pub fn l11_diagonal(&self, f: &Factor, r: usize) -> f64 {
+        let k1 = self.k1;
+        let j = r / k1;
+        let a = r % k1;
+        f.l11[j * k1 * k1 + a + a * k1]
     }
 }
 

@@ -8,8 +8,12 @@ pub mod convergence;
 pub mod dense_chol;
 pub mod error;
 pub mod family;
+pub mod glmm;
+pub mod laplace;
 pub mod lmm;
 pub mod optimizer;
+pub mod pirls;
+pub mod quadrature;
 pub mod reterm;
 
 #[cfg(test)]

@@ -1,0 +1,506 @@
+//! The generalized linear mixed model fit: PIRLS modes, the Laplace or
+//! adaptive Gauss-Hermite objective, and its optimisation in two stages as
+//! lme4 does: first theta alone with beta inside PIRLS (nAGQ = 0), then
+//! (theta, beta) together from there (nAGQ >= 1).
+
+use crate::blocked::{BlockedSystem, Factor};
+use crate::convergence::{check_optimum, ConvergenceCheck};
+use crate::error::{EngineError, Result};
+use crate::family::{Distribution, Link};
+use crate::laplace::{agq_deviance, laplace_deviance, saturated_constant, LevelIndex};
+use crate::optimizer::{minimize, OptimControl};
+use crate::pirls::{pirls_u, pirls_u_beta, GlmmData, PirlsResult};
+use crate::quadrature::GaussHermite;
+use crate::reterm::{normalize_theta_signs, theta_diagonal_positions, theta_start, ReTerm};
+
+#[derive(Debug, Clone)]
+pub struct GlmmInput {
+    pub y: Vec<f64>,
+    pub x: Vec<f64>,
+    pub p: usize,
+    pub weights: Vec<f64>,
+    pub offset: Vec<f64>,
+    pub terms: Vec<ReTerm>,
+    pub dist: Distribution,
+    pub link: Link,
+    /// 0: beta inside PIRLS; 1: Laplace; > 1: adaptive Gauss-Hermite.
+    pub nagq: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct GlmmFit {
+    pub theta: Vec<f64>,
+    pub beta: Vec<f64>,
+    /// Covariance of beta from the factor at the optimum (conditional on theta).
+    pub vcov_factor: Vec<f64>,
+    /// Covariance of beta from the finite-difference Hessian in (theta, beta);
+    /// empty when nAGQ = 0 or the Hessian is not positive definite.
+    pub vcov_hessian: Vec<f64>,
+    pub u: Vec<f64>,
+    pub b: Vec<f64>,
+    pub eta: Vec<f64>,
+    /// -2 log L on the absolute scale.
+    pub objective: f64,
+    /// Sum of deviance residuals at the mode.
+    pub deviance: f64,
+    pub evals: usize,
+    pub iterations: u64,
+    pub message: String,
+    pub boundary: Vec<bool>,
+    pub check: ConvergenceCheck,
+}
+
+pub struct GlmmProblem {
+    pub data: GlmmData,
+    sys_u: BlockedSystem,
+    sys_ub: BlockedSystem,
+    factor: Factor,
+    sat: f64,
+    nagq: usize,
+    rule: Option<GaussHermite>,
+    levels: Option<LevelIndex>,
+    u_warm: Vec<f64>,
+    eta_warm: Vec<f64>,
+    ntheta: usize,
+}
+
+/// glm's starting values: mu from y (pulled off the boundary), eta = g(mu).
+fn eta_start(data: &GlmmData) -> Vec<f64> {
+    (0..data.n)
+        .map(|i| {
+            let y = data.y[i];
+            let w = data.weights[i];
+            let mu = match data.dist {
+                Distribution::Bernoulli | Distribution::Binomial => (w * y + 0.5) / (w + 1.0),
+                Distribution::Poisson => y + 0.1,
+                _ => y,
+            };
+            data.link.linkfun(mu)
+        })
+        .collect()
+}
+
+impl GlmmProblem {
+    pub fn new(input: GlmmInput) -> Result<Self> {
+        let n = input.y.len();
+        if n == 0 {
+            return Err(EngineError::Input("no observations".into()));
+        }
+        if input.x.len() != n * input.p || input.weights.len() != n || input.offset.len() != n {
+            return Err(EngineError::Input("X, weights or offset do not have n rows".into()));
+        }
+        let bad = |v: &[f64]| v.iter().any(|a| !a.is_finite());
+        if bad(&input.y) || bad(&input.x) || bad(&input.offset) || bad(&input.weights) {
+            return Err(EngineError::Input("non-finite values in y, X, weights or offset".into()));
+        }
+        if input.weights.iter().any(|&w| w < 0.0) {
+            return Err(EngineError::Input("negative weights".into()));
+        }
+        check_response(input.dist, &input.y, &input.weights)?;
+        if input.dist.has_scale() {
+            return Err(EngineError::Input("families with a dispersion parameter are not supported yet".into()));
+        }
+        let single_scalar = input.terms.len() == 1 && input.terms[0].k == 1;
+        if input.nagq > 1 && !single_scalar {
+            return Err(EngineError::Input(
+                "nAGQ > 1 needs a single scalar random-effects term".into(),
+            ));
+        }
+        if input.nagq > 25 {
+            return Err(EngineError::Input("nAGQ must be at most 25".into()));
+        }
+        let ntheta = input.terms.iter().map(|t| t.ntheta()).sum();
+        let sys_u = BlockedSystem::new(input.terms.clone(), n, 0)?;
+        let sys_ub = BlockedSystem::new(input.terms.clone(), n, input.p)?;
+        let levels = if single_scalar { Some(LevelIndex::new(&input.terms[0].group, input.terms[0].nlevels)) } else { None };
+        let rule = if input.nagq > 1 { Some(GaussHermite::new(input.nagq)) } else { None };
+        let data = GlmmData {
+            n,
+            p: input.p,
+            y: input.y,
+            x: input.x,
+            weights: input.weights,
+            offset: input.offset,
+            dist: input.dist,
+            link: input.link,
+        };
+        let sat = saturated_constant(&data);
+        let eta_warm = eta_start(&data);
+        let q = sys_u.q();
+        Ok(GlmmProblem {
+            data,
+            sys_u,
+            sys_ub,
+            factor: Factor::default(),
+            sat,
+            nagq: input.nagq,
+            rule,
+            levels,
+            u_warm: vec![0.0; q],
+            eta_warm,
+            ntheta,
+        })
+    }
+
+    /// Stage-1 objective: Laplace at the joint mode of (u, beta) for theta.
+    pub fn objective_fast(&mut self, theta: &[f64]) -> Result<(f64, PirlsResult)> {
+        let mode = pirls_u_beta(&self.data, &mut self.sys_ub, &mut self.factor, theta, &self.eta_warm)?;
+        self.eta_warm.copy_from_slice(&mode.eta);
+        let v = laplace_deviance(&self.sys_ub, &self.factor, &mode, self.sat);
+        Ok((v, mode))
+    }
+
+    /// -2 log L at (theta, beta): Laplace, or AGQ for nAGQ > 1.
+    pub fn objective(&mut self, theta: &[f64], beta: &[f64]) -> Result<(f64, PirlsResult)> {
+        let mode = match pirls_u(&self.data, &mut self.sys_u, &mut self.factor, theta, beta, &self.u_warm) {
+            Ok(m) => m,
+            Err(_) => {
+                // a poor warm start can stall PIRLS; retry from zero
+                let zero = vec![0.0; self.u_warm.len()];
+                pirls_u(&self.data, &mut self.sys_u, &mut self.factor, theta, beta, &zero)?
+            }
+        };
+        self.u_warm.copy_from_slice(&mode.u);
+        let v = match (&self.rule, &self.levels) {
+            (Some(rule), Some(levels)) => {
+                agq_deviance(&self.data, &self.sys_u, &self.factor, &mode, theta[0], levels, rule, self.sat)
+            }
+            _ => laplace_deviance(&self.sys_u, &self.factor, &mode, self.sat),
+        };
+        Ok((v, mode))
+    }
+
+    fn split<'a>(&self, par: &'a [f64]) -> (&'a [f64], &'a [f64]) {
+        par.split_at(self.ntheta)
+    }
+
+    pub fn fit(&mut self, ctl: &OptimControl) -> Result<GlmmFit> {
+        let ks: Vec<usize> = self.sys_u.terms.iter().map(|t| t.k).collect();
+        let start: Vec<f64> = ks.iter().flat_map(|&k| theta_start(k)).collect();
+        // Stage 1: theta with beta inside PIRLS.
+        let stage1 = minimize(|th: &[f64]| Ok(self.objective_fast(th)?.0), &start, ctl)?;
+        let mut evals = stage1.evals;
+        let (_, mode1) = self.objective_fast(&stage1.par)?;
+        let mut iterations = stage1.iterations;
+        let mut message = stage1.message.clone();
+        let mut par: Vec<f64>;
+        let free_beta = self.nagq >= 1;
+        if free_beta {
+            let mut start2 = stage1.par.clone();
+            start2.extend_from_slice(&mode1.beta);
+            self.u_warm.copy_from_slice(&mode1.u);
+            let stage2 = minimize(
+                |pb: &[f64]| {
+                    let (th, be) = pb.split_at(self.ntheta);
+                    Ok(self.objective(th, be)?.0)
+                },
+                &start2,
+                ctl,
+            )?;
+            evals += stage2.evals;
+            iterations += stage2.iterations;
+            message = stage2.message;
+            par = stage2.par;
+        } else {
+            par = stage1.par.clone();
+        }
+
+        // Signs and the boundary, as for the LMM.
+        let mut pos = 0;
+        let mut diag_pos = Vec::new();
+        for &k in &ks {
+            normalize_theta_signs(&mut par[pos..pos + k * (k + 1) / 2], k);
+            diag_pos.extend(theta_diagonal_positions(k).into_iter().map(|d| d + pos));
+            pos += k * (k + 1) / 2;
+        }
+        let eval_at = |this: &mut Self, p: &[f64]| -> Result<f64> {
+            if free_beta {
+                let (th, be) = p.split_at(this.ntheta);
+                Ok(this.objective(th, be)?.0)
+            } else {
+                Ok(this.objective_fast(p)?.0)
+            }
+        };
+        let mut best = eval_at(self, &par)?;
+        let mut boundary = vec![false; par.len()];
+        for &d in &diag_pos {
+            if par[d].abs() < 1e-3 {
+                let mut trial = par.clone();
+                trial[d] = 0.0;
+                let v = eval_at(self, &trial)?;
+                evals += 1;
+                if v <= best + 1e-9 * best.abs().max(1.0) {
+                    par = trial;
+                    best = best.min(v);
+                    boundary[d] = true;
+                }
+            }
+        }
+        let free: Vec<bool> = boundary.iter().map(|b| !b).collect();
+        let check = check_optimum(|p: &[f64]| eval_at(self, p), &par, &free)?;
+
+        // Final mode and both covariance estimates of beta.
+        let (objective, mode, theta, beta) = if free_beta {
+            let (th, be) = {
+                let (a, b) = self.split(&par);
+                (a.to_vec(), b.to_vec())
+            };
+            let (v, m) = self.objective(&th, &be)?;
+            (v, m, th, be)
+        } else {
+            let (v, m) = self.objective_fast(&par)?;
+            let be = m.beta.clone();
+            (v, m, par.clone(), be)
+        };
+        let p = self.data.p;
+        // factor with X at the mode: weights at the mode
+        let vcov_factor = {
+            let mut w = vec![0.0; self.data.n];
+            let mut r = vec![0.0; self.data.n];
+            for i in 0..self.data.n {
+                let eta = mode.eta[i];
+                let mu = self.data.mu(eta);
+                let d = self.data.link.mu_eta(eta);
+                w[i] = self.data.weights[i] * d * d / self.data.dist.variance(mu).max(1e-300);
+                r[i] = 0.0;
+            }
+            self.sys_ub.update_crossproducts(&self.data.x, &r, &w);
+            let mut f = Factor::default();
+            // The response column is zero; a unit sum of squares keeps the
+            // factor positive definite without touching R_X.
+            self.sys_ub.add_to_response_ss(1.0);
+            self.sys_ub.factor(&theta, &mut f)?;
+            self.sys_ub.unscaled_vcov(&f)
+        };
+        let vcov_hessian = if free_beta && check.hessian_positive_definite {
+            hessian_vcov(&check.hessian, par.len(), self.ntheta, p, &free)
+        } else {
+            Vec::new()
+        };
+        let b = {
+            let lam = self.sys_u.lambdas(&theta);
+            self.sys_u.apply_lambdas(&lam, &mode.u)
+        };
+        Ok(GlmmFit {
+            theta,
+            beta,
+            vcov_factor,
+            vcov_hessian,
+            u: mode.u.clone(),
+            b,
+            eta: mode.eta.clone(),
+            objective,
+            deviance: mode.deviance,
+            evals,
+            iterations,
+            message,
+            boundary,
+            check,
+        })
+    }
+}
+
+/// 2 H^{-1} restricted to beta (H the Hessian of -2 log L over the free
+/// parameters), as lme4 computes its default standard errors.
+fn hessian_vcov(h: &[f64], npar: usize, ntheta: usize, p: usize, free: &[bool]) -> Vec<f64> {
+    let idx: Vec<usize> = (0..npar).filter(|&i| free[i]).collect();
+    let k = idx.len();
+    let hm = nalgebra::DMatrix::from_fn(k, k, |a, b| h[idx[a] + idx[b] * npar]);
+    let inv = match hm.cholesky() {
+        Some(c) => c.inverse(),
+        None => return Vec::new(),
+    };
+    let mut v = vec![0.0; p * p];
+    for a in 0..p {
+        for b in 0..p {
+            let ia = idx.iter().position(|&i| i == ntheta + a).unwrap();
+            let ib = idx.iter().position(|&i| i == ntheta + b).unwrap();
+            v[a + b * p] = 2.0 * inv[(ia, ib)];
+        }
+    }
+    v
+}
+
+/// Values a family's response may take.
+fn check_response(dist: Distribution, y: &[f64], w: &[f64]) -> Result<()> {
+    let bad = match dist {
+        Distribution::Bernoulli => y.iter().position(|&v| v != 0.0 && v != 1.0),
+        Distribution::Binomial => y.iter().position(|&v| !(0.0..=1.0).contains(&v)),
+        Distribution::Poisson => y.iter().position(|&v| v < 0.0),
+        Distribution::Gamma | Distribution::InverseGaussian => y.iter().position(|&v| v <= 0.0),
+        Distribution::Gaussian => None,
+    };
+    if let Some(i) = bad {
+        return Err(EngineError::Input(format!("response value {} (observation {}) is not valid for the family", y[i], i + 1)));
+    }
+    if dist == Distribution::Binomial {
+        if let Some(i) = (0..y.len()).find(|&i| ((y[i] * w[i]) - (y[i] * w[i]).round()).abs() > 1e-6) {
+            return Err(EngineError::Input(format!(
+                "binomial response at observation {} is not a whole number of successes out of its weight",
+                i + 1
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::laplace::{agq_deviance, laplace_deviance};
+    use crate::optimizer::{minimize, OptimControl};
+    use crate::testutil::Rng;
+
+    /// Bernoulli data with one scalar grouping term (or counts, Poisson).
+    fn problem(seed: u64, dist: Distribution, link: Link, levels: usize, per: usize, nagq: usize) -> GlmmProblem {
+        let mut rng = Rng::new(seed);
+        let n = levels * per;
+        let group: Vec<usize> = (0..n).map(|i| i / per).collect();
+        let b: Vec<f64> = (0..levels).map(|_| 0.8 * rng.normal()).collect();
+        let xv: Vec<f64> = (0..n).map(|_| rng.normal()).collect();
+        let mut x = vec![1.0; n];
+        x.extend_from_slice(&xv);
+        let y: Vec<f64> = (0..n)
+            .map(|i| {
+                let eta = -0.3 + 0.7 * xv[i] + b[group[i]];
+                match dist {
+                    Distribution::Poisson => {
+                        // inversion sampling of a Poisson count
+                        let lam = eta.exp();
+                        let (mut k, mut p, u) = (0.0, (-lam).exp(), rng.uniform());
+                        let mut c = p;
+                        while u > c {
+                            k += 1.0;
+                            p *= lam / k;
+                            c += p;
+                        }
+                        k
+                    }
+                    _ => (rng.uniform() < link.linkinv(eta)) as i32 as f64,
+                }
+            })
+            .collect();
+        let term = ReTerm::new(group, levels, 1, vec![1.0; n]).unwrap();
+        GlmmProblem::new(GlmmInput {
+            y,
+            x,
+            p: 2,
+            weights: vec![1.0; n],
+            offset: vec![0.0; n],
+            terms: vec![term],
+            dist,
+            link,
+            nagq,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn one_node_quadrature_equals_laplace() {
+        let mut pr = problem(1, Distribution::Bernoulli, Link::Logit, 12, 8, 1);
+        let (lap, mode) = pr.objective(&[0.9], &[-0.2, 0.5]).unwrap();
+        let rule = GaussHermite::new(1);
+        let levels = LevelIndex::new(&pr.sys_u.terms[0].group, 12);
+        let agq = agq_deviance(&pr.data, &pr.sys_u, &pr.factor, &mode, 0.9, &levels, &rule, pr.sat);
+        assert!((lap - agq).abs() < 1e-10, "{lap} vs {agq}");
+        assert!((laplace_deviance(&pr.sys_u, &pr.factor, &mode, pr.sat) - lap).abs() < 1e-12);
+    }
+
+    /// -2 log of prod_j int prod_i p(y_i | eta_i(u)) phi(u) du by a fine
+    /// trapezoid rule on [-12, 12].
+    fn brute_force(pr: &GlmmProblem, theta: f64, beta: &[f64]) -> f64 {
+        let d = &pr.data;
+        let fixed = d.fixed_eta(beta);
+        let term = &pr.sys_u.terms[0];
+        let mut total = 0.0;
+        for j in 0..term.nlevels {
+            let obs: Vec<usize> = (0..d.n).filter(|&i| term.group[i] == j).collect();
+            let npts = 20001;
+            let (lo, hi) = (-12.0, 12.0);
+            let h = (hi - lo) / (npts - 1) as f64;
+            let mut s = 0.0;
+            for k in 0..npts {
+                let u: f64 = lo + k as f64 * h;
+                let mut ll = -0.5 * u * u - 0.5 * (2.0 * std::f64::consts::PI).ln();
+                for &i in &obs {
+                    let mu = d.mu(fixed[i] + term.z[i] * theta * u);
+                    ll -= 0.5 * d.dist.neg2_loglik(d.y[i], mu, d.weights[i], 1.0);
+                }
+                let wk = if k == 0 || k == npts - 1 { 0.5 } else { 1.0 };
+                s += wk * ll.exp();
+            }
+            total += -2.0 * (s * h).ln();
+        }
+        total
+    }
+
+    #[test]
+    fn adaptive_quadrature_matches_brute_force_integration() {
+        for &(dist, link) in &[(Distribution::Bernoulli, Link::Logit), (Distribution::Poisson, Link::Log), (Distribution::Bernoulli, Link::Probit)] {
+            let mut pr = problem(2, dist, link, 10, 6, 25);
+            let (theta, beta) = (1.1, [-0.4, 0.6]);
+            let (agq, _) = pr.objective(&[theta], &beta).unwrap();
+            let want = brute_force(&pr, theta, &beta);
+            assert!((agq - want).abs() < 1e-6 * want.abs(), "{dist:?}: {agq} vs {want}");
+            // Laplace is only an approximation: visibly different, but close
+            let mut lap = problem(2, dist, link, 10, 6, 1);
+            let (l, _) = lap.objective(&[theta], &beta).unwrap();
+            assert!((l - want).abs() < 0.05 * want.abs());
+        }
+    }
+
+    #[test]
+    fn pirls_mode_matches_a_general_minimizer() {
+        let mut pr = problem(3, Distribution::Bernoulli, Link::Logit, 8, 10, 1);
+        let (theta, beta) = ([0.7], [0.1, -0.4]);
+        let (_, mode) = pr.objective(&theta, &beta).unwrap();
+        let d = pr.data.clone();
+        let fixed = d.fixed_eta(&beta);
+        let group = pr.sys_u.terms[0].group.clone();
+        let pdev = |u: &[f64]| -> crate::error::Result<f64> {
+            let mut s: f64 = u.iter().map(|v| v * v).sum();
+            for i in 0..d.n {
+                s += d.dist.dev_resid(d.y[i], d.mu(fixed[i] + theta[0] * u[group[i]]), d.weights[i]);
+            }
+            Ok(s)
+        };
+        let ctl = OptimControl { rel_tol: 1e-16, ..Default::default() };
+        let r = minimize(pdev, &vec![0.0; 8], &ctl).unwrap();
+        for j in 0..8 {
+            assert!((r.par[j] - mode.u[j]).abs() < 1e-5, "u[{j}]: {} vs {}", r.par[j], mode.u[j]);
+        }
+    }
+
+    #[test]
+    fn fit_reaches_a_stationary_point() {
+        let mut pr = problem(4, Distribution::Bernoulli, Link::Logit, 30, 12, 9);
+        let fit = pr.fit(&OptimControl::default()).unwrap();
+        assert!(fit.check.hessian_positive_definite);
+        assert!(fit.check.max_scaled_gradient < 1e-3, "{:?}", fit.check);
+        // factor-based and Hessian-based standard errors are close
+        for a in 0..2 {
+            let sf = fit.vcov_factor[a + a * 2].sqrt();
+            let sh = fit.vcov_hessian[a + a * 2].sqrt();
+            assert!((sf - sh).abs() < 0.1 * sh, "{sf} vs {sh}");
+        }
+    }
+
+    #[test]
+    fn invalid_responses_are_errors() {
+        let term = ReTerm::new(vec![0, 1, 1], 2, 1, vec![1.0; 3]).unwrap();
+        let mk = |y: Vec<f64>, dist| GlmmInput {
+            y,
+            x: vec![1.0; 3],
+            p: 1,
+            weights: vec![1.0; 3],
+            offset: vec![0.0; 3],
+            terms: vec![term.clone()],
+            dist,
+            link: Link::Logit,
+            nagq: 1,
+        };
+        assert!(GlmmProblem::new(mk(vec![0.0, 2.0, 1.0], Distribution::Bernoulli)).is_err());
+        assert!(GlmmProblem::new(mk(vec![0.0, -1.0, 1.0], Distribution::Poisson)).is_err());
+        assert!(GlmmProblem::new(mk(vec![0.0, 1.0, 1.0], Distribution::Bernoulli)).is_ok());
+    }
+}

@@ -1,0 +1,281 @@
+//! Penalized iteratively reweighted least squares: the conditional modes of
+//! the spherical random effects u (and, for nAGQ = 0, of beta as well) for
+//! given theta, by Fisher scoring on the penalized deviance
+//!   sum_i d_i(mu_i) + ||u||^2,   eta = X beta + offset + Z Lambda u,
+//! with step halving. Each step solves a weighted version of the LMM's
+//! penalized least-squares problem on the same blocked system.
+
+use crate::blocked::{BlockedSystem, Factor};
+use crate::error::{EngineError, Result};
+use crate::family::{Distribution, Link};
+
+/// The data of a GLMM that PIRLS and the objectives read.
+#[derive(Debug, Clone)]
+pub struct GlmmData {
+    pub n: usize,
+    pub p: usize,
+    pub y: Vec<f64>,
+    /// Column-major n-by-p.
+    pub x: Vec<f64>,
+    pub weights: Vec<f64>,
+    pub offset: Vec<f64>,
+    pub dist: Distribution,
+    pub link: Link,
+}
+
+impl GlmmData {
+    #[inline]
+    pub fn mu(&self, eta: f64) -> f64 {
+        self.dist.clamp_mu(self.link.linkinv(eta))
+    }
+
+    /// Sum of deviance residuals at linear predictor eta.
+    pub fn deviance(&self, eta: &[f64]) -> f64 {
+        let mut s = 0.0;
+        for i in 0..self.n {
+            s += self.dist.dev_resid(self.y[i], self.mu(eta[i]), self.weights[i]);
+        }
+        s
+    }
+
+    /// X beta + offset.
+    pub fn fixed_eta(&self, beta: &[f64]) -> Vec<f64> {
+        let mut eta = self.offset.clone();
+        for (c, b) in beta.iter().enumerate() {
+            if *b != 0.0 {
+                let col = &self.x[c * self.n..(c + 1) * self.n];
+                for (e, xv) in eta.iter_mut().zip(col) {
+                    *e += b * xv;
+                }
+            }
+        }
+        eta
+    }
+
+    /// Working weights and working residuals (y - mu) / (d mu / d eta).
+    fn working(&self, eta: &[f64], w: &mut [f64], resid: &mut [f64]) {
+        for i in 0..self.n {
+            let mu = self.mu(eta[i]);
+            let mut d = self.link.mu_eta(eta[i]);
+            if d.abs() < 1e-300 {
+                d = 1e-300f64.copysign(if d == 0.0 { 1.0 } else { d });
+            }
+            let v = self.dist.variance(mu).max(1e-300);
+            w[i] = self.weights[i] * d * d / v;
+            resid[i] = (self.y[i] - mu) / d;
+        }
+    }
+}
+
+/// Z b for b in the full random-effects order of `sys`.
+pub fn z_times(sys: &BlockedSystem, b: &[f64], out: &mut [f64]) {
+    out.iter_mut().for_each(|v| *v = 0.0);
+    for (t, term) in sys.terms.iter().enumerate() {
+        let off = sys.term_offset[t];
+        let k = term.k;
+        for i in 0..sys.n {
+            let base = off + term.group[i] * k;
+            let z = term.zrow(i);
+            let mut s = 0.0;
+            for a in 0..k {
+                s += z[a] * b[base + a];
+            }
+            out[i] += s;
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct PirlsResult {
+    pub u: Vec<f64>,
+    /// beta (the given one, or the PIRLS estimate for nAGQ = 0).
+    pub beta: Vec<f64>,
+    pub eta: Vec<f64>,
+    /// sum of deviance residuals at the mode
+    pub deviance: f64,
+    pub usq: f64,
+    pub iterations: usize,
+}
+
+const MAX_ITER: usize = 100;
+const MAX_HALVINGS: usize = 20;
+const TOL: f64 = 1e-12;
+
+/// Conditional modes of u for fixed theta and beta. `sys` must have p = 0.
+/// On return `factor` holds the factor at the mode (weights at the mode).
+pub fn pirls_u(
+    data: &GlmmData,
+    sys: &mut BlockedSystem,
+    factor: &mut Factor,
+    theta: &[f64],
+    beta: &[f64],
+    u_start: &[f64],
+) -> Result<PirlsResult> {
+    let n = data.n;
+    let fixed = data.fixed_eta(beta);
+    let mut u = u_start.to_vec();
+    let mut zb = vec![0.0; n];
+    let mut eta = vec![0.0; n];
+    let mut w = vec![0.0; n];
+    let mut resid = vec![0.0; n];
+    let mut work = vec![0.0; n];
+    let mut f = Factor::default();
+    let lambdas = sys.lambdas(theta);
+    let set_eta = |sys: &BlockedSystem, _f: &Factor, u: &[f64], zb: &mut [f64], eta: &mut [f64]| {
+        let b = sys.apply_lambdas(&lambdas, u);
+        z_times(sys, &b, zb);
+        for i in 0..n {
+            eta[i] = fixed[i] + zb[i];
+        }
+    };
+    set_eta(sys, &f, &u, &mut zb, &mut eta);
+    let mut usq: f64 = u.iter().map(|v| v * v).sum();
+    let mut pdev = data.deviance(&eta) + usq;
+    if !pdev.is_finite() {
+        // a warm start that is unusable: start from zero
+        u.iter_mut().for_each(|v| *v = 0.0);
+        set_eta(sys, &f, &u, &mut zb, &mut eta);
+        usq = 0.0;
+        pdev = data.deviance(&eta);
+    }
+    for it in 0..MAX_ITER {
+        let iterations = it + 1;
+        data.working(&eta, &mut w, &mut resid);
+        for i in 0..n {
+            work[i] = zb[i] + resid[i];
+        }
+        sys.update_crossproducts(&[], &work, &w);
+        // PIRLS never reads the penalized residual sum of squares: a unit
+        // added to it keeps an exact fit from stopping the factorisation.
+        sys.add_to_response_ss(1.0);
+        sys.factor(theta, &mut f)?;
+        let (u_new, _) = sys.solve_u_beta(&f);
+        // step halving on the penalized deviance
+        let mut step = 1.0;
+        let mut accepted = false;
+        let mut trial = u.clone();
+        for _ in 0..MAX_HALVINGS {
+            for j in 0..u.len() {
+                trial[j] = u[j] + step * (u_new[j] - u[j]);
+            }
+            set_eta(sys, &f, &trial, &mut zb, &mut eta);
+            let usq_t: f64 = trial.iter().map(|v| v * v).sum();
+            let pdev_t = data.deviance(&eta) + usq_t;
+            if pdev_t.is_finite() && pdev_t <= pdev + 1e-10 * pdev.abs().max(1.0) {
+                let change = pdev - pdev_t;
+                u.copy_from_slice(&trial);
+                usq = usq_t;
+                pdev = pdev_t;
+                accepted = true;
+                if change.abs() < TOL * (1.0 + pdev.abs()) {
+                    return finish(data, sys, factor, theta, u, beta.to_vec(), eta, pdev - usq, usq, iterations, &mut w, &mut resid);
+                }
+                break;
+            }
+            step *= 0.5;
+        }
+        if !accepted {
+            // no decrease along the scoring direction: at the mode to precision
+            set_eta(sys, &f, &u, &mut zb, &mut eta);
+            return finish(data, sys, factor, theta, u, beta.to_vec(), eta, pdev - usq, usq, iterations, &mut w, &mut resid);
+        }
+    }
+    Err(EngineError::Optimizer("PIRLS did not converge in 100 iterations".into()))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    data: &GlmmData,
+    sys: &mut BlockedSystem,
+    factor: &mut Factor,
+    theta: &[f64],
+    u: Vec<f64>,
+    beta: Vec<f64>,
+    eta: Vec<f64>,
+    deviance: f64,
+    usq: f64,
+    iterations: usize,
+    w: &mut [f64],
+    resid: &mut [f64],
+) -> Result<PirlsResult> {
+    // the factor with the weights at the mode, for the Laplace term
+    data.working(&eta, w, resid);
+    let zero = vec![0.0; data.n];
+    sys.update_crossproducts(&data.x[..sys.p * data.n], &zero, w);
+    sys.add_to_response_ss(1.0);
+    sys.factor(theta, factor)?;
+    Ok(PirlsResult { u, beta, eta, deviance, usq, iterations })
+}
+
+/// Joint conditional modes of u and beta for fixed theta (nAGQ = 0).
+/// `sys` has the p fixed-effects columns. `eta_start` seeds the first
+/// weights (e.g. from the GLM starting values).
+pub fn pirls_u_beta(
+    data: &GlmmData,
+    sys: &mut BlockedSystem,
+    factor: &mut Factor,
+    theta: &[f64],
+    eta_start: &[f64],
+) -> Result<PirlsResult> {
+    let n = data.n;
+    let p = data.p;
+    let mut eta = eta_start.to_vec();
+    let mut w = vec![0.0; n];
+    let mut resid = vec![0.0; n];
+    let mut work = vec![0.0; n];
+    let mut zb = vec![0.0; n];
+    let mut f = Factor::default();
+    let mut u = vec![0.0; sys.q()];
+    let mut beta = vec![0.0; p];
+    let mut pdev = f64::INFINITY;
+    let mut usq = 0.0;
+    let mut have = false;
+    for it in 0..MAX_ITER {
+        let iterations = it + 1;
+        data.working(&eta, &mut w, &mut resid);
+        for i in 0..n {
+            work[i] = eta[i] - data.offset[i] + resid[i];
+        }
+        sys.update_crossproducts(&data.x, &work, &w);
+        sys.add_to_response_ss(1.0);
+        sys.factor(theta, &mut f)?;
+        let (u_new, beta_new) = sys.solve_u_beta(&f);
+        let mut step = 1.0;
+        let mut accepted = false;
+        for _ in 0..MAX_HALVINGS {
+            let ut: Vec<f64> = if have { u.iter().zip(&u_new).map(|(a, b)| a + step * (b - a)).collect() } else { u_new.clone() };
+            let bt: Vec<f64> = if have { beta.iter().zip(&beta_new).map(|(a, b)| a + step * (b - a)).collect() } else { beta_new.clone() };
+            let b = sys.lambda_times(&f, &ut);
+            z_times(sys, &b, &mut zb);
+            let fixed = data.fixed_eta(&bt);
+            let eta_t: Vec<f64> = fixed.iter().zip(&zb).map(|(a, b)| a + b).collect();
+            let usq_t: f64 = ut.iter().map(|v| v * v).sum();
+            let pdev_t = data.deviance(&eta_t) + usq_t;
+            if pdev_t.is_finite() && (!have || pdev_t <= pdev + 1e-10 * pdev.abs().max(1.0)) {
+                let change = pdev - pdev_t;
+                u = ut;
+                beta = bt;
+                eta = eta_t;
+                usq = usq_t;
+                pdev = pdev_t;
+                accepted = true;
+                if have && change.abs() < TOL * (1.0 + pdev.abs()) {
+                    return finish(data, sys, factor, theta, u, beta, eta, pdev - usq, usq, iterations, &mut w, &mut resid);
+                }
+                have = true;
+                break;
+            }
+            if !have {
+                break;
+            }
+            step *= 0.5;
+        }
+        if !accepted {
+            if !have {
+                return Err(EngineError::Optimizer("PIRLS could not start: non-finite deviance".into()));
+            }
+            return finish(data, sys, factor, theta, u, beta, eta, pdev - usq, usq, iterations, &mut w, &mut resid);
+        }
+    }
+    Err(EngineError::Optimizer("PIRLS did not converge in 100 iterations".into()))
+}
