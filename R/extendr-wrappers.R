@@ -21,3 +21,7 @@ engine_call <- function(res) {
   }
   res
 }
+
+rust_fit_glmm <- function(y, x, p, terms, weights, offset, family, link, nagq, control) {
+  .Call(wrap__rust_fit_glmm, y, x, p, terms, weights, offset, family, link, nagq, control)
+}

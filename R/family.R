@@ -23,16 +23,129 @@ as_family <- function(family) {
   family
 }
 
-#' Is this family/link a linear mixed model the engine can fit?
+#' A linear mixed model: gaussian with the identity link
 #' @noRd
-check_lmm_family <- function(family) {
-  if (family$family != "gaussian") {
-    stop("`family` ", family$family, " is not supported yet: this version of ",
-         "glmmr fits linear mixed models (family = gaussian)", call. = FALSE)
+is_lmm_family <- function(family) {
+  family$family == "gaussian" && family$link == "identity"
+}
+
+# The families and links the GLMM engine fits.
+glmm_links <- list(
+  binomial = c("logit", "probit", "cloglog", "cauchit", "log"),
+  poisson = c("log", "sqrt", "identity")
+)
+
+#' Stop unless the engine can fit this family and link
+#' @noRd
+check_glmm_family <- function(family) {
+  fam <- family$family
+  if (fam %in% c("Gamma", "inverse.gaussian", "gaussian")) {
+    stop("`family` ", fam, "(link = \"", family$link, "\") is not supported ",
+         "yet: generalized models need a family without a dispersion ",
+         "parameter (binomial or poisson)", call. = FALSE)
   }
-  if (family$link != "identity") {
-    stop("`family` gaussian with link \"", family$link, "\" is not supported ",
-         "yet: only the identity link", call. = FALSE)
+  if (!fam %in% names(glmm_links)) {
+    stop("`family` ", fam, " is not supported; use gaussian, binomial or ",
+         "poisson", call. = FALSE)
+  }
+  if (!family$link %in% glmm_links[[fam]]) {
+    stop("`family` ", fam, " with link \"", family$link, "\" is not ",
+         "supported; links available: ",
+         paste(glmm_links[[fam]], collapse = ", "), call. = FALSE)
   }
   invisible(family)
+}
+
+#' nAGQ is a whole number from 0 to 25
+#' @noRd
+check_nagq_value <- function(nAGQ) {
+  if (!is.numeric(nAGQ) || length(nAGQ) != 1L || is.na(nAGQ) ||
+      nAGQ != round(nAGQ) || nAGQ < 0 || nAGQ > 25) {
+    stop("`nAGQ` must be a whole number from 0 to 25", call. = FALSE)
+  }
+  invisible(nAGQ)
+}
+
+#' Quadrature needs one scalar random-effects term
+#' @noRd
+check_nagq_terms <- function(nAGQ, reterms) {
+  if (nAGQ > 1 && (length(reterms) != 1L || ncol(reterms[[1L]]$z) != 1L)) {
+    stop("`nAGQ` > 1 needs a model with a single scalar random-effects term ",
+         "such as (1 | g): the quadrature integrates one random effect per ",
+         "level; use nAGQ = 1 (Laplace) for this model", call. = FALSE)
+  }
+  invisible(nAGQ)
+}
+
+#' The response of a GLMM as the engine takes it
+#'
+#' Returns list(y, weights, dist): for binomial, y is the proportion of
+#' successes and the weights count the trials (as glm), dist is "bernoulli"
+#' when every y is 0 or 1.
+#' @noRd
+glmm_response <- function(response, family, weights) {
+  fam <- family$family
+  if (is.null(response)) stop("the formula has no response", call. = FALSE)
+  if (fam == "binomial") {
+    if (is.matrix(response)) {
+      if (ncol(response) != 2L || !is.numeric(response)) {
+        stop("a matrix response for family binomial must be ",
+             "cbind(successes, failures)", call. = FALSE)
+      }
+      s <- response[, 1L]
+      f <- response[, 2L]
+      bad <- which(s < 0 | f < 0 | s != round(s) | f != round(f))
+      if (length(bad)) {
+        stop("the binomial response cbind(successes, failures) needs ",
+             "non-negative whole numbers (row ", bad[1L], ": ", s[bad[1L]],
+             ", ", f[bad[1L]], ")", call. = FALSE)
+      }
+      trials <- s + f
+      y <- ifelse(trials > 0, s / trials, 0)
+      weights <- weights * trials
+    } else if (is.factor(response)) {
+      y <- as.numeric(response != levels(response)[1L])
+    } else if (is.logical(response)) {
+      y <- as.numeric(response)
+    } else if (is.numeric(response)) {
+      y <- as.numeric(response)
+      bad <- which(y < 0 | y > 1)
+      if (length(bad)) {
+        stop("response value ", y[bad[1L]], " (row ", bad[1L], ") is not ",
+             "valid for family binomial: use 0/1, a proportion with ",
+             "`weights` the number of trials, or cbind(successes, failures)",
+             call. = FALSE)
+      }
+      succ <- y * weights
+      bad <- which(abs(succ - round(succ)) > 1e-7)
+      if (length(bad) && !all(y %in% c(0, 1))) {
+        stop("response value ", y[bad[1L]], " (row ", bad[1L], ") times its ",
+             "weight is not a whole number of successes: a binomial ",
+             "proportion needs `weights` = number of trials", call. = FALSE)
+      }
+    } else {
+      stop("the response for family binomial must be numeric, logical, a ",
+           "factor or cbind(successes, failures)", call. = FALSE)
+    }
+    dist <- if (all(y %in% c(0, 1))) "bernoulli" else "binomial"
+  } else if (fam == "poisson") {
+    if (is.matrix(response) || !is.numeric(response)) {
+      stop("the response for family poisson must be a numeric vector of counts",
+           call. = FALSE)
+    }
+    y <- as.numeric(response)
+    bad <- which(y < 0 | y != round(y))
+    if (length(bad)) {
+      stop("response value ", y[bad[1L]], " (row ", bad[1L], ") is not ",
+           "valid for family poisson: counts must be non-negative whole ",
+           "numbers", call. = FALSE)
+    }
+    dist <- "poisson"
+  } else {
+    stop("internal error: unexpected family ", fam, call. = FALSE)
+  }
+  if (any(!is.finite(y))) {
+    stop("the response contains non-finite values", call. = FALSE)
+  }
+  list(y = y, weights = as.numeric(weights), dist = dist)
 }

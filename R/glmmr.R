@@ -12,13 +12,24 @@
 #' `(x || g)` uncorrelated terms, `(1 | a:b)` grouping by an interaction and
 #' `(1 | a/b)` nested grouping (`(1 | a) + (1 | a:b)`).
 #'
-#' This version fits linear mixed models (`family = gaussian`) by maximum
-#' likelihood or REML.
+#' With `family = gaussian` (identity link) the model is a linear mixed
+#' model, fitted by maximum likelihood or REML. Other families (binomial and
+#' Poisson with their usual links) give a generalized linear mixed model,
+#' fitted by maximum likelihood with the Laplace approximation (`nAGQ = 1`,
+#' the default) or adaptive Gauss-Hermite quadrature (`nAGQ > 1`, for a
+#' single scalar random-effects term); `nAGQ = 0` estimates the fixed
+#' effects inside the penalized iteratively reweighted least squares, a fast
+#' approximation. The log-likelihood is always reported on one absolute
+#' scale, normalising constants included, whatever `nAGQ` is.
 #'
 #' @param formula A two-sided formula with at least one random-effects term.
 #' @param data A data frame holding the variables of the model.
-#' @param family A family: `gaussian` (the default), given as a function, a
-#'   call, a family object or a string.
+#' @param family A family: `gaussian` (the default), `binomial` (links logit,
+#'   probit, cloglog, cauchit, log) or `poisson` (links log, sqrt, identity),
+#'   given as a function, a call, a family object or a string. A binomial
+#'   response is 0/1, logical, a factor (first level failure),
+#'   `cbind(successes, failures)`, or a proportion with `weights` the number
+#'   of trials.
 #' @param REML Logical: fit by restricted maximum likelihood instead of
 #'   maximum likelihood. The default is `FALSE` (the seed's and MixedModels'
 #'   choice; note that `lme4::lmer()` defaults to `TRUE`).
@@ -29,6 +40,9 @@
 #'   with a missing value in any variable of the model, once.
 #' @param contrasts Optional list of contrasts for factors of the fixed part,
 #'   as in [stats::glm()].
+#' @param nAGQ For generalized models: 1 (Laplace), an integer from 2 to 25
+#'   (adaptive Gauss-Hermite quadrature; one scalar random-effects term only)
+#'   or 0 (fixed effects estimated inside PIRLS).
 #' @param control Settings from [glmmr_control()].
 #' @return An object of class `"glmmr"`.
 #' @seealso [VarCorr.glmmr()], [fixef.glmmr()], [ranef.glmmr()].
@@ -37,16 +51,25 @@
 #' m
 #' fixef(m)
 #' VarCorr(m)
+#' gm1 <- glmmr(use ~ 1 + age + I(age^2) + urban + livch + (1 | dist), contra,
+#'              family = binomial, nAGQ = 9,
+#'              contrasts = list(urban = "contr.helmert"))
+#' gm1
 #' @export
 glmmr <- function(formula, data = NULL, family = gaussian, REML = FALSE,
                   weights = NULL, offset = NULL, subset, na.action,
-                  contrasts = NULL, control = glmmr_control()) {
+                  contrasts = NULL, nAGQ = 1L, control = glmmr_control()) {
   mc <- match.call()
   family <- as_family(family)
-  check_lmm_family(family)
+  is_lmm <- is_lmm_family(family)
   if (!is.logical(REML) || length(REML) != 1L || is.na(REML)) {
     stop("`REML` must be TRUE or FALSE", call. = FALSE)
   }
+  if (!is_lmm && REML) {
+    stop("`REML` applies to linear mixed models (family = gaussian) only",
+         call. = FALSE)
+  }
+  check_nagq_value(nAGQ)
   if (!inherits(control, "glmmr_control")) {
     stop("`control` must be made by glmmr_control()", call. = FALSE)
   }
@@ -55,10 +78,22 @@ glmmr <- function(formula, data = NULL, family = gaussian, REML = FALSE,
   }
 
   frame <- build_frame(mc, parent.frame())
-  structures <- build_structures(frame, contrasts = contrasts)
-  y <- gaussian_response(structures$response)
-  fit <- lmm_engine_fit(y, structures, REML, control)
-  new_glmmr(fit, mc, frame, structures, y, family, REML, control)
+  structures <- build_structures(frame, contrasts = contrasts,
+                                 check_nlev = is_lmm)
+  if (is_lmm) {
+    y <- gaussian_response(structures$response)
+    fit <- lmm_engine_fit(y, structures, REML, control)
+    fit$vcov_factor <- fit$vcov
+    return(new_glmmr(fit, mc, frame, structures, y, family, REML, control,
+                     nAGQ = NA_integer_))
+  }
+  check_glmm_family(family)
+  check_nagq_terms(nAGQ, structures$reterms)
+  resp <- glmm_response(structures$response, family, structures$weights)
+  structures$weights <- resp$weights
+  fit <- glmm_engine_fit(resp, structures, family, nAGQ, control)
+  new_glmmr(fit, mc, frame, structures, resp$y, family, FALSE, control,
+            nAGQ = as.integer(nAGQ), dist = resp$dist)
 }
 
 #' The response of a linear mixed model: a finite numeric vector
@@ -91,6 +126,18 @@ lmm_engine_fit <- function(y, structures, REML, control) {
   ))
 }
 
+#' One call into the engine for a generalized linear mixed model
+#' @noRd
+glmm_engine_fit <- function(resp, structures, family, nAGQ, control) {
+  X <- structures$X
+  engine_call(rust_fit_glmm(
+    resp$y, as.numeric(X), ncol(X), engine_terms(structures$reterms),
+    as.numeric(resp$weights), as.numeric(structures$offset), resp$dist,
+    family$link, as.integer(nAGQ),
+    unclass(control)[c("max_evals", "rel_tol", "cost_tol", "max_iter")]
+  ))
+}
+
 #' Term records in the shape the engine reads
 #' @noRd
 engine_terms <- function(reterms) {
@@ -101,13 +148,22 @@ engine_terms <- function(reterms) {
 
 #' Build the "glmmr" object from the engine's result
 #' @noRd
-new_glmmr <- function(fit, call, frame, structures, y, family, REML, control) {
+new_glmmr <- function(fit, call, frame, structures, y, family, REML, control,
+                      nAGQ, dist = "gaussian") {
   X <- structures$X
   p <- ncol(X)
   n <- length(y)
   reterms <- structures$reterms
   beta <- stats::setNames(fit$beta, colnames(X))
-  vcov <- matrix(fit$vcov, p, p, dimnames = list(colnames(X), colnames(X)))
+  as_vcov <- function(v) {
+    if (length(v) != p * p) return(NULL)
+    matrix(v, p, p, dimnames = list(colnames(X), colnames(X)))
+  }
+  vcov_factor <- as_vcov(fit$vcov_factor)
+  vcov_hessian <- as_vcov(fit$vcov_hessian)
+  # lme4's default: the Hessian in (theta, beta) where there is one.
+  vcov <- if (!is.null(vcov_hessian)) vcov_hessian else vcov_factor
+  vcov_type <- if (!is.null(vcov_hessian)) "hessian" else "factor"
 
   # Split theta and b by term; name theta as lme4 does (group.var1.var2).
   theta_names <- character(0)
@@ -132,11 +188,12 @@ new_glmmr <- function(fit, call, frame, structures, y, family, REML, control) {
 
   objective <- fit$objective
   loglik <- -objective / 2
+  has_scale <- is.na(nAGQ)
   optinfo <- list(
     evals = fit$evals, iterations = fit$iterations, message = fit$message,
     boundary = fit$boundary,
     gradient = fit$gradient,
-    hessian = matrix(fit$hessian, ntheta, ntheta),
+    hessian = matrix(fit$hessian, sqrt(length(fit$hessian))),
     max_scaled_gradient = fit$max_scaled_gradient,
     max_abs_gradient = fit$max_abs_gradient,
     hessian_positive_definite = fit$hessian_positive_definite
@@ -157,8 +214,16 @@ new_glmmr <- function(fit, call, frame, structures, y, family, REML, control) {
     fixed_terms = structures$fixed_terms,
     beta = beta,
     vcov = vcov,
+    vcov_factor = vcov_factor,
+    vcov_hessian = vcov_hessian,
+    vcov_type = vcov_type,
     theta = theta,
-    sigma = fit$sigma,
+    sigma = if (has_scale) fit$sigma else 1,
+    use_scale = has_scale,
+    nAGQ = nAGQ,
+    dist = dist,
+    eta = fit$eta,
+    deviance = fit$deviance,
     u = fit$u,
     ranef = ranef,
     objective = objective,

@@ -42,24 +42,44 @@ print.ranef.glmmr <- function(x, ...) {
 
 #' Covariance matrix of the fixed-effects estimates
 #'
-#' Computed from the Cholesky factor at the optimum: \eqn{\sigma^2 (R_X'
-#' R_X)^{-1}}, conditional on the variance-component estimates.
+#' Two estimates exist. `type = "factor"` uses the Cholesky factor of the
+#' penalized system at the optimum, \eqn{\sigma^2 (R_X' R_X)^{-1}},
+#' conditional on the covariance parameters (MixedModels.jl's standard
+#' errors). `type = "hessian"` inverts a finite-difference Hessian of the
+#' objective in (theta, beta) and so also reflects the uncertainty of theta
+#' (lme4's default for generalized models). For a linear mixed model only the
+#' factor estimate exists (as in lme4); for a generalized model the default
+#' is the Hessian one, falling back to the factor when the Hessian is not
+#' available (nAGQ = 0, or not positive definite).
 #'
 #' @param object A fitted `"glmmr"` model.
+#' @param type `"default"`, `"factor"` or `"hessian"`.
 #' @param ... Unused.
-#' @return A square matrix named by the fixed-effects coefficients.
+#' @return A square matrix named by the fixed-effects coefficients, with
+#'   attribute `"type"` saying which estimate it is.
 #' @examples
 #' m <- glmmr(Reaction ~ Days + (Days | Subject), sleepstudy)
 #' sqrt(diag(vcov(m)))
 #' @export
-vcov.glmmr <- function(object, ...) object$vcov
+vcov.glmmr <- function(object, type = c("default", "factor", "hessian"), ...) {
+  type <- match.arg(type)
+  if (type == "default") type <- object$vcov_type
+  v <- if (type == "factor") object$vcov_factor else object$vcov_hessian
+  if (is.null(v)) {
+    stop("`type` = \"", type, "\" is not available for this fit", call. = FALSE)
+  }
+  attr(v, "type") <- type
+  v
+}
 
 #' Log-likelihood of a fitted model
 #'
 #' For a maximum-likelihood fit the log-likelihood; for a REML fit the
 #' restricted log-likelihood (minus half the REML criterion), as lme4 reports.
-#' The degrees of freedom count the fixed effects, the covariance parameters
-#' (theta) and the residual standard deviation.
+#' For a generalized model the value is on the absolute scale (normalising
+#' constants included) for every `nAGQ`. The degrees of freedom count the
+#' fixed effects, the covariance parameters (theta) and, for a linear mixed
+#' model, the residual standard deviation.
 #'
 #' @param object A fitted `"glmmr"` model.
 #' @param ... Unused.
@@ -71,7 +91,8 @@ vcov.glmmr <- function(object, ...) object$vcov
 #' @export
 logLik.glmmr <- function(object, ...) {
   structure(object$loglik,
-            df = length(object$beta) + length(object$theta) + 1L,
+            df = length(object$beta) + length(object$theta) +
+              as.integer(isTRUE(object$use_scale)),
             nobs = object$nobs,
             REML = object$REML,
             class = "logLik")
@@ -93,7 +114,8 @@ nobs.glmmr <- function(object, ...) object$nobs
 #'
 #' @param object A fitted `"glmmr"` model.
 #' @param ... Unused.
-#' @return The estimate of the residual standard deviation \eqn{\sigma}.
+#' @return The estimate of the residual standard deviation \eqn{\sigma}
+#'   (1 for families without a scale parameter, as in lme4).
 #' @examples
 #' m <- glmmr(Reaction ~ Days + (Days | Subject), sleepstudy)
 #' sigma(m)

@@ -17,8 +17,7 @@
 #' glmmr(Reaction ~ Days + (Days | Subject), sleepstudy)
 #' @export
 print.glmmr <- function(x, digits = max(3L, getOption("digits") - 3L), ...) {
-  method <- if (x$REML) "REML" else "maximum likelihood"
-  cat("Linear mixed model fit by ", method, " ['glmmr']\n", sep = "")
+  cat(model_header(x), "\n", sep = "")
   cat(" Formula: ", paste(deparse(x$formula, width.cutoff = 500L), collapse = " "),
       "\n", sep = "")
   if (!is.null(x$call$data)) {
@@ -37,7 +36,9 @@ print.glmmr <- function(x, digits = max(3L, getOption("digits") - 3L), ...) {
   nl <- nl[!duplicated(names(nl))]
   cat(" Number of obs: ", x$nobs, "; levels of grouping factors: ",
       paste(names(nl), nl, sep = " ", collapse = ", "), "\n", sep = "")
-  cat("\nFixed effects:\n")
+  cat("\nFixed effects (standard errors from ",
+      if (attr(vcov(x), "type") == "hessian") "the Hessian in (theta, beta)"
+      else "the Cholesky factor at the optimum", "):\n", sep = "")
   stats::printCoefmat(fixef_table(x), digits = digits, has.Pvalue = TRUE,
                       P.values = TRUE, signif.stars = FALSE)
   if (length(x$dropped)) {
@@ -50,11 +51,26 @@ print.glmmr <- function(x, digits = max(3L, getOption("digits") - 3L), ...) {
   invisible(x)
 }
 
+#' First lines of the printed model: the kind of fit and the family
+#' @noRd
+model_header <- function(x) {
+  if (is.na(x$nAGQ)) {
+    return(paste0("Linear mixed model fit by ",
+                  if (x$REML) "REML" else "maximum likelihood", " ['glmmr']"))
+  }
+  method <- switch(as.character(min(x$nAGQ, 2L)),
+    "0" = "PIRLS with fixed effects in the iterations (nAGQ = 0)",
+    "1" = "Laplace approximation",
+    "2" = paste0("adaptive Gauss-Hermite quadrature, nAGQ = ", x$nAGQ))
+  paste0("Generalized linear mixed model fit by maximum likelihood (", method,
+         ") ['glmmr']\n Family: ", x$family$family, " (", x$family$link, ")")
+}
+
 #' The fixed-effects table: Est., SE, z and p
 #' @noRd
 fixef_table <- function(x) {
   est <- x$beta
-  se <- sqrt(diag(x$vcov))
+  se <- sqrt(diag(vcov(x)))
   z <- est / se
   cbind("Est." = est, "SE" = se, "z" = z, "Pr(>|z|)" = 2 * stats::pnorm(-abs(z)))
 }

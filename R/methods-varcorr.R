@@ -42,7 +42,7 @@ VarCorr.glmmr <- function(x, sigma = 1, ...) {
     out[[length(out) + 1L]] <- cv
   }
   names(out) <- vapply(x$reterms, `[[`, "", "group_name")
-  structure(out, sc = sc, useSc = TRUE, class = "VarCorr.glmmr")
+  structure(out, sc = sc, useSc = isTRUE(x$use_scale), class = "VarCorr.glmmr")
 }
 
 #' @rdname VarCorr.glmmr

@@ -78,13 +78,40 @@ test_that("`data` must be a data frame", {
                "`data` must be a data frame")
 })
 
-test_that("family = binomial is not supported yet", {
+test_that("families and responses the GLMM engine cannot take are errors", {
   d <- err_data()
   d$yb <- rep(c(0, 1), 6)
-  expect_error(glmmr(yb ~ x + (1 | g), data = d, family = binomial),
+  d$y2 <- rep(c(0, 2), 6)
+  d$yneg <- rep(c(-1, 3), 6)
+  d$yfrac <- rep(c(0.5, 1.5), 6)
+  # dispersion families are not there yet
+  expect_error(glmmr(y ~ x + (1 | g), data = d, family = Gamma), "not supported yet")
+  expect_error(glmmr(y ~ x + (1 | g), data = d, family = gaussian(link = "log")),
                "not supported yet")
-  expect_error(glmmr(yb ~ x + (1 | g), data = d, family = "binomial"),
-               "not supported yet")
+  expect_error(glmmr(yb ~ x + (1 | g), data = d, family = quasibinomial),
+               "not supported")
+  expect_error(glmmr(yb ~ x + (1 | g), data = d, family = poisson(link = "logit")),
+               "link")
+  # values the family cannot take
+  expect_error(glmmr(y2 ~ x + (1 | g), data = d, family = binomial),
+               "response value 2 \\(row 2\\).*binomial")
+  expect_error(glmmr(yneg ~ x + (1 | g), data = d, family = poisson),
+               "response value -1 \\(row 1\\).*poisson")
+  expect_error(glmmr(yfrac ~ x + (1 | g), data = d, family = poisson),
+               "whole numbers")
+  expect_error(glmmr(cbind(yb, -yb) ~ x + (1 | g), data = d, family = binomial),
+               "non-negative whole numbers")
+  expect_error(glmmr(factor(g) ~ x + (1 | g), data = d, family = poisson),
+               "poisson")
+  # REML and nAGQ
+  expect_error(glmmr(yb ~ x + (1 | g), data = d, family = binomial, REML = TRUE),
+               "REML")
+  expect_error(glmmr(yb ~ x + (1 | g), data = d, family = binomial, nAGQ = 30),
+               "nAGQ")
+  expect_error(glmmr(yb ~ x + (1 | g), data = d, family = binomial, nAGQ = 1.5),
+               "nAGQ")
+  expect_error(glmmr(yb ~ x + (x | g), data = d, family = binomial, nAGQ = 9),
+               "single scalar random-effects term")
 })
 
 test_that("invalid REML and control are errors", {

@@ -9,6 +9,8 @@ use extendr_api::prelude::*;
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+use engine::family::{Distribution, Link};
+use engine::glmm::{GlmmFit, GlmmInput, GlmmProblem};
 use engine::lmm::{LmmFit, LmmInput, LmmProblem};
 use engine::optimizer::OptimControl;
 use engine::reterm::ReTerm;
@@ -145,8 +147,80 @@ fn fit_lmm_impl(
     Ok(lmm_result(fit))
 }
 
+fn glmm_result(fit: GlmmFit) -> List {
+    list!(
+        theta = fit.theta,
+        beta = fit.beta,
+        vcov_factor = fit.vcov_factor,
+        vcov_hessian = fit.vcov_hessian,
+        u = fit.u,
+        b = fit.b,
+        eta = fit.eta,
+        objective = fit.objective,
+        deviance = fit.deviance,
+        evals = fit.evals as i32,
+        iterations = fit.iterations as i32,
+        message = fit.message,
+        boundary = fit.boundary,
+        gradient = fit.check.gradient,
+        hessian = fit.check.hessian,
+        max_scaled_gradient = fit.check.max_scaled_gradient,
+        max_abs_gradient = fit.check.max_abs_gradient,
+        hessian_positive_definite = fit.check.hessian_positive_definite
+    )
+}
+
+fn terms_from(terms: Robj, n: usize) -> BindResult<Vec<ReTerm>> {
+    let terms_list: List = terms.try_into().map_err(|_| "`terms` must be a list".to_string())?;
+    let mut re = Vec::with_capacity(terms_list.len());
+    for (_, t) in terms_list.iter() {
+        re.push(re_term(t, n)?);
+    }
+    Ok(re)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn fit_glmm_impl(
+    y: Robj,
+    x: Robj,
+    p: Robj,
+    terms: Robj,
+    weights: Robj,
+    offset: Robj,
+    family: Robj,
+    link: Robj,
+    nagq: Robj,
+    ctl: Robj,
+) -> BindResult<List> {
+    let y = real_vec(&y, "y")?;
+    let n = y.len();
+    let fam = family.as_str().ok_or("`family` must be a string")?;
+    let lnk = link.as_str().ok_or("`link` must be a string")?;
+    let input = GlmmInput {
+        y,
+        x: real_vec(&x, "X")?,
+        p: scalar_usize(&p, "p")?,
+        weights: real_vec(&weights, "weights")?,
+        offset: real_vec(&offset, "offset")?,
+        terms: terms_from(terms, n)?,
+        dist: Distribution::from_name(fam).map_err(|e| e.to_string())?,
+        link: Link::from_name(lnk).map_err(|e| e.to_string())?,
+        nagq: scalar_usize(&nagq, "nAGQ")?,
+    };
+    let ctl = control(ctl)?;
+    let mut problem = GlmmProblem::new(input).map_err(|e| e.to_string())?;
+    let fit = problem.fit(&ctl).map_err(|e| e.to_string())?;
+    Ok(glmm_result(fit))
+}
+
 fn guarded<F: FnOnce() -> BindResult<List>>(f: F) -> List {
-    match catch_unwind(AssertUnwindSafe(f)) {
+    // A panic becomes an R error with its message; the default hook would
+    // also print a backtrace on the console, which helps nobody in R.
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let outcome = catch_unwind(AssertUnwindSafe(f));
+    std::panic::set_hook(previous);
+    match outcome {
         Ok(Ok(l)) => l,
         Ok(Err(msg)) => list!(error = msg),
         Err(payload) => {
@@ -214,6 +288,25 @@ fn rust_lmm_objective(
     })
 }
 
+/// Fit a generalized linear mixed model. Returns list(error = msg) on failure.
+/// @noRd
+#[extendr]
+#[allow(clippy::too_many_arguments)]
+fn rust_fit_glmm(
+    y: Robj,
+    x: Robj,
+    p: Robj,
+    terms: Robj,
+    weights: Robj,
+    offset: Robj,
+    family: Robj,
+    link: Robj,
+    nagq: Robj,
+    control: Robj,
+) -> List {
+    guarded(|| fit_glmm_impl(y, x, p, terms, weights, offset, family, link, nagq, control))
+}
+
 /// Deliberately panics inside Rust, to test that R survives it.
 /// @noRd
 #[extendr]
@@ -225,6 +318,7 @@ fn rust_panic_test(message: &str) -> List {
 extendr_module! {
     mod glmmr;
     fn rust_fit_lmm;
+    fn rust_fit_glmm;
     fn rust_lmm_objective;
     fn rust_panic_test;
 }
