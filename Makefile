@@ -1,5 +1,6 @@
 # The two set-up commands of README.md live here (this file is .Rbuildignore'd).
 #   make main   installs everything, builds and installs glmmr, runs the main job
+#               (the seed's gm1: a Bernoulli GLMM of the contra data, nAGQ = 9)
 #   make test   runs every test: cargo test for the Rust workspace, then
 #               R CMD check --as-cran of the built package (tests, examples)
 
@@ -26,7 +27,7 @@ install: build
 	R CMD INSTALL $(TARBALL)
 
 main: install
-	Rscript -e 'library(glmmr); m <- glmmr(Reaction ~ 1 + Days + (1 + Days | Subject), sleepstudy); print(m)'
+	Rscript -e 'library(glmmr); print(glmmr(use ~ 1 + age + I(age^2) + urban + livch + (1 | dist), contra, family = binomial, nAGQ = 9, contrasts = list(urban = "contr.helmert")))'
 
 rust-test: deps
 	cd src/rust && $(CARGO) test -j 2 -p engine

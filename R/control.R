@@ -7,6 +7,10 @@
 #' @param cost_tol The optimizer also stops when two iterations in a row
 #'   improve the objective by less than `cost_tol * (1 + |deviance|)`.
 #' @param max_iter Maximum number of quasi-Newton iterations.
+#' @param progress Show the progress of long fits (evaluations, objective,
+#'   time per evaluation) on the console; by default in interactive sessions.
+#'   Whatever this says, a fit checks for a user interrupt (Ctrl-C, Esc) ten
+#'   times a second and stops with an R error.
 #' @param check_tol A fit whose largest scaled gradient (the Newton step,
 #'   \eqn{|H^{-1} g|}) at the optimum exceeds this gets a convergence warning.
 #' @return A list of class `"glmmr_control"`.
@@ -14,7 +18,8 @@
 #' glmmr_control(max_evals = 5000)
 #' @export
 glmmr_control <- function(max_evals = 20000, rel_tol = 1e-12, cost_tol = 1e-11,
-                          max_iter = 500, check_tol = 1e-3) {
+                          max_iter = 500, check_tol = 1e-3,
+                          progress = interactive()) {
   num <- function(x, name, int = FALSE) {
     if (!is.numeric(x) || length(x) != 1L || !is.finite(x) || x <= 0 ||
         (int && x != round(x))) {
@@ -23,10 +28,14 @@ glmmr_control <- function(max_evals = 20000, rel_tol = 1e-12, cost_tol = 1e-11,
     }
     x
   }
+  if (!is.logical(progress) || length(progress) != 1L || is.na(progress)) {
+    stop("`progress` must be TRUE or FALSE", call. = FALSE)
+  }
   structure(list(max_evals = num(max_evals, "max_evals", TRUE),
                  rel_tol = num(rel_tol, "rel_tol"),
                  cost_tol = num(cost_tol, "cost_tol"),
                  max_iter = num(max_iter, "max_iter", TRUE),
-                 check_tol = num(check_tol, "check_tol")),
+                 check_tol = num(check_tol, "check_tol"),
+                 progress = progress),
             class = "glmmr_control")
 }

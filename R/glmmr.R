@@ -122,7 +122,7 @@ lmm_engine_fit <- function(y, structures, REML, control) {
   engine_call(rust_fit_lmm(
     y, as.numeric(X), ncol(X), engine_terms(structures$reterms),
     as.numeric(structures$weights), as.numeric(structures$offset), REML,
-    unclass(control)[c("max_evals", "rel_tol", "cost_tol", "max_iter")]
+    engine_control(control)
   ))
 }
 
@@ -134,8 +134,14 @@ glmm_engine_fit <- function(resp, structures, family, nAGQ, control) {
     resp$y, as.numeric(X), ncol(X), engine_terms(structures$reterms),
     as.numeric(resp$weights), as.numeric(structures$offset), resp$dist,
     family$link, as.integer(nAGQ),
-    unclass(control)[c("max_evals", "rel_tol", "cost_tol", "max_iter")]
+    engine_control(control)
   ))
+}
+
+#' The control settings the engine reads
+#' @noRd
+engine_control <- function(control) {
+  unclass(control)[c("max_evals", "rel_tol", "cost_tol", "max_iter", "progress")]
 }
 
 #' Term records in the shape the engine reads

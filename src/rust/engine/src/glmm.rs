@@ -8,6 +8,7 @@ use crate::convergence::{check_optimum, ConvergenceCheck};
 use crate::error::{EngineError, Result};
 use crate::family::{Distribution, Link};
 use crate::laplace::{agq_deviance, laplace_deviance, saturated_constant, LevelIndex};
+use crate::monitor::{Monitor, Silent};
 use crate::optimizer::{minimize, OptimControl};
 use crate::pirls::{pirls_u, pirls_u_beta, GlmmData, PirlsResult};
 use crate::quadrature::GaussHermite;
@@ -62,6 +63,7 @@ pub struct GlmmProblem {
     u_warm: Vec<f64>,
     eta_warm: Vec<f64>,
     ntheta: usize,
+    monitor: Box<dyn Monitor>,
 }
 
 /// glm's starting values: mu from y (pulled off the boundary), eta = g(mu).
@@ -139,6 +141,7 @@ impl GlmmProblem {
             u_warm: vec![0.0; q],
             eta_warm,
             ntheta,
+            monitor: Box::new(Silent),
         })
     }
 
@@ -147,6 +150,7 @@ impl GlmmProblem {
         let mode = pirls_u_beta(&self.data, &mut self.sys_ub, &mut self.factor, theta, &self.eta_warm)?;
         self.eta_warm.copy_from_slice(&mode.eta);
         let v = laplace_deviance(&self.sys_ub, &self.factor, &mode, self.sat);
+        self.monitor.tick(v)?;
         Ok((v, mode))
     }
 
@@ -167,6 +171,7 @@ impl GlmmProblem {
             }
             _ => laplace_deviance(&self.sys_u, &self.factor, &mode, self.sat),
         };
+        self.monitor.tick(v)?;
         Ok((v, mode))
     }
 
@@ -174,7 +179,18 @@ impl GlmmProblem {
         par.split_at(self.ntheta)
     }
 
+    /// Progress and interrupts: see `monitor`.
+    pub fn set_monitor(&mut self, monitor: Box<dyn Monitor>) {
+        self.monitor = monitor;
+    }
+
     pub fn fit(&mut self, ctl: &OptimControl) -> Result<GlmmFit> {
+        let out = self.fit_inner(ctl);
+        self.monitor.finish();
+        out
+    }
+
+    fn fit_inner(&mut self, ctl: &OptimControl) -> Result<GlmmFit> {
         let ks: Vec<usize> = self.sys_u.terms.iter().map(|t| t.k).collect();
         let start: Vec<f64> = ks.iter().flat_map(|&k| theta_start(k)).collect();
         // Stage 1: theta with beta inside PIRLS.
@@ -348,7 +364,8 @@ fn check_response(dist: Distribution, y: &[f64], w: &[f64]) -> Result<()> {
 mod tests {
     use super::*;
     use crate::laplace::{agq_deviance, laplace_deviance};
-    use crate::optimizer::{minimize, OptimControl};
+    use crate::monitor::{Monitor, Silent};
+use crate::optimizer::{minimize, OptimControl};
     use crate::testutil::Rng;
 
     /// Bernoulli data with one scalar grouping term (or counts, Poisson).

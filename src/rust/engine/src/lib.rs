@@ -11,6 +11,7 @@ pub mod family;
 pub mod glmm;
 pub mod laplace;
 pub mod lmm;
+pub mod monitor;
 pub mod optimizer;
 pub mod pirls;
 pub mod quadrature;

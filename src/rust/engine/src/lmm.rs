@@ -4,6 +4,7 @@
 use crate::blocked::{BlockedSystem, Factor};
 use crate::convergence::{check_optimum, ConvergenceCheck};
 use crate::error::{EngineError, Result};
+use crate::monitor::{Monitor, Silent};
 use crate::optimizer::{minimize, OptimControl};
 use crate::reterm::{normalize_theta_signs, theta_diagonal_positions, theta_start, ReTerm};
 
@@ -50,6 +51,7 @@ pub struct LmmProblem {
     p: usize,
     reml: bool,
     sum_log_weights: f64,
+    monitor: Box<dyn Monitor>,
 }
 
 impl LmmProblem {
@@ -78,14 +80,29 @@ impl LmmProblem {
         let yo: Vec<f64> = input.y.iter().zip(&input.offset).map(|(y, o)| y - o).collect();
         system.update_crossproducts(&input.x, &yo, &input.weights);
         let sum_log_weights = input.weights.iter().filter(|&&w| w > 0.0).map(|w| w.ln()).sum();
-        Ok(LmmProblem { system, factor: Factor::default(), n, p: input.p, reml: input.reml, sum_log_weights })
+        Ok(LmmProblem {
+            system,
+            factor: Factor::default(),
+            n,
+            p: input.p,
+            reml: input.reml,
+            sum_log_weights,
+            monitor: Box::new(Silent),
+        })
     }
 
     /// The objective at theta: -2 log L profiled over beta and sigma (ML), or
     /// the REML criterion.
     pub fn objective(&mut self, theta: &[f64]) -> Result<f64> {
         self.system.factor(theta, &mut self.factor)?;
-        Ok(self.objective_from_factor())
+        let v = self.objective_from_factor();
+        self.monitor.tick(v)?;
+        Ok(v)
+    }
+
+    /// Progress and interrupts: see `monitor`.
+    pub fn set_monitor(&mut self, monitor: Box<dyn Monitor>) {
+        self.monitor = monitor;
     }
 
     fn objective_from_factor(&self) -> f64 {
@@ -101,6 +118,12 @@ impl LmmProblem {
     }
 
     pub fn fit(&mut self, ctl: &OptimControl) -> Result<LmmFit> {
+        let out = self.fit_inner(ctl);
+        self.monitor.finish();
+        out
+    }
+
+    fn fit_inner(&mut self, ctl: &OptimControl) -> Result<LmmFit> {
         let start: Vec<f64> = self.system.terms.iter().flat_map(|t| theta_start(t.k)).collect();
         let opt = minimize(|th: &[f64]| self.objective(th), &start, ctl)?;
         let mut theta = opt.par.clone();
@@ -231,5 +254,41 @@ mod tests {
         assert!(fit.boundary[0]);
         let want = marginal_deviance(&pr, &[0.0], false);
         assert!((fit.objective - want).abs() < 1e-8 * want.abs());
+    }
+}
+
+#[cfg(test)]
+mod monitor_tests {
+    use super::*;
+    use crate::brute_force::random_problem;
+    use crate::testutil::Rng;
+
+    struct StopAfter(usize);
+    impl Monitor for StopAfter {
+        fn tick(&mut self, _v: f64) -> Result<()> {
+            if self.0 == 0 {
+                return Err(EngineError::Interrupted);
+            }
+            self.0 -= 1;
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_monitor_can_stop_the_fit() {
+        let mut rng = Rng::new(5);
+        let pr = random_problem(&mut rng, 100, 2, &[(10, 1, None)]);
+        let input = LmmInput {
+            y: pr.y.clone(),
+            x: pr.x.clone(),
+            p: pr.p,
+            weights: pr.w.clone(),
+            offset: vec![0.0; pr.n],
+            terms: pr.terms.clone(),
+            reml: false,
+        };
+        let mut prob = LmmProblem::new(input).unwrap();
+        prob.set_monitor(Box::new(StopAfter(5)));
+        assert_eq!(prob.fit(&OptimControl::default()).unwrap_err(), EngineError::Interrupted);
     }
 }

@@ -7,7 +7,12 @@
 
 use extendr_api::prelude::*;
 use std::collections::HashMap;
+use std::os::raw::{c_int, c_void};
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::{Duration, Instant};
+
+use engine::monitor::Monitor;
+use engine::{EngineError, Result as EngineResult};
 
 use engine::family::{Distribution, Link};
 use engine::glmm::{GlmmFit, GlmmInput, GlmmProblem};
@@ -16,6 +21,66 @@ use engine::optimizer::OptimControl;
 use engine::reterm::ReTerm;
 
 type BindResult<T> = std::result::Result<T, String>;
+
+// R's own entry points for a safe interrupt check: R_CheckUserInterrupt
+// would unwind through Rust frames if called directly, so it runs inside
+// R_ToplevelExec, which reports (FALSE) that a jump happened instead.
+extern "C" {
+    fn R_ToplevelExec(fun: extern "C" fn(*mut c_void), data: *mut c_void) -> c_int;
+    fn R_CheckUserInterrupt();
+}
+
+extern "C" fn check_interrupt_callback(_: *mut c_void) {
+    unsafe { R_CheckUserInterrupt() }
+}
+
+fn user_interrupted() -> bool {
+    unsafe { R_ToplevelExec(check_interrupt_callback, std::ptr::null_mut()) == 0 }
+}
+
+/// Checks for Ctrl-C every 100 ms and, when asked, shows the evaluations,
+/// the objective and the time per evaluation once a fit has run a second.
+struct RMonitor {
+    progress: bool,
+    start: Instant,
+    last: Instant,
+    evals: usize,
+    shown: bool,
+}
+
+impl RMonitor {
+    fn new(progress: bool) -> Self {
+        let now = Instant::now();
+        RMonitor { progress, start: now, last: now, evals: 0, shown: false }
+    }
+}
+
+impl Monitor for RMonitor {
+    fn tick(&mut self, value: f64) -> EngineResult<()> {
+        self.evals += 1;
+        let now = Instant::now();
+        if now.duration_since(self.last) < Duration::from_millis(100) {
+            return Ok(());
+        }
+        self.last = now;
+        if user_interrupted() {
+            return Err(EngineError::Interrupted);
+        }
+        let elapsed = now.duration_since(self.start);
+        if self.progress && elapsed > Duration::from_secs(1) {
+            let per = elapsed.as_secs_f64() * 1000.0 / self.evals as f64;
+            rprint!("\rMinimizing {}  objective {:.4}  time {:.1} s ({:.2} ms/it)   ", self.evals, value, elapsed.as_secs_f64(), per);
+            self.shown = true;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) {
+        if self.shown {
+            rprintln!("");
+        }
+    }
+}
 
 fn real_vec(x: &Robj, what: &str) -> BindResult<Vec<f64>> {
     if let Some(s) = x.as_real_slice() {
@@ -74,10 +139,11 @@ fn re_term(x: Robj, n: usize) -> BindResult<ReTerm> {
     ReTerm::new(group0, nlevels, k, z).map_err(|e| e.to_string())
 }
 
-fn control(x: Robj) -> BindResult<OptimControl> {
+fn control(x: Robj) -> BindResult<(OptimControl, bool)> {
     let mut c = OptimControl::default();
+    let mut progress = false;
     if x.is_null() {
-        return Ok(c);
+        return Ok((c, progress));
     }
     let list: List = x.try_into().map_err(|_| "`control` must be a list".to_string())?;
     for (name, v) in list.iter() {
@@ -86,10 +152,11 @@ fn control(x: Robj) -> BindResult<OptimControl> {
             "rel_tol" => c.rel_tol = v.as_real().ok_or("`rel_tol` must be a number")?,
             "cost_tol" => c.cost_tol = v.as_real().ok_or("`cost_tol` must be a number")?,
             "max_iter" => c.max_iter = scalar_usize(&v, "max_iter")? as u64,
+            "progress" => progress = v.as_bool().ok_or("`progress` must be TRUE or FALSE")?,
             _ => {}
         }
     }
-    Ok(c)
+    Ok((c, progress))
 }
 
 fn lmm_result(fit: LmmFit) -> List {
@@ -141,8 +208,9 @@ fn fit_lmm_impl(
         terms: re,
         reml: reml.as_bool().ok_or("`REML` must be TRUE or FALSE")?,
     };
-    let ctl = control(ctl)?;
+    let (ctl, progress) = control(ctl)?;
     let mut problem = LmmProblem::new(input).map_err(|e| e.to_string())?;
+    problem.set_monitor(Box::new(RMonitor::new(progress)));
     let fit = problem.fit(&ctl).map_err(|e| e.to_string())?;
     Ok(lmm_result(fit))
 }
@@ -207,8 +275,9 @@ fn fit_glmm_impl(
         link: Link::from_name(lnk).map_err(|e| e.to_string())?,
         nagq: scalar_usize(&nagq, "nAGQ")?,
     };
-    let ctl = control(ctl)?;
+    let (ctl, progress) = control(ctl)?;
     let mut problem = GlmmProblem::new(input).map_err(|e| e.to_string())?;
+    problem.set_monitor(Box::new(RMonitor::new(progress)));
     let fit = problem.fit(&ctl).map_err(|e| e.to_string())?;
     Ok(glmm_result(fit))
 }
