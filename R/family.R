@@ -32,21 +32,19 @@ is_lmm_family <- function(family) {
 # The families and links the GLMM engine fits.
 glmm_links <- list(
   binomial = c("logit", "probit", "cloglog", "cauchit", "log"),
-  poisson = c("log", "sqrt", "identity")
+  poisson = c("log", "sqrt", "identity"),
+  Gamma = c("log", "inverse", "identity"),
+  inverse.gaussian = c("log", "inverse", "1/mu^2", "identity"),
+  gaussian = c("log", "inverse")
 )
 
 #' Stop unless the engine can fit this family and link
 #' @noRd
 check_glmm_family <- function(family) {
   fam <- family$family
-  if (fam %in% c("Gamma", "inverse.gaussian", "gaussian")) {
-    stop("`family` ", fam, "(link = \"", family$link, "\") is not supported ",
-         "yet: generalized models need a family without a dispersion ",
-         "parameter (binomial or poisson)", call. = FALSE)
-  }
   if (!fam %in% names(glmm_links)) {
-    stop("`family` ", fam, " is not supported; use gaussian, binomial or ",
-         "poisson", call. = FALSE)
+    stop("`family` ", fam, " is not supported; use gaussian, binomial, ",
+         "poisson, Gamma or inverse.gaussian", call. = FALSE)
   }
   if (!family$link %in% glmm_links[[fam]]) {
     stop("`family` ", fam, " with link \"", family$link, "\" is not ",
@@ -79,7 +77,7 @@ check_nagq_terms <- function(nAGQ, reterms) {
 
 #' The response of a GLMM as the engine takes it
 #'
-#' Returns list(y, weights, dist): for binomial, y is the proportion of
+#' Returns list(y, weights, dist, has_scale): for binomial, y is the proportion of
 #' successes and the weights count the trials (as glm), dist is "bernoulli"
 #' when every y is 0 or 1.
 #' @noRd
@@ -141,11 +139,27 @@ glmm_response <- function(response, family, weights) {
            "numbers", call. = FALSE)
     }
     dist <- "poisson"
+  } else if (fam %in% c("Gamma", "inverse.gaussian", "gaussian")) {
+    if (is.matrix(response) || !is.numeric(response)) {
+      stop("the response for family ", fam, " must be a numeric vector",
+           call. = FALSE)
+    }
+    y <- as.numeric(response)
+    if (fam != "gaussian") {
+      bad <- which(y <= 0)
+      if (length(bad)) {
+        stop("response value ", y[bad[1L]], " (row ", bad[1L], ") is not ",
+             "valid for family ", fam, ": values must be positive",
+             call. = FALSE)
+      }
+    }
+    dist <- fam
   } else {
     stop("internal error: unexpected family ", fam, call. = FALSE)
   }
   if (any(!is.finite(y))) {
     stop("the response contains non-finite values", call. = FALSE)
   }
-  list(y = y, weights = as.numeric(weights), dist = dist)
+  list(y = y, weights = as.numeric(weights), dist = dist,
+       has_scale = fam %in% c("Gamma", "inverse.gaussian", "gaussian"))
 }

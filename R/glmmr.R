@@ -93,7 +93,8 @@ glmmr <- function(formula, data = NULL, family = gaussian, REML = FALSE,
   structures$weights <- resp$weights
   fit <- glmm_engine_fit(resp, structures, family, nAGQ, control)
   new_glmmr(fit, mc, frame, structures, resp$y, family, FALSE, control,
-            nAGQ = as.integer(nAGQ), dist = resp$dist)
+            nAGQ = as.integer(nAGQ), dist = resp$dist,
+            has_scale = resp$has_scale)
 }
 
 #' The response of a linear mixed model: a finite numeric vector
@@ -155,7 +156,7 @@ engine_terms <- function(reterms) {
 #' Build the "glmmr" object from the engine's result
 #' @noRd
 new_glmmr <- function(fit, call, frame, structures, y, family, REML, control,
-                      nAGQ, dist = "gaussian") {
+                      nAGQ, dist = "gaussian", has_scale = TRUE) {
   X <- structures$X
   p <- ncol(X)
   n <- length(y)
@@ -194,7 +195,11 @@ new_glmmr <- function(fit, call, frame, structures, y, family, REML, control,
 
   objective <- fit$objective
   loglik <- -objective / 2
-  has_scale <- is.na(nAGQ)
+  is_lmm <- is.na(nAGQ)
+  # sigma: the residual standard deviation of an LMM, sqrt(dispersion) of a
+  # GLMM with a scale, 1 otherwise. Random effects are sigma * lambda * u in
+  # an LMM (lme4's parameterisation) and lambda * u in a GLMM.
+  sigma <- if (is_lmm) fit$sigma else if (has_scale) sqrt(fit$phi) else 1
   optinfo <- list(
     evals = fit$evals, iterations = fit$iterations, message = fit$message,
     boundary = fit$boundary,
@@ -224,8 +229,9 @@ new_glmmr <- function(fit, call, frame, structures, y, family, REML, control,
     vcov_hessian = vcov_hessian,
     vcov_type = vcov_type,
     theta = theta,
-    sigma = if (has_scale) fit$sigma else 1,
+    sigma = sigma,
     use_scale = has_scale,
+    re_scale = if (is_lmm) sigma else 1,
     nAGQ = nAGQ,
     dist = dist,
     eta = fit$eta,

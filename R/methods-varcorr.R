@@ -3,10 +3,11 @@
 
 #' Variance components of a fitted model
 #'
-#' For each random-effects term the covariance matrix
-#' \eqn{\sigma^2 \lambda \lambda'} of its columns, with the standard
+#' For each random-effects term the covariance matrix of its columns
+#' (\eqn{\sigma^2 \lambda \lambda'} in a linear mixed model,
+#' \eqn{\lambda \lambda'} in a generalized one), with the standard
 #' deviations and correlations as attributes, and the residual standard
-#' deviation as attribute `"sc"`.
+#' deviation (or the square root of the dispersion) as attribute `"sc"`.
 #'
 #' @param x A fitted `"glmmr"` model.
 #' @param sigma Unused; for compatibility with the generic.
@@ -23,6 +24,7 @@
 #' @export
 VarCorr.glmmr <- function(x, sigma = 1, ...) {
   sc <- x$sigma
+  re_sc <- if (is.null(x$re_scale)) sc else x$re_scale
   out <- list()
   pos <- 0L
   for (t in x$reterms) {
@@ -31,7 +33,7 @@ VarCorr.glmmr <- function(x, sigma = 1, ...) {
     lam <- matrix(0, k, k)
     lam[lower.tri(lam, diag = TRUE)] <- x$theta[pos + seq_len(nt)]
     pos <- pos + nt
-    cv <- sc^2 * lam %*% t(lam)
+    cv <- re_sc^2 * lam %*% t(lam)
     dimnames(cv) <- list(t$cnms, t$cnms)
     sd <- sqrt(diag(cv))
     cr <- cv / outer(sd, sd)

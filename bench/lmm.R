@@ -33,7 +33,7 @@ bench_model <- function(label, formula, data, runs_glmmr, runs_lme4) {
 
 cat("glmmr", as.character(packageVersion("glmmr")), "| lme4",
     as.character(packageVersion("lme4")), "|", R.version.string, "\n")
-cat(Sys.time(), "|", parallel::detectCores(), "cores\n\n")
+cat(format(Sys.time()), "|", parallel::detectCores(), "cores\n\n")
 
 res <- rbind(
   bench_model("sleepstudy (1 + Days | Subject)",

@@ -84,10 +84,11 @@ test_that("families and responses the GLMM engine cannot take are errors", {
   d$y2 <- rep(c(0, 2), 6)
   d$yneg <- rep(c(-1, 3), 6)
   d$yfrac <- rep(c(0.5, 1.5), 6)
-  # dispersion families are not there yet
-  expect_error(glmmr(y ~ x + (1 | g), data = d, family = Gamma), "not supported yet")
-  expect_error(glmmr(y ~ x + (1 | g), data = d, family = gaussian(link = "log")),
-               "not supported yet")
+  d$yzero <- c(0, d$y[-1])
+  expect_error(glmmr(yzero ~ x + (1 | g), data = d, family = Gamma),
+               "response value 0 \\(row 1\\).*Gamma.*positive")
+  expect_error(glmmr(y ~ x + (1 | g), data = d, family = Gamma(link = "sqrt")),
+               "link")
   expect_error(glmmr(yb ~ x + (1 | g), data = d, family = quasibinomial),
                "not supported")
   expect_error(glmmr(yb ~ x + (1 | g), data = d, family = poisson(link = "logit")),

@@ -44,6 +44,8 @@ pub struct GlmmFit {
     pub objective: f64,
     /// Sum of deviance residuals at the mode.
     pub deviance: f64,
+    /// Dispersion (1 for families without a scale).
+    pub phi: f64,
     pub evals: usize,
     pub iterations: u64,
     pub message: String,
@@ -63,6 +65,8 @@ pub struct GlmmProblem {
     u_warm: Vec<f64>,
     eta_warm: Vec<f64>,
     ntheta: usize,
+    /// The dispersion is estimated: log phi is the last parameter.
+    has_scale: bool,
     monitor: Box<dyn Monitor>,
 }
 
@@ -99,9 +103,6 @@ impl GlmmProblem {
             return Err(EngineError::Input("negative weights".into()));
         }
         check_response(input.dist, &input.y, &input.weights)?;
-        if input.dist.has_scale() {
-            return Err(EngineError::Input("families with a dispersion parameter are not supported yet".into()));
-        }
         let single_scalar = input.terms.len() == 1 && input.terms[0].k == 1;
         if input.nagq > 1 && !single_scalar {
             return Err(EngineError::Input(
@@ -125,7 +126,13 @@ impl GlmmProblem {
             offset: input.offset,
             dist: input.dist,
             link: input.link,
+            phi: 1.0,
         };
+        let has_scale = data.dist.has_scale();
+        let mut data = data;
+        if has_scale {
+            data.phi = pearson_dispersion(&data);
+        }
         let sat = saturated_constant(&data);
         let eta_warm = eta_start(&data);
         let q = sys_u.q();
@@ -141,6 +148,7 @@ impl GlmmProblem {
             u_warm: vec![0.0; q],
             eta_warm,
             ntheta,
+            has_scale,
             monitor: Box::new(Silent),
         })
     }
@@ -179,6 +187,21 @@ impl GlmmProblem {
         par.split_at(self.ntheta)
     }
 
+    /// For a family with a scale, take phi = exp(last parameter) and
+    /// return the other parameters.
+    fn apply_phi<'a>(&mut self, par: &'a [f64]) -> &'a [f64] {
+        if !self.has_scale {
+            return par;
+        }
+        let (rest, last) = par.split_at(par.len() - 1);
+        let phi = last[0].clamp(-700.0, 700.0).exp();
+        if phi != self.data.phi {
+            self.data.phi = phi;
+            self.sat = saturated_constant(&self.data);
+        }
+        rest
+    }
+
     /// Progress and interrupts: see `monitor`.
     pub fn set_monitor(&mut self, monitor: Box<dyn Monitor>) {
         self.monitor = monitor;
@@ -192,21 +215,36 @@ impl GlmmProblem {
 
     fn fit_inner(&mut self, ctl: &OptimControl) -> Result<GlmmFit> {
         let ks: Vec<usize> = self.sys_u.terms.iter().map(|t| t.k).collect();
-        let start: Vec<f64> = ks.iter().flat_map(|&k| theta_start(k)).collect();
-        // Stage 1: theta with beta inside PIRLS.
-        let stage1 = minimize(|th: &[f64]| Ok(self.objective_fast(th)?.0), &start, ctl)?;
+        let mut start: Vec<f64> = ks.iter().flat_map(|&k| theta_start(k)).collect();
+        if self.has_scale {
+            start.push(self.data.phi.ln());
+        }
+        // Stage 1: theta (and log phi) with beta inside PIRLS.
+        let stage1 = minimize(
+            |tp: &[f64]| {
+                let th = self.apply_phi(tp);
+                Ok(self.objective_fast(th)?.0)
+            },
+            &start,
+            ctl,
+        )?;
         let mut evals = stage1.evals;
-        let (_, mode1) = self.objective_fast(&stage1.par)?;
+        let theta1 = self.apply_phi(&stage1.par).to_vec();
+        let (_, mode1) = self.objective_fast(&theta1)?;
         let mut iterations = stage1.iterations;
         let mut message = stage1.message.clone();
         let mut par: Vec<f64>;
         let free_beta = self.nagq >= 1;
         if free_beta {
-            let mut start2 = stage1.par.clone();
+            let mut start2 = theta1.clone();
             start2.extend_from_slice(&mode1.beta);
+            if self.has_scale {
+                start2.push(self.data.phi.ln());
+            }
             self.u_warm.copy_from_slice(&mode1.u);
             let stage2 = minimize(
                 |pb: &[f64]| {
+                    let pb = self.apply_phi(pb);
                     let (th, be) = pb.split_at(self.ntheta);
                     Ok(self.objective(th, be)?.0)
                 },
@@ -230,6 +268,7 @@ impl GlmmProblem {
             pos += k * (k + 1) / 2;
         }
         let eval_at = |this: &mut Self, p: &[f64]| -> Result<f64> {
+            let p = this.apply_phi(p);
             if free_beta {
                 let (th, be) = p.split_at(this.ntheta);
                 Ok(this.objective(th, be)?.0)
@@ -256,30 +295,26 @@ impl GlmmProblem {
         let check = check_optimum(|p: &[f64]| eval_at(self, p), &par, &free)?;
 
         // Final mode and both covariance estimates of beta.
+        let core = self.apply_phi(&par).to_vec();
         let (objective, mode, theta, beta) = if free_beta {
             let (th, be) = {
-                let (a, b) = self.split(&par);
+                let (a, b) = self.split(&core);
                 (a.to_vec(), b.to_vec())
             };
             let (v, m) = self.objective(&th, &be)?;
             (v, m, th, be)
         } else {
-            let (v, m) = self.objective_fast(&par)?;
+            let (v, m) = self.objective_fast(&core)?;
             let be = m.beta.clone();
-            (v, m, par.clone(), be)
+            (v, m, core.clone(), be)
         };
         let p = self.data.p;
         // factor with X at the mode: weights at the mode
         let vcov_factor = {
             let mut w = vec![0.0; self.data.n];
             let mut r = vec![0.0; self.data.n];
-            for i in 0..self.data.n {
-                let eta = mode.eta[i];
-                let mu = self.data.mu(eta);
-                let d = self.data.link.mu_eta(eta);
-                w[i] = self.data.weights[i] * d * d / self.data.dist.variance(mu).max(1e-300);
-                r[i] = 0.0;
-            }
+            self.data.working(&mode.eta, &mut w, &mut r);
+            r.iter_mut().for_each(|v| *v = 0.0);
             self.sys_ub.update_crossproducts(&self.data.x, &r, &w);
             let mut f = Factor::default();
             // The response column is zero; a unit sum of squares keeps the
@@ -306,7 +341,8 @@ impl GlmmProblem {
             b,
             eta: mode.eta.clone(),
             objective,
-            deviance: mode.deviance,
+            deviance: mode.deviance * self.data.phi,
+            phi: self.data.phi,
             evals,
             iterations,
             message,
@@ -314,6 +350,15 @@ impl GlmmProblem {
             check,
         })
     }
+}
+
+/// Pearson estimate of the dispersion around the overall mean: a start.
+fn pearson_dispersion(data: &GlmmData) -> f64 {
+    let wsum: f64 = data.weights.iter().sum();
+    let mean = data.y.iter().zip(&data.weights).map(|(y, w)| y * w).sum::<f64>() / wsum;
+    let v = data.dist.variance(mean).max(1e-12);
+    let x2: f64 = data.y.iter().zip(&data.weights).map(|(y, w)| w * (y - mean).powi(2) / v).sum();
+    (x2 / data.n as f64).max(1e-8)
 }
 
 /// 2 H^{-1} restricted to beta (H the Hessian of -2 log L over the free
@@ -393,6 +438,11 @@ use crate::optimizer::{minimize, OptimControl};
                         }
                         k
                     }
+                    Distribution::Gamma => {
+                        // shape 5: a sum of five exponentials, scaled to mean mu
+                        let mu = link.linkinv(eta);
+                        (0..5).map(|_| -rng.uniform().ln()).sum::<f64>() * mu / 5.0
+                    }
                     _ => (rng.uniform() < link.linkinv(eta)) as i32 as f64,
                 }
             })
@@ -441,7 +491,7 @@ use crate::optimizer::{minimize, OptimControl};
                 let mut ll = -0.5 * u * u - 0.5 * (2.0 * std::f64::consts::PI).ln();
                 for &i in &obs {
                     let mu = d.mu(fixed[i] + term.z[i] * theta * u);
-                    ll -= 0.5 * d.dist.neg2_loglik(d.y[i], mu, d.weights[i], 1.0);
+                    ll -= 0.5 * d.dist.neg2_loglik(d.y[i], mu, d.weights[i], d.phi);
                 }
                 let wk = if k == 0 || k == npts - 1 { 0.5 } else { 1.0 };
                 s += wk * ll.exp();
@@ -453,7 +503,12 @@ use crate::optimizer::{minimize, OptimControl};
 
     #[test]
     fn adaptive_quadrature_matches_brute_force_integration() {
-        for &(dist, link) in &[(Distribution::Bernoulli, Link::Logit), (Distribution::Poisson, Link::Log), (Distribution::Bernoulli, Link::Probit)] {
+        for &(dist, link) in &[
+            (Distribution::Bernoulli, Link::Logit),
+            (Distribution::Poisson, Link::Log),
+            (Distribution::Bernoulli, Link::Probit),
+            (Distribution::Gamma, Link::Log),
+        ] {
             let mut pr = problem(2, dist, link, 10, 6, 25);
             let (theta, beta) = (1.1, [-0.4, 0.6]);
             let (agq, _) = pr.objective(&[theta], &beta).unwrap();

@@ -8,11 +8,12 @@ use crate::blocked::{BlockedSystem, Factor};
 use crate::pirls::{GlmmData, PirlsResult};
 use crate::quadrature::GaussHermite;
 
-/// -2 log p(y | mu = y) summed: the gap between deviance residuals and the
-/// absolute -2 log-likelihood (0 for Bernoulli responses).
+/// -2 log p(y | mu = y) summed at the data's dispersion: the gap between
+/// the scaled deviance residuals and the absolute -2 log-likelihood (0 for
+/// Bernoulli responses).
 pub fn saturated_constant(data: &GlmmData) -> f64 {
     (0..data.n)
-        .map(|i| data.dist.neg2_loglik(data.y[i], data.y[i], data.weights[i], 1.0))
+        .map(|i| data.dist.neg2_loglik(data.y[i], data.y[i], data.weights[i], data.phi))
         .filter(|v| v.is_finite())
         .sum()
 }
@@ -70,7 +71,7 @@ pub fn agq_deviance(
         let sd = 1.0 / sys.l11_diagonal(f, j);
         let mut g_mode = uj * uj;
         for &i in obs {
-            g_mode += data.dist.dev_resid(data.y[i], data.mu(mode.eta[i]), data.weights[i]);
+            g_mode += data.scaled_dev(i, mode.eta[i]);
         }
         for (k, &z) in rule.nodes.iter().enumerate() {
             if z == 0.0 {
@@ -82,7 +83,7 @@ pub fn agq_deviance(
             let mut g = u * u;
             for &i in obs {
                 let eta = mode.eta[i] + term.z[i] * theta * du;
-                g += data.dist.dev_resid(data.y[i], data.mu(eta), data.weights[i]);
+                g += data.scaled_dev(i, eta);
             }
             node_val[k] = -0.5 * (g - g_mode) + 0.5 * z * z;
         }

@@ -21,6 +21,9 @@ pub struct GlmmData {
     pub offset: Vec<f64>,
     pub dist: Distribution,
     pub link: Link,
+    /// Dispersion (1 for families without a scale). The penalized deviance
+    /// and the working weights are divided by it.
+    pub phi: f64,
 }
 
 impl GlmmData {
@@ -29,13 +32,20 @@ impl GlmmData {
         self.dist.clamp_mu(self.link.linkinv(eta))
     }
 
-    /// Sum of deviance residuals at linear predictor eta.
+    /// Sum of deviance residuals at linear predictor eta, over phi: the
+    /// part of -2 log L that depends on mu.
     pub fn deviance(&self, eta: &[f64]) -> f64 {
         let mut s = 0.0;
         for i in 0..self.n {
             s += self.dist.dev_resid(self.y[i], self.mu(eta[i]), self.weights[i]);
         }
-        s
+        s / self.phi
+    }
+
+    /// One observation's deviance residual over phi.
+    #[inline]
+    pub fn scaled_dev(&self, i: usize, eta: f64) -> f64 {
+        self.dist.dev_resid(self.y[i], self.mu(eta), self.weights[i]) / self.phi
     }
 
     /// X beta + offset.
@@ -52,8 +62,8 @@ impl GlmmData {
         eta
     }
 
-    /// Working weights and working residuals (y - mu) / (d mu / d eta).
-    fn working(&self, eta: &[f64], w: &mut [f64], resid: &mut [f64]) {
+    /// Working weights (over phi) and working residuals (y - mu) / (d mu / d eta).
+    pub fn working(&self, eta: &[f64], w: &mut [f64], resid: &mut [f64]) {
         for i in 0..self.n {
             let mu = self.mu(eta[i]);
             let mut d = self.link.mu_eta(eta[i]);
@@ -61,7 +71,7 @@ impl GlmmData {
                 d = 1e-300f64.copysign(if d == 0.0 { 1.0 } else { d });
             }
             let v = self.dist.variance(mu).max(1e-300);
-            w[i] = self.weights[i] * d * d / v;
+            w[i] = self.weights[i] * d * d / (v * self.phi);
             resid[i] = (self.y[i] - mu) / d;
         }
     }

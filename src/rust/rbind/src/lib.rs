@@ -226,6 +226,7 @@ fn glmm_result(fit: GlmmFit) -> List {
         eta = fit.eta,
         objective = fit.objective,
         deviance = fit.deviance,
+        phi = fit.phi,
         evals = fit.evals as i32,
         iterations = fit.iterations as i32,
         message = fit.message,
