@@ -60,6 +60,18 @@ impl Distribution {
         }
     }
 
+    /// dV/dmu.
+    #[inline]
+    pub fn variance_deriv(self, mu: f64) -> f64 {
+        match self {
+            Distribution::Bernoulli | Distribution::Binomial => 1.0 - 2.0 * mu,
+            Distribution::Poisson => 1.0,
+            Distribution::Gaussian => 0.0,
+            Distribution::Gamma => 2.0 * mu,
+            Distribution::InverseGaussian => 3.0 * mu * mu,
+        }
+    }
+
     /// Keep mu inside the family's support where rounding would leave it.
     #[inline]
     pub fn clamp_mu(self, mu: f64) -> f64 {
@@ -205,6 +217,30 @@ impl Link {
     }
 }
 
+impl Link {
+    /// d^2 mu / d eta^2.
+    #[inline]
+    pub fn mu_eta_deriv(self, eta: f64) -> f64 {
+        match self {
+            Link::Identity => 0.0,
+            Link::Log => eta.exp(),
+            Link::Logit => {
+                let mu = self.linkinv(eta);
+                mu * (1.0 - mu) * (1.0 - 2.0 * mu)
+            }
+            Link::Probit => -eta * (-0.5 * eta * eta).exp() / (2.0 * PI).sqrt(),
+            Link::Cloglog => {
+                let e = eta.min(700.0).exp();
+                e * (-e).exp() * (1.0 - e)
+            }
+            Link::Cauchit => -2.0 * eta / (PI * (1.0 + eta * eta).powi(2)),
+            Link::Inverse => 2.0 / (eta * eta * eta),
+            Link::Sqrt => 2.0,
+            Link::InverseSquare => 0.75 / eta.powf(2.5),
+        }
+    }
+}
+
 /// Standard normal distribution function (erfc-based, ~1e-15 relative).
 pub fn normal_cdf(x: f64) -> f64 {
     0.5 * statrs::function::erf::erfc(-x / std::f64::consts::SQRT_2)
@@ -266,6 +302,23 @@ mod tests {
                 let num = (link.linkinv(eta + h) - link.linkinv(eta - h)) / (2.0 * h);
                 assert!((num - link.mu_eta(eta)).abs() < 1e-6 * (1.0 + num.abs()), "{link:?} d/deta at {mu}");
             }
+        }
+    }
+
+    #[test]
+    fn second_derivatives_match_finite_differences() {
+        for &link in &LINKS {
+            for &mu in &[0.1, 0.4, 0.7] {
+                let eta = link.linkfun(mu);
+                let h = 1e-6;
+                let num = (link.mu_eta(eta + h) - link.mu_eta(eta - h)) / (2.0 * h);
+                assert!((num - link.mu_eta_deriv(eta)).abs() < 1e-5 * (1.0 + num.abs()), "{link:?} at {mu}");
+            }
+        }
+        for &d in &[Distribution::Binomial, Distribution::Poisson, Distribution::Gaussian, Distribution::Gamma, Distribution::InverseGaussian] {
+            let h = 1e-6;
+            let num = (d.variance(0.3 + h) - d.variance(0.3 - h)) / (2.0 * h);
+            assert!((num - d.variance_deriv(0.3)).abs() < 1e-6, "{d:?}");
         }
     }
 

@@ -4,13 +4,13 @@
 //! (theta, beta) together from there (nAGQ >= 1).
 
 use crate::blocked::{BlockedSystem, Factor};
-use crate::convergence::{check_optimum, ConvergenceCheck};
+use crate::convergence::{check_optimum, check_optimum_with_gradient, ConvergenceCheck};
 use crate::error::{EngineError, Result};
 use crate::family::{Distribution, Link};
-use crate::laplace::{agq_deviance, laplace_deviance, saturated_constant, LevelIndex};
+use crate::laplace::{agq_deviance, agq_value_gradient, laplace_deviance, saturated_constant, LevelIndex};
 use crate::monitor::{Monitor, Silent};
-use crate::optimizer::{minimize, OptimControl};
-use crate::pirls::{pirls_u, pirls_u_beta, GlmmData, PirlsResult};
+use crate::optimizer::{minimize, minimize_with_gradient, OptimControl};
+use crate::pirls::{pirls_scalar_term, pirls_u, pirls_u_beta, GlmmData, PirlsResult};
 use crate::quadrature::GaussHermite;
 use crate::reterm::{normalize_theta_signs, theta_diagonal_positions, theta_start, ReTerm};
 
@@ -164,6 +164,16 @@ impl GlmmProblem {
 
     /// -2 log L at (theta, beta): Laplace, or AGQ for nAGQ > 1.
     pub fn objective(&mut self, theta: &[f64], beta: &[f64]) -> Result<(f64, PirlsResult)> {
+        if let (Some(levels), true) = (&self.levels, self.nagq >= 1) {
+            // one scalar term: independent one-dimensional modes and integrals
+            let mode = pirls_scalar_term(&self.data, &self.sys_u.terms[0], levels, theta[0], beta, &self.u_warm)?;
+            self.u_warm.copy_from_slice(&mode.u);
+            let one = GaussHermite::new(1);
+            let rule = self.rule.as_ref().unwrap_or(&one);
+            let v = agq_deviance(&self.data, &self.sys_u.terms[0], &mode, theta[0], levels, rule, self.sat);
+            self.monitor.tick(v)?;
+            return Ok((v, mode));
+        }
         let mode = match pirls_u(&self.data, &mut self.sys_u, &mut self.factor, theta, beta, &self.u_warm) {
             Ok(m) => m,
             Err(_) => {
@@ -175,12 +185,27 @@ impl GlmmProblem {
         self.u_warm.copy_from_slice(&mode.u);
         let v = match (&self.rule, &self.levels) {
             (Some(rule), Some(levels)) => {
-                agq_deviance(&self.data, &self.sys_u, &self.factor, &mode, theta[0], levels, rule, self.sat)
+                agq_deviance(&self.data, &self.sys_u.terms[0], &mode, theta[0], levels, rule, self.sat)
             }
             _ => laplace_deviance(&self.sys_u, &self.factor, &mode, self.sat),
         };
         self.monitor.tick(v)?;
         Ok((v, mode))
+    }
+
+    /// Is the exact gradient available? One scalar term, no dispersion,
+    /// nAGQ >= 1.
+    fn has_gradient(&self) -> bool {
+        self.levels.is_some() && !self.has_scale && self.nagq >= 1
+    }
+
+    /// -2 log L and its exact gradient in (theta, beta) for one scalar term.
+    pub fn value_gradient(&mut self, theta: &[f64], beta: &[f64]) -> Result<(f64, Vec<f64>)> {
+        let (_, mode) = self.objective(theta, beta)?;
+        let one = GaussHermite::new(1);
+        let rule = self.rule.as_ref().unwrap_or(&one);
+        let levels = self.levels.as_ref().expect("single scalar term");
+        Ok(agq_value_gradient(&self.data, &self.sys_u, &mode, theta[0], levels, rule, self.sat))
     }
 
     fn split<'a>(&self, par: &'a [f64]) -> (&'a [f64], &'a [f64]) {
@@ -219,15 +244,22 @@ impl GlmmProblem {
         if self.has_scale {
             start.push(self.data.phi.ln());
         }
-        // Stage 1: theta (and log phi) with beta inside PIRLS.
-        let stage1 = minimize(
-            |tp: &[f64]| {
-                let th = self.apply_phi(tp);
-                Ok(self.objective_fast(th)?.0)
-            },
-            &start,
-            ctl,
-        )?;
+        // Stage 1: theta (and log phi) with beta inside PIRLS. With exact
+        // gradients for stage 2, the joint mode at the starting theta is a
+        // good enough start and the stage-1 optimisation is skipped.
+        let stage1 = if self.has_gradient() {
+            let v = self.objective_fast(&start)?.0;
+            crate::optimizer::OptimResult { par: start.clone(), value: v, evals: 1, iterations: 0, message: String::new() }
+        } else {
+            minimize(
+                |tp: &[f64]| {
+                    let th = self.apply_phi(tp);
+                    Ok(self.objective_fast(th)?.0)
+                },
+                &start,
+                ctl,
+            )?
+        };
         let mut evals = stage1.evals;
         let theta1 = self.apply_phi(&stage1.par).to_vec();
         let (_, mode1) = self.objective_fast(&theta1)?;
@@ -242,15 +274,26 @@ impl GlmmProblem {
                 start2.push(self.data.phi.ln());
             }
             self.u_warm.copy_from_slice(&mode1.u);
-            let stage2 = minimize(
-                |pb: &[f64]| {
-                    let pb = self.apply_phi(pb);
-                    let (th, be) = pb.split_at(self.ntheta);
-                    Ok(self.objective(th, be)?.0)
-                },
-                &start2,
-                ctl,
-            )?;
+            let stage2 = if self.has_gradient() {
+                minimize_with_gradient(
+                    |pb: &[f64]| {
+                        let (th, be) = pb.split_at(self.ntheta);
+                        self.value_gradient(th, be)
+                    },
+                    &start2,
+                    ctl,
+                )?
+            } else {
+                minimize(
+                    |pb: &[f64]| {
+                        let pb = self.apply_phi(pb);
+                        let (th, be) = pb.split_at(self.ntheta);
+                        Ok(self.objective(th, be)?.0)
+                    },
+                    &start2,
+                    ctl,
+                )?
+            };
             evals += stage2.evals;
             iterations += stage2.iterations;
             message = stage2.message;
@@ -258,7 +301,6 @@ impl GlmmProblem {
         } else {
             par = stage1.par.clone();
         }
-
         // Signs and the boundary, as for the LMM.
         let mut pos = 0;
         let mut diag_pos = Vec::new();
@@ -292,8 +334,18 @@ impl GlmmProblem {
             }
         }
         let free: Vec<bool> = boundary.iter().map(|b| !b).collect();
-        let check = check_optimum(|p: &[f64]| eval_at(self, p), &par, &free)?;
-
+        let check = if free_beta && self.has_gradient() {
+            check_optimum_with_gradient(
+                |p: &[f64]| {
+                    let (th, be) = p.split_at(self.ntheta);
+                    self.value_gradient(th, be)
+                },
+                &par,
+                &free,
+            )?
+        } else {
+            check_optimum(|p: &[f64]| eval_at(self, p), &par, &free)?
+        };
         // Final mode and both covariance estimates of beta.
         let core = self.apply_phi(&par).to_vec();
         let (objective, mode, theta, beta) = if free_beta {
@@ -409,9 +461,12 @@ fn check_response(dist: Distribution, y: &[f64], w: &[f64]) -> Result<()> {
 mod tests {
     use super::*;
     use crate::laplace::{agq_deviance, laplace_deviance};
-    use crate::monitor::{Monitor, Silent};
-use crate::optimizer::{minimize, OptimControl};
+    use crate::optimizer::{minimize, OptimControl};
     use crate::testutil::Rng;
+
+    pub(super) fn problem_for(seed: u64, dist: Distribution, link: Link, levels: usize, per: usize, nagq: usize) -> GlmmProblem {
+        problem(seed, dist, link, levels, per, nagq)
+    }
 
     /// Bernoulli data with one scalar grouping term (or counts, Poisson).
     fn problem(seed: u64, dist: Distribution, link: Link, levels: usize, per: usize, nagq: usize) -> GlmmProblem {
@@ -468,9 +523,16 @@ use crate::optimizer::{minimize, OptimControl};
         let (lap, mode) = pr.objective(&[0.9], &[-0.2, 0.5]).unwrap();
         let rule = GaussHermite::new(1);
         let levels = LevelIndex::new(&pr.sys_u.terms[0].group, 12);
-        let agq = agq_deviance(&pr.data, &pr.sys_u, &pr.factor, &mode, 0.9, &levels, &rule, pr.sat);
+        let agq = agq_deviance(&pr.data, &pr.sys_u.terms[0], &mode, 0.9, &levels, &rule, pr.sat);
         assert!((lap - agq).abs() < 1e-10, "{lap} vs {agq}");
-        assert!((laplace_deviance(&pr.sys_u, &pr.factor, &mode, pr.sat) - lap).abs() < 1e-12);
+        // and both equal the general Laplace formula on the blocked factor
+        let beta = [-0.2, 0.5];
+        let general = pirls_u(&pr.data, &mut pr.sys_u, &mut pr.factor, &[0.9], &beta, &vec![0.0; 12]).unwrap();
+        let lap_general = laplace_deviance(&pr.sys_u, &pr.factor, &general, pr.sat);
+        assert!((lap_general - lap).abs() < 1e-8, "{lap_general} vs {lap}");
+        for j in 0..12 {
+            assert!((general.u[j] - mode.u[j]).abs() < 1e-6);
+        }
     }
 
     /// -2 log of prod_j int prod_i p(y_i | eta_i(u)) phi(u) du by a fine
@@ -574,5 +636,46 @@ use crate::optimizer::{minimize, OptimControl};
         assert!(GlmmProblem::new(mk(vec![0.0, 2.0, 1.0], Distribution::Bernoulli)).is_err());
         assert!(GlmmProblem::new(mk(vec![0.0, -1.0, 1.0], Distribution::Poisson)).is_err());
         assert!(GlmmProblem::new(mk(vec![0.0, 1.0, 1.0], Distribution::Bernoulli)).is_ok());
+    }
+}
+
+#[cfg(test)]
+mod gradient_tests {
+    use super::*;
+    use crate::laplace::agq_value_gradient;
+
+    #[test]
+    fn analytic_gradient_matches_finite_differences() {
+        let cases = [
+            (Distribution::Bernoulli, Link::Logit, 9),
+            (Distribution::Bernoulli, Link::Logit, 1),
+            (Distribution::Bernoulli, Link::Probit, 5),
+            (Distribution::Bernoulli, Link::Cloglog, 1),
+            (Distribution::Poisson, Link::Log, 9),
+            (Distribution::Poisson, Link::Sqrt, 1),
+        ];
+        for (seed, &(dist, link, nagq)) in cases.iter().enumerate() {
+            let mut pr = super::tests::problem_for(seed as u64 + 10, dist, link, 15, 7, nagq);
+            let par = [0.8, -0.3, 0.5];
+            let rule = GaussHermite::new(nagq.max(1));
+            let levels = LevelIndex::new(&pr.sys_u.terms[0].group, 15);
+            let mut vg = |a: &[f64]| {
+                let (_, mode) = pr.objective(&a[..1], &a[1..]).unwrap();
+                let (v, g) = agq_value_gradient(&pr.data, &pr.sys_u, &mode, a[0], &levels, &rule, pr.sat);
+                (v, g, pr.objective(&a[..1], &a[1..]).unwrap().0)
+            };
+            let (v, g, v0) = vg(&par);
+            assert!((v - v0).abs() < 1e-9 * v0.abs(), "{dist:?} {link:?}: value {v} vs {v0}");
+            for r in 0..3 {
+                let h = 1e-5;
+                let mut a = par;
+                a[r] += h;
+                let fp = vg(&a).0;
+                a[r] -= 2.0 * h;
+                let fm = vg(&a).0;
+                let num = (fp - fm) / (2.0 * h);
+                assert!((num - g[r]).abs() < 1e-5 * (1.0 + num.abs()), "{dist:?} {link:?} nAGQ {nagq} param {r}: {} vs {num}", g[r]);
+            }
+        }
     }
 }

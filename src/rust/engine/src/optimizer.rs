@@ -114,6 +114,106 @@ impl<F: FnMut(&[f64]) -> Result<f64>> Counted<F> {
     }
 }
 
+/// What BFGS needs from an objective: values, gradients and a start scale.
+trait Objective {
+    fn value(&mut self, x: &[f64]) -> Result<f64>;
+    /// The gradient at x (f(x) = fx); `near` asks for the precise kind.
+    fn grad(&mut self, x: &[f64], fx: f64, near: bool) -> Result<Vec<f64>>;
+    /// Diagonal curvature estimates at the start, for the first Hessian.
+    fn start_curvature(&mut self, x: &[f64], fx: f64, g: &[f64]) -> Result<Vec<f64>>;
+    fn evals(&self) -> usize;
+    fn max_evals(&self) -> usize;
+    fn best(&self) -> (Vec<f64>, f64);
+}
+
+impl<F: FnMut(&[f64]) -> Result<f64>> Objective for Counted<F> {
+    fn value(&mut self, x: &[f64]) -> Result<f64> {
+        self.eval(x)
+    }
+    fn grad(&mut self, x: &[f64], fx: f64, near: bool) -> Result<Vec<f64>> {
+        // Far from the optimum forward differences do; near it the central
+        // ones give the precision.
+        if near {
+            Ok(self.gradient(x, 1.0)?.0)
+        } else {
+            self.forward_gradient(x, fx)
+        }
+    }
+    fn start_curvature(&mut self, x: &[f64], fx: f64, _g: &[f64]) -> Result<Vec<f64>> {
+        let (_, sums) = self.gradient(x, 100.0)?;
+        Ok((0..x.len())
+            .map(|i| {
+                let h = fd_step(x[i]) * 100.0;
+                (sums[i] - 2.0 * fx) / (h * h)
+            })
+            .collect())
+    }
+    fn evals(&self) -> usize {
+        self.evals
+    }
+    fn max_evals(&self) -> usize {
+        self.max_evals
+    }
+    fn best(&self) -> (Vec<f64>, f64) {
+        self.best.clone()
+    }
+}
+
+/// An objective that returns its exact gradient with its value.
+struct WithGradient<F> {
+    fg: F,
+    evals: usize,
+    max_evals: usize,
+    best: (Vec<f64>, f64),
+    last: Option<(Vec<f64>, Vec<f64>)>,
+}
+
+impl<F: FnMut(&[f64]) -> Result<(f64, Vec<f64>)>> Objective for WithGradient<F> {
+    fn value(&mut self, x: &[f64]) -> Result<f64> {
+        if self.evals >= self.max_evals {
+            return Err(EngineError::Optimizer(format!("evaluation limit ({}) reached", self.max_evals)));
+        }
+        self.evals += 1;
+        let (v, g) = (self.fg)(x)?;
+        if v < self.best.1 {
+            self.best = (x.to_vec(), v);
+        }
+        self.last = Some((x.to_vec(), g));
+        Ok(v)
+    }
+    fn grad(&mut self, x: &[f64], _fx: f64, _near: bool) -> Result<Vec<f64>> {
+        if let Some((lx, g)) = &self.last {
+            if lx.as_slice() == x {
+                return Ok(g.clone());
+            }
+        }
+        self.value(x)?;
+        Ok(self.last.as_ref().unwrap().1.clone())
+    }
+    fn start_curvature(&mut self, x: &[f64], _fx: f64, g: &[f64]) -> Result<Vec<f64>> {
+        // forward differences of the gradient, one coordinate at a time
+        let mut out = vec![0.0; x.len()];
+        let mut xx = x.to_vec();
+        for i in 0..x.len() {
+            let h = fd_step(x[i]) * 100.0;
+            xx[i] = x[i] + h;
+            self.value(&xx)?;
+            out[i] = (self.last.as_ref().unwrap().1[i] - g[i]) / h;
+            xx[i] = x[i];
+        }
+        Ok(out)
+    }
+    fn evals(&self) -> usize {
+        self.evals
+    }
+    fn max_evals(&self) -> usize {
+        self.max_evals
+    }
+    fn best(&self) -> (Vec<f64>, f64) {
+        self.best.clone()
+    }
+}
+
 /// Minimise `f` from `start`. Errors of `f` are returned; reaching the
 /// evaluation limit is not an error (the best point so far is returned with
 /// a message saying so).
@@ -121,46 +221,54 @@ pub fn minimize<F>(f: F, start: &[f64], ctl: &OptimControl) -> Result<OptimResul
 where
     F: FnMut(&[f64]) -> Result<f64>,
 {
-    let n = start.len();
     let mut obj = Counted { f, evals: 0, max_evals: ctl.max_evals.max(1), best: (start.to_vec(), f64::INFINITY) };
-    let f0 = obj.eval(start)?;
+    run(&mut obj, start, ctl)
+}
+
+/// Minimise an objective that returns its exact gradient with its value.
+pub fn minimize_with_gradient<F>(fg: F, start: &[f64], ctl: &OptimControl) -> Result<OptimResult>
+where
+    F: FnMut(&[f64]) -> Result<(f64, Vec<f64>)>,
+{
+    let mut obj =
+        WithGradient { fg, evals: 0, max_evals: ctl.max_evals.max(1), best: (start.to_vec(), f64::INFINITY), last: None };
+    run(&mut obj, start, ctl)
+}
+
+fn run<O: Objective>(obj: &mut O, start: &[f64], ctl: &OptimControl) -> Result<OptimResult> {
+    let n = start.len();
+    let f0 = obj.value(start)?;
     if n == 0 {
         return Ok(OptimResult { par: vec![], value: f0, evals: 1, iterations: 0, message: "no parameters".into() });
     }
-    match bfgs(&mut obj, start, f0, ctl) {
+    match bfgs(obj, start, f0, ctl) {
         Ok((iterations, message)) => {
-            let (par, value) = obj.best.clone();
-            Ok(OptimResult { par, value, evals: obj.evals, iterations, message })
+            let (par, value) = obj.best();
+            Ok(OptimResult { par, value, evals: obj.evals(), iterations, message })
         }
         Err(EngineError::Optimizer(m)) if m.starts_with("evaluation limit") => {
-            let (par, value) = obj.best.clone();
-            Ok(OptimResult { par, value, evals: obj.evals, iterations: 0, message: m })
+            let (par, value) = obj.best();
+            Ok(OptimResult { par, value, evals: obj.evals(), iterations: 0, message: m })
         }
         Err(e) => Err(e),
     }
 }
 
-fn bfgs<F: FnMut(&[f64]) -> Result<f64>>(
-    obj: &mut Counted<F>,
-    start: &[f64],
-    f0: f64,
-    ctl: &OptimControl,
-) -> Result<(u64, String)> {
+fn bfgs<O: Objective>(obj: &mut O, start: &[f64], f0: f64, ctl: &OptimControl) -> Result<(u64, String)> {
     let n = start.len();
     let mut x = DVector::from_column_slice(start);
     let mut fx = f0;
-    let (g0, _) = obj.gradient(start, 1.0)?;
+    let g0 = obj.grad(start, f0, true)?;
     let mut g = DVector::from_vec(g0);
 
-    // Initial Hessian: diagonal second differences with steps large enough
+    // Initial Hessian: diagonal curvature estimates with steps large enough
     // for them to be accurate; a non-positive curvature gets a scale that
     // makes the first step modest.
-    let (_, sums) = obj.gradient(start, 100.0)?;
+    let curvs = obj.start_curvature(start, f0, g.as_slice())?;
     let gnorm = g.norm().max(1e-300);
     let mut hess = DMatrix::<f64>::zeros(n, n);
     for i in 0..n {
-        let h = fd_step(start[i]) * 100.0;
-        let curv = (sums[i] - 2.0 * f0) / (h * h);
+        let curv = curvs[i];
         hess[(i, i)] = if curv.is_finite() && curv > 0.0 { curv.max(gnorm / 5.0) } else { 2.0 * gnorm };
     }
 
@@ -185,7 +293,7 @@ fn bfgs<F: FnMut(&[f64]) -> Result<f64>>(
         let mut accepted = None;
         for _ in 0..30 {
             let xt = &x + &dir * alpha;
-            let ft = obj.eval(xt.as_slice())?;
+            let ft = obj.value(xt.as_slice())?;
             if ft.is_finite() && ft <= fx - 1e-4 * alpha * decrease {
                 accepted = Some((xt, ft));
                 break;
@@ -203,13 +311,7 @@ fn bfgs<F: FnMut(&[f64]) -> Result<f64>>(
             Some(a) => a,
             None => return Ok((iter, "line search could not improve: at the optimum to numerical precision".into())),
         };
-        // Far from the optimum (a large predicted decrease) forward
-        // differences do; near it the central ones give the precision.
-        let gn = if decrease > 1.0 {
-            obj.forward_gradient(xn.as_slice(), fnew)?
-        } else {
-            obj.gradient(xn.as_slice(), 1.0)?.0
-        };
+        let gn = obj.grad(xn.as_slice(), fnew, decrease <= 1.0)?;
         let gn = DVector::from_vec(gn);
         let s = &xn - &x;
         let y = &gn - &g;
@@ -235,8 +337,8 @@ fn bfgs<F: FnMut(&[f64]) -> Result<f64>>(
         } else {
             small_steps = 0;
         }
-        if obj.evals >= obj.max_evals {
-            return Ok((iter, format!("evaluation limit ({}) reached", obj.max_evals)));
+        if obj.evals() >= obj.max_evals() {
+            return Ok((iter, format!("evaluation limit ({}) reached", obj.max_evals())));
         }
     }
     Ok((ctl.max_iter, "iteration limit reached".into()))
@@ -270,6 +372,24 @@ mod tests {
         let want = h.lu().solve(&b).unwrap();
         assert!((r.par[0] - want[0]).abs() < 1e-5 && (r.par[1] - want[1]).abs() < 1e-5, "{:?}", r);
         assert!(r.evals < 80, "{} evaluations", r.evals);
+    }
+
+    #[test]
+    fn exact_gradients_need_fewer_evaluations() {
+        let f = |x: &[f64]| -> Result<f64> {
+            Ok((1.0 - x[0]).powi(2) + 100.0 * (x[1] - x[0] * x[0]).powi(2))
+        };
+        let fg = |x: &[f64]| -> Result<(f64, Vec<f64>)> {
+            let v = (1.0 - x[0]).powi(2) + 100.0 * (x[1] - x[0] * x[0]).powi(2);
+            let g0 = -2.0 * (1.0 - x[0]) - 400.0 * x[0] * (x[1] - x[0] * x[0]);
+            let g1 = 200.0 * (x[1] - x[0] * x[0]);
+            Ok((v, vec![g0, g1]))
+        };
+        let ctl = OptimControl { rel_tol: 1e-14, ..Default::default() };
+        let a = minimize(f, &[-1.2, 1.0], &ctl).unwrap();
+        let b = minimize_with_gradient(fg, &[-1.2, 1.0], &ctl).unwrap();
+        assert!((b.par[0] - 1.0).abs() < 1e-5 && (b.par[1] - 1.0).abs() < 1e-5, "{b:?}");
+        assert!(b.evals < a.evals, "{} vs {}", b.evals, a.evals);
     }
 
     #[test]

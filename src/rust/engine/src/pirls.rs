@@ -62,6 +62,14 @@ impl GlmmData {
         eta
     }
 
+    /// One observation's Fisher weight (over phi) at eta.
+    #[inline]
+    pub fn fisher_weight(&self, i: usize, eta: f64, w: &mut f64) {
+        let mu = self.mu(eta);
+        let d = self.link.mu_eta(eta);
+        *w = self.weights[i] * d * d / (self.dist.variance(mu).max(1e-300) * self.phi);
+    }
+
     /// Working weights (over phi) and working residuals (y - mu) / (d mu / d eta).
     pub fn working(&self, eta: &[f64], w: &mut [f64], resid: &mut [f64]) {
         for i in 0..self.n {
@@ -288,4 +296,89 @@ pub fn pirls_u_beta(
         }
     }
     Err(EngineError::Optimizer("PIRLS did not converge in 100 iterations".into()))
+}
+
+/// PIRLS for a model with one scalar term: the levels are independent, so
+/// each mode is a one-dimensional Newton iteration (Fisher scoring where the
+/// observed curvature is not positive), with step halving on
+/// G(u) = sum of scaled deviances + u^2. No blocked system is needed.
+pub fn pirls_scalar_term(
+    data: &GlmmData,
+    term: &crate::reterm::ReTerm,
+    levels: &crate::laplace::LevelIndex,
+    theta: f64,
+    beta: &[f64],
+    u_start: &[f64],
+) -> Result<PirlsResult> {
+    let mut eta = data.fixed_eta(beta);
+    let mut u = u_start.to_vec();
+    let mut deviance = 0.0;
+    for j in 0..term.nlevels {
+        let obs = &levels.obs[levels.ptr[j]..levels.ptr[j + 1]];
+        let fixed: Vec<f64> = obs.iter().map(|&i| eta[i]).collect();
+        let g_at = |uj: f64| -> f64 {
+            let mut g = uj * uj;
+            for (o, &i) in obs.iter().enumerate() {
+                g += data.scaled_dev(i, fixed[o] + term.z[i] * theta * uj);
+            }
+            g
+        };
+        let mut uj = if u[j].is_finite() { u[j] } else { 0.0 };
+        let mut g = g_at(uj);
+        if !g.is_finite() {
+            uj = 0.0;
+            g = g_at(uj);
+        }
+        let mut converged = false;
+        for _ in 0..MAX_ITER {
+            let (mut gp, mut gpp, mut fisher) = (2.0 * uj, 2.0, 2.0);
+            for (o, &i) in obs.iter().enumerate() {
+                let c = term.z[i] * theta;
+                let e = fixed[o] + c * uj;
+                let mu = data.mu(e);
+                let m1 = data.link.mu_eta(e);
+                let m2 = data.link.mu_eta_deriv(e);
+                let v = data.dist.variance(mu).max(1e-300);
+                let v1 = data.dist.variance_deriv(mu);
+                let wt = data.weights[i] / data.phi;
+                let r = data.y[i] - mu;
+                gp += c * (-2.0 * wt * r * m1 / v);
+                gpp += c * c * (-2.0 * wt * (-m1 * m1 / v + r * (m2 / v - m1 * m1 * v1 / (v * v))));
+                fisher += 2.0 * c * c * wt * m1 * m1 / v;
+            }
+            let curv = if gpp > 0.0 { gpp } else { fisher };
+            let full = gp / curv;
+            if full.abs() < 1e-12 * (1.0 + uj.abs()) {
+                converged = true;
+                break;
+            }
+            let mut step = 1.0;
+            let mut moved = false;
+            for _ in 0..MAX_HALVINGS {
+                let ut = uj - step * full;
+                let gt = g_at(ut);
+                if gt.is_finite() && gt <= g + 1e-12 * g.abs().max(1.0) {
+                    uj = ut;
+                    g = gt;
+                    moved = true;
+                    break;
+                }
+                step *= 0.5;
+            }
+            if !moved {
+                converged = true; // at the minimum to working precision
+                break;
+            }
+        }
+        if !converged {
+            return Err(EngineError::Optimizer("PIRLS (one scalar term) did not converge".into()));
+        }
+        u[j] = uj;
+        for (o, &i) in obs.iter().enumerate() {
+            eta[i] = fixed[o] + term.z[i] * theta * uj;
+        }
+        deviance += g - uj * uj;
+    }
+    let usq = u.iter().map(|v| v * v).sum();
+    Ok(PirlsResult { u, beta: beta.to_vec(), eta, deviance, usq, iterations: 0 })
 }
