@@ -34,22 +34,22 @@ pub struct BlockedSystem {
     /// Start of each term's random effects in the full ordering.
     pub term_offset: Vec<usize>,
     /// Start of each rest term (index >= 1) within the dense block.
-    rest_offset: Vec<usize>,
+    pub(crate) rest_offset: Vec<usize>,
     pub q1: usize,
     pub q_rest: usize,
     /// Size of the dense block: q_rest + p + 1.
     pub m: usize,
-    k1: usize,
+    pub(crate) k1: usize,
     /// Per level of term 1: its pattern rows (dense-block indices, ascending).
-    rows_ptr: Vec<usize>,
-    rows: Vec<usize>,
+    pub(crate) rows_ptr: Vec<usize>,
+    pub(crate) rows: Vec<usize>,
     /// Per level of term 1: row blocks of rest terms in its pattern.
     blocks_ptr: Vec<usize>,
     blocks: Vec<RowBlock>,
     /// Start of each level's values in `ar1` (len_j * k1 values, column-major).
-    val_ptr: Vec<usize>,
+    pub(crate) val_ptr: Vec<usize>,
     /// For observation i and rest term t: the pattern position of its block.
-    obs_pos: Vec<usize>,
+    pub(crate) obs_pos: Vec<usize>,
     /// Cross-products: term-1 diagonal blocks, term-1 off-diagonal blocks,
     /// and the full symmetric dense block.
     a11: Vec<f64>,
@@ -61,11 +61,11 @@ pub struct BlockedSystem {
 #[derive(Debug, Clone, Default)]
 pub struct Factor {
     pub theta: Vec<f64>,
-    lambdas: Vec<Vec<f64>>,
-    l11: Vec<f64>,
-    lr1: Vec<f64>,
+    pub(crate) lambdas: Vec<Vec<f64>>,
+    pub(crate) l11: Vec<f64>,
+    pub(crate) lr1: Vec<f64>,
     /// Dense block factor, column-major m-by-m (lower triangle).
-    s: Vec<f64>,
+    pub(crate) s: Vec<f64>,
 }
 
 impl BlockedSystem {

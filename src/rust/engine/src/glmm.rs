@@ -7,6 +7,7 @@ use crate::blocked::{BlockedSystem, Factor};
 use crate::convergence::{check_optimum, check_optimum_with_gradient, ConvergenceCheck};
 use crate::error::{EngineError, Result};
 use crate::family::{Distribution, Link};
+use crate::laplace_gradient::{canonical_without_scale, laplace_gradient};
 use crate::laplace::{agq_deviance, agq_value_gradient, laplace_deviance, saturated_constant, LevelIndex};
 use crate::monitor::{Monitor, Silent};
 use crate::optimizer::{minimize, minimize_with_gradient, OptimControl};
@@ -193,15 +194,24 @@ impl GlmmProblem {
         Ok((v, mode))
     }
 
-    /// Is the exact gradient available? One scalar term, no dispersion,
-    /// nAGQ >= 1.
+    /// Is the exact gradient available? No dispersion, nAGQ >= 1, and
+    /// either one scalar term (any link) or a canonical link (any terms,
+    /// with a dense block small enough to invert at each evaluation).
     fn has_gradient(&self) -> bool {
-        self.levels.is_some() && !self.has_scale && self.nagq >= 1
+        if self.has_scale || self.nagq == 0 {
+            return false;
+        }
+        self.levels.is_some()
+            || (canonical_without_scale(self.data.dist, self.data.link) && self.sys_u.q_rest <= 1000)
     }
 
-    /// -2 log L and its exact gradient in (theta, beta) for one scalar term.
+    /// -2 log L and its exact gradient in (theta, beta).
     pub fn value_gradient(&mut self, theta: &[f64], beta: &[f64]) -> Result<(f64, Vec<f64>)> {
-        let (_, mode) = self.objective(theta, beta)?;
+        let (v, mode) = self.objective(theta, beta)?;
+        if self.levels.is_none() {
+            let g = laplace_gradient(&self.data, &self.sys_u, &self.factor, &mode);
+            return Ok((v, g));
+        }
         let one = GaussHermite::new(1);
         let rule = self.rule.as_ref().unwrap_or(&one);
         let levels = self.levels.as_ref().expect("single scalar term");
@@ -460,7 +470,8 @@ fn check_response(dist: Distribution, y: &[f64], w: &[f64]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::laplace::{agq_deviance, laplace_deviance};
+    use crate::laplace_gradient::{canonical_without_scale, laplace_gradient};
+use crate::laplace::{agq_deviance, laplace_deviance};
     use crate::optimizer::{minimize, OptimControl};
     use crate::testutil::Rng;
 
@@ -675,6 +686,93 @@ mod gradient_tests {
                 let fm = vg(&a).0;
                 let num = (fp - fm) / (2.0 * h);
                 assert!((num - g[r]).abs() < 1e-5 * (1.0 + num.abs()), "{dist:?} {link:?} nAGQ {nagq} param {r}: {} vs {num}", g[r]);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod general_gradient_tests {
+    use super::*;
+    use crate::laplace_gradient::laplace_gradient;
+    use crate::testutil::Rng;
+
+    /// Crossed terms: (1 + x | g1) or (1 | g1), plus (1 | g2).
+    fn crossed(seed: u64, dist: Distribution, link: Link, slope: bool) -> GlmmProblem {
+        let mut rng = Rng::new(seed);
+        let (n, l1, l2) = (240, 24, 7);
+        let g1: Vec<usize> = (0..n).map(|i| i % l1).collect();
+        let g2: Vec<usize> = (0..n).map(|i| if i < l2 { i } else { rng.below(l2) }).collect();
+        let xv: Vec<f64> = (0..n).map(|_| rng.normal()).collect();
+        let b1: Vec<f64> = (0..l1).map(|_| 0.7 * rng.normal()).collect();
+        let b2: Vec<f64> = (0..l2).map(|_| 0.5 * rng.normal()).collect();
+        let y: Vec<f64> = (0..n)
+            .map(|i| {
+                let eta = -0.2 + 0.6 * xv[i] + b1[g1[i]] + b2[g2[i]];
+                match dist {
+                    Distribution::Poisson => {
+                        let lam = eta.exp();
+                        let (mut k, mut p, u) = (0.0, (-lam).exp(), rng.uniform());
+                        let mut c = p;
+                        while u > c {
+                            k += 1.0;
+                            p *= lam / k;
+                            c += p;
+                        }
+                        k
+                    }
+                    _ => (rng.uniform() < link.linkinv(eta)) as i32 as f64,
+                }
+            })
+            .collect();
+        let t1 = if slope {
+            let z: Vec<f64> = (0..n).flat_map(|i| [1.0, xv[i]]).collect();
+            ReTerm::new(g1, l1, 2, z).unwrap()
+        } else {
+            ReTerm::new(g1, l1, 1, vec![1.0; n]).unwrap()
+        };
+        let t2 = ReTerm::new(g2, l2, 1, vec![1.0; n]).unwrap();
+        let mut x = vec![1.0; n];
+        x.extend_from_slice(&xv);
+        GlmmProblem::new(GlmmInput {
+            y,
+            x,
+            p: 2,
+            weights: vec![1.0; n],
+            offset: vec![0.0; n],
+            terms: vec![t1, t2],
+            dist,
+            link,
+            nagq: 1,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn laplace_gradient_matches_finite_differences() {
+        for (seed, &(dist, link, slope)) in [
+            (Distribution::Bernoulli, Link::Logit, false),
+            (Distribution::Bernoulli, Link::Logit, true),
+            (Distribution::Poisson, Link::Log, false),
+            (Distribution::Poisson, Link::Log, true),
+        ]
+        .iter()
+        .enumerate()
+        {
+            let mut pr = crossed(seed as u64 + 30, dist, link, slope);
+            let par: Vec<f64> = if slope { vec![0.8, 0.2, 0.5, 0.6, -0.1, 0.4] } else { vec![0.8, 0.6, -0.1, 0.4] };
+            let nth = pr.ntheta;
+            let (_, mode) = pr.objective(&par[..nth], &par[nth..]).unwrap();
+            let g = laplace_gradient(&pr.data, &pr.sys_u, &pr.factor, &mode);
+            for r in 0..par.len() {
+                let h = 1e-5;
+                let mut a = par.clone();
+                a[r] += h;
+                let fp = pr.objective(&a[..nth], &a[nth..]).unwrap().0;
+                a[r] -= 2.0 * h;
+                let fm = pr.objective(&a[..nth], &a[nth..]).unwrap().0;
+                let num = (fp - fm) / (2.0 * h);
+                assert!((num - g[r]).abs() < 1e-4 * (1.0 + num.abs()), "{dist:?} slope={slope} param {r}: {} vs {num}", g[r]);
             }
         }
     }

@@ -10,12 +10,14 @@ pub mod error;
 pub mod family;
 pub mod glmm;
 pub mod laplace;
+pub mod laplace_gradient;
 pub mod lmm;
 pub mod monitor;
 pub mod optimizer;
 pub mod pirls;
 pub mod quadrature;
 pub mod reterm;
+pub mod selected_inverse;
 
 #[cfg(test)]
 pub(crate) mod brute_force;

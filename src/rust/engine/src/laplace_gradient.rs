@@ -1,0 +1,206 @@
+//! The exact gradient of the Laplace objective in (theta, beta) for a GLMM
+//! with a canonical link and no dispersion (Bernoulli/binomial with logit,
+//! Poisson with log), any random-effects structure:
+//!
+//!   F = D(u~) + ||u~||^2 + log |M|,   M = Lambda' Z' W Z Lambda + I,
+//!
+//! where u~ is the PIRLS mode and W the Fisher weights there. By the
+//! envelope theorem the first two terms need only their partial
+//! derivatives; log |M| changes with Lambda directly and with W through
+//! eta(u~), whose derivative needs d u~ = -M^{-1} (...) (canonical link:
+//! the Hessian of the penalized deviance is 2 M). The traces use the
+//! selected inverse of M.
+
+use crate::blocked::{BlockedSystem, Factor};
+use crate::pirls::{z_times, GlmmData, PirlsResult};
+use crate::family::{Distribution, Link};
+
+/// Is the exact gradient valid for this family and link?
+pub fn canonical_without_scale(dist: Distribution, link: Link) -> bool {
+    matches!(
+        (dist, link),
+        (Distribution::Bernoulli, Link::Logit) | (Distribution::Binomial, Link::Logit) | (Distribution::Poisson, Link::Log)
+    )
+}
+
+/// Z' v for v of length n (full random-effects order).
+fn zt_times(sys: &BlockedSystem, v: &[f64]) -> Vec<f64> {
+    let mut out = vec![0.0; sys.q()];
+    for (t, term) in sys.terms.iter().enumerate() {
+        let off = sys.term_offset[t];
+        let k = term.k;
+        for i in 0..sys.n {
+            let z = term.zrow(i);
+            let base = off + term.group[i] * k;
+            for a in 0..k {
+                out[base + a] += z[a] * v[i];
+            }
+        }
+    }
+    out
+}
+
+/// x <- Lambda' x.
+fn lambda_t_times(sys: &BlockedSystem, lambdas: &[Vec<f64>], x: &mut [f64]) {
+    for (t, term) in sys.terms.iter().enumerate() {
+        let k = term.k;
+        let lam = &lambdas[t];
+        for lev in 0..term.nlevels {
+            let s = sys.term_offset[t] + lev * k;
+            let blk = &mut x[s..s + k];
+            for r in 0..k {
+                let mut acc = 0.0;
+                for q in r..k {
+                    acc += lam[q + r * k] * blk[q];
+                }
+                blk[r] = acc;
+            }
+        }
+    }
+}
+
+/// Gradient of the Laplace objective at the mode, in the order
+/// (theta..., beta...). `f` is the factor at the mode (Fisher weights).
+pub fn laplace_gradient(data: &GlmmData, sys: &BlockedSystem, f: &Factor, mode: &PirlsResult) -> Vec<f64> {
+    let n = data.n;
+    let p = data.p;
+    let nt = sys.terms.len();
+    // per observation: d'(eta), Fisher weight and its derivative
+    let mut d1 = vec![0.0; n];
+    let mut w = vec![0.0; n];
+    let mut w1 = vec![0.0; n];
+    for i in 0..n {
+        let eta = mode.eta[i];
+        let mu = data.mu(eta);
+        let m1 = data.link.mu_eta(eta);
+        let m2 = data.link.mu_eta_deriv(eta);
+        let v = data.dist.variance(mu).max(1e-300);
+        let v1 = data.dist.variance_deriv(mu);
+        let wt = data.weights[i];
+        d1[i] = -2.0 * wt * (data.y[i] - mu) * m1 / v;
+        w[i] = wt * m1 * m1 / v;
+        w1[i] = wt * (2.0 * m1 * m2 / v - m1 * m1 * m1 * v1 / (v * v));
+    }
+    let si = sys.selected_inverse(f);
+    let lambdas = &f.lambdas;
+    // per observation: a_i = Lambda' z_i (blocks per term), v_i = M^{-1} a_i
+    // restricted to the observation's blocks, h_i = a_i' v_i
+    let ks: Vec<usize> = sys.terms.iter().map(|t| t.k).collect();
+    let mut koff = vec![0usize; nt + 1];
+    for t in 0..nt {
+        koff[t + 1] = koff[t] + ks[t];
+    }
+    let width = koff[nt];
+    let mut vobs = vec![0.0; n * width];
+    let mut h = vec![0.0; n];
+    let mut a = vec![0.0; width];
+    let k1 = ks[0];
+    let qr = sys.q_rest;
+    let nrest = nt - 1;
+    for i in 0..n {
+        for t in 0..nt {
+            let k = ks[t];
+            let z = sys.terms[t].zrow(i);
+            let lam = &lambdas[t];
+            for r in 0..k {
+                let mut acc = 0.0;
+                for q in r..k {
+                    acc += lam[q + r * k] * z[q];
+                }
+                a[koff[t] + r] = acc;
+            }
+        }
+        let j = sys.terms[0].group[i];
+        let len = sys.rows_ptr[j + 1] - sys.rows_ptr[j];
+        let vs = sys.val_ptr[j];
+        let v = &mut vobs[i * width..(i + 1) * width];
+        // term 1 part
+        let d = &si.d11[j * k1 * k1..(j + 1) * k1 * k1];
+        for r in 0..k1 {
+            let mut acc = 0.0;
+            for c in 0..k1 {
+                acc += d[r + c * k1] * a[c];
+            }
+            v[r] = acc;
+        }
+        for t in 1..nt {
+            let kt = ks[t];
+            let rp = sys.obs_pos[i * nrest + (t - 1)];
+            // (M^{-1})_{(t, l), (1, j)} is the r1 block at pattern rows rp..rp+kt
+            for c in 0..k1 {
+                for b in 0..kt {
+                    let val = si.r1[vs + c * len + rp + b];
+                    v[c] += val * a[koff[t] + b];
+                    v[koff[t] + b] += val * a[c];
+                }
+            }
+            let rt = sys.rest_offset[t] + sys.terms[t].group[i] * kt;
+            for s in 1..nt {
+                let ksz = ks[s];
+                let rs = sys.rest_offset[s] + sys.terms[s].group[i] * ksz;
+                for b in 0..kt {
+                    let mut acc = 0.0;
+                    for c in 0..ksz {
+                        acc += si.rr[(rt + b) + (rs + c) * qr] * a[koff[s] + c];
+                    }
+                    v[koff[t] + b] += acc;
+                }
+            }
+        }
+        h[i] = (0..width).map(|e| a[e] * v[e]).sum();
+    }
+    let g: Vec<f64> = (0..n).map(|i| w1[i] * h[i]).collect();
+
+    // d eta for a direction: direct part `direct` plus Z Lambda du, with
+    // du = -M^{-1} rhs; returns sum_i g_i d eta_i.
+    let response = |direct: &[f64], mut rhs: Vec<f64>| -> f64 {
+        sys.solve_m(f, &mut rhs);
+        rhs.iter_mut().for_each(|v| *v = -*v);
+        let b = sys.apply_lambdas(lambdas, &rhs);
+        let mut zb = vec![0.0; n];
+        z_times(sys, &b, &mut zb);
+        (0..n).map(|i| g[i] * (direct[i] + zb[i])).sum()
+    };
+
+    let ntheta: usize = sys.terms.iter().map(|t| t.ntheta()).sum();
+    let mut grad = vec![0.0; ntheta + p];
+    // theta
+    let mut pos = 0;
+    for s in 0..nt {
+        let k = ks[s];
+        let term = &sys.terms[s];
+        for bcol in 0..k {
+            for arow in bcol..k {
+                // Z dLambda u: z_is[a] * u_{s, l, b}
+                let mut zdu = vec![0.0; n];
+                let mut rhs = vec![0.0; sys.q()];
+                for i in 0..n {
+                    let zia = term.zrow(i)[arow];
+                    let idx = sys.term_offset[s] + term.group[i] * k + bcol;
+                    zdu[i] = zia * mode.u[idx];
+                    rhs[idx] += zia * d1[i] / 2.0;
+                }
+                let part1: f64 = (0..n).map(|i| d1[i] * zdu[i]).sum();
+                let trace: f64 = 2.0 * (0..n).map(|i| w[i] * term.zrow(i)[arow] * vobs[i * width + koff[s] + bcol]).sum::<f64>();
+                let wz: Vec<f64> = (0..n).map(|i| w[i] * zdu[i]).collect();
+                let mut extra = zt_times(sys, &wz);
+                lambda_t_times(sys, lambdas, &mut extra);
+                for (r, e) in rhs.iter_mut().zip(&extra) {
+                    *r += e;
+                }
+                grad[pos] = part1 + trace + response(&zdu, rhs);
+                pos += 1;
+            }
+        }
+    }
+    // beta
+    for c in 0..p {
+        let xc = &data.x[c * n..(c + 1) * n];
+        let part1: f64 = (0..n).map(|i| d1[i] * xc[i]).sum();
+        let wx: Vec<f64> = (0..n).map(|i| w[i] * xc[i]).collect();
+        let mut rhs = zt_times(sys, &wx);
+        lambda_t_times(sys, lambdas, &mut rhs);
+        grad[ntheta + c] = part1 + response(xc, rhs);
+    }
+    grad
+}

@@ -1,0 +1,218 @@
+//! Solves with M = Lambda' Z' W Z Lambda + I and the entries of M^{-1} that
+//! the gradient of log |M| needs: the blocks at the level pairs that
+//! observations share (a selected inverse). With L = [[L11, 0], [Lr1, Lrr]]
+//! (first term, then the rest) and W_j = Lr1_j L11_j^{-1}:
+//!   (M^{-1})_rr = Lrr^{-T} Lrr^{-1},
+//!   (M^{-1})_r1 = -(M^{-1})_rr Lr1 L11^{-1},
+//!   (M^{-1})_jj = L11_j^{-T} L11_j^{-1} + W_j' (M^{-1})_rr W_j,
+//! where only pattern rows of W_j are non-zero. Only the random-effects part
+//! of the factor is used (the rows of X and y come after it).
+
+use crate::blocked::{BlockedSystem, Factor};
+use crate::dense_chol::{solve_lower, solve_lower_transpose};
+
+pub struct SelectedInverse {
+    /// (M^{-1})_jj for each level j of the first term, k1-by-k1 column-major.
+    pub d11: Vec<f64>,
+    /// -(M^{-1})_rr W_j on level j's pattern rows, in the layout of Lr1.
+    pub r1: Vec<f64>,
+    /// (M^{-1})_rr, q_rest-by-q_rest column-major, both triangles.
+    pub rr: Vec<f64>,
+}
+
+impl BlockedSystem {
+    /// Number of pattern rows of level j that belong to random effects.
+    fn re_rows(&self, j: usize) -> usize {
+        self.rows_ptr[j + 1] - self.rows_ptr[j] - (self.p + 1)
+    }
+
+    /// Solve M x = b for the random-effects part (b has length q).
+    pub fn solve_m(&self, f: &Factor, b: &mut [f64]) {
+        let k1 = self.k1;
+        let m = self.m;
+        let qr = self.q_rest;
+        let l1 = self.terms[0].nlevels;
+        // forward: L11 y1 = b1, then Lrr y_r = b_r - Lr1 y1
+        for j in 0..l1 {
+            let l = &f.l11[j * k1 * k1..(j + 1) * k1 * k1];
+            solve_lower(l, k1, k1, &mut b[j * k1..(j + 1) * k1]);
+        }
+        let (b1, br) = b.split_at_mut(self.q1);
+        for j in 0..l1 {
+            let len = self.rows_ptr[j + 1] - self.rows_ptr[j];
+            let nr = self.re_rows(j);
+            let rows = &self.rows[self.rows_ptr[j]..self.rows_ptr[j] + nr];
+            let blk = &f.lr1[self.val_ptr[j]..self.val_ptr[j] + len * k1];
+            for a in 0..k1 {
+                let ya = b1[j * k1 + a];
+                if ya != 0.0 {
+                    for (ri, &r) in rows.iter().enumerate() {
+                        br[r] -= blk[a * len + ri] * ya;
+                    }
+                }
+            }
+        }
+        solve_lower(&f.s, qr, m, br);
+        // back: Lrr' x_r = y_r, then L11' x1 = y1 - Lr1' x_r
+        solve_lower_transpose(&f.s, qr, m, br);
+        for j in 0..l1 {
+            let len = self.rows_ptr[j + 1] - self.rows_ptr[j];
+            let nr = self.re_rows(j);
+            let rows = &self.rows[self.rows_ptr[j]..self.rows_ptr[j] + nr];
+            let blk = &f.lr1[self.val_ptr[j]..self.val_ptr[j] + len * k1];
+            for a in 0..k1 {
+                let mut s = 0.0;
+                for (ri, &r) in rows.iter().enumerate() {
+                    s += blk[a * len + ri] * br[r];
+                }
+                b1[j * k1 + a] -= s;
+            }
+            let l = &f.l11[j * k1 * k1..(j + 1) * k1 * k1];
+            solve_lower_transpose(l, k1, k1, &mut b1[j * k1..(j + 1) * k1]);
+        }
+    }
+
+    /// The selected inverse of M at the factor `f`.
+    pub fn selected_inverse(&self, f: &Factor) -> SelectedInverse {
+        let k1 = self.k1;
+        let m = self.m;
+        let qr = self.q_rest;
+        let l1 = self.terms[0].nlevels;
+        // (M^{-1})_rr from the inverse of the leading block of the dense factor
+        let mut tinv = vec![0.0; qr * qr];
+        for c in 0..qr {
+            let col = &mut tinv[c * qr..(c + 1) * qr];
+            col[c] = 1.0;
+            solve_lower(&f.s, qr, m, col);
+        }
+        let mut rr = vec![0.0; qr * qr];
+        if qr > 0 {
+            // rr = T' T with T = Lrr^{-1}
+            unsafe {
+                matrixmultiply::dgemm(
+                    qr, qr, qr, 1.0,
+                    tinv.as_ptr(), qr as isize, 1,
+                    tinv.as_ptr(), 1, qr as isize,
+                    0.0, rr.as_mut_ptr(), 1, qr as isize,
+                );
+            }
+        }
+        let mut d11 = vec![0.0; l1 * k1 * k1];
+        let mut r1 = vec![0.0; f.lr1.len()];
+        let mut wj = Vec::new();
+        let mut linv = vec![0.0; k1 * k1];
+        for j in 0..l1 {
+            let len = self.rows_ptr[j + 1] - self.rows_ptr[j];
+            let nr = self.re_rows(j);
+            let rows = &self.rows[self.rows_ptr[j]..self.rows_ptr[j] + nr];
+            let blk = &f.lr1[self.val_ptr[j]..self.val_ptr[j] + len * k1];
+            let l = &f.l11[j * k1 * k1..(j + 1) * k1 * k1];
+            // L11_j^{-1}
+            linv.iter_mut().for_each(|v| *v = 0.0);
+            for c in 0..k1 {
+                linv[c + c * k1] = 1.0;
+                solve_lower(l, k1, k1, &mut linv[c * k1..(c + 1) * k1]);
+            }
+            // W_j = Lr1_j L11_j^{-1} on the pattern rows (nr x k1)
+            wj.clear();
+            wj.resize(nr * k1, 0.0);
+            for c in 0..k1 {
+                for a in c..k1 {
+                    let la = linv[a + c * k1];
+                    if la != 0.0 {
+                        for ri in 0..nr {
+                            wj[ri + c * nr] += blk[a * len + ri] * la;
+                        }
+                    }
+                }
+            }
+            // r1 = -rr[P, P] W_j
+            let out = &mut r1[self.val_ptr[j]..self.val_ptr[j] + len * k1];
+            for c in 0..k1 {
+                for (ri, &r) in rows.iter().enumerate() {
+                    let mut s = 0.0;
+                    for (ci, &cc) in rows.iter().enumerate() {
+                        s += rr[r + cc * qr] * wj[ci + c * nr];
+                    }
+                    out[c * len + ri] = -s;
+                }
+            }
+            // d11 = L11^{-T} L11^{-1} + W_j' rr[P, P] W_j = linv' linv - W_j' r1
+            let d = &mut d11[j * k1 * k1..(j + 1) * k1 * k1];
+            for a in 0..k1 {
+                for b in 0..k1 {
+                    let mut s = 0.0;
+                    for t in 0..k1 {
+                        s += linv[t + a * k1] * linv[t + b * k1];
+                    }
+                    for ri in 0..nr {
+                        s -= wj[ri + a * nr] * out[b * len + ri];
+                    }
+                    d[a + b * k1] = s;
+                }
+            }
+        }
+        SelectedInverse { d11, r1, rr }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::blocked::{BlockedSystem, Factor};
+    use crate::brute_force::{dense_system, random_problem};
+    use crate::testutil::Rng;
+
+    #[test]
+    fn solve_and_selected_inverse_match_a_dense_inverse() {
+        for (seed, spec) in [
+            (1u64, vec![(20usize, 1usize, None), (6, 1, None)]),
+            (2, vec![(15, 2, None), (5, 1, None), (4, 1, None)]),
+            (3, vec![(8, 1, None), (24, 1, Some(0))]),
+            (4, vec![(12, 2, None)]),
+        ] {
+            let mut rng = Rng::new(seed);
+            let pr = random_problem(&mut rng, 120, 0, &spec);
+            let mut sys = BlockedSystem::new(pr.terms.clone(), pr.n, 0).unwrap();
+            sys.update_crossproducts(&[], &pr.y, &pr.w);
+            let theta: Vec<f64> = (0..sys.ntheta()).map(|_| rng.normal()).collect();
+            let mut f = Factor::default();
+            sys.factor(&theta, &mut f).unwrap();
+            let q = sys.q();
+            let dense = dense_system(&pr, &theta);
+            let minv = dense.view((0, 0), (q, q)).into_owned().try_inverse().unwrap();
+            // solve
+            let b: Vec<f64> = (0..q).map(|_| rng.normal()).collect();
+            let mut x = b.clone();
+            sys.solve_m(&f, &mut x);
+            for i in 0..q {
+                let want: f64 = (0..q).map(|c| minv[(i, c)] * b[c]).sum();
+                assert!((x[i] - want).abs() < 1e-8 * (1.0 + want.abs()), "solve {i}");
+            }
+            // selected inverse
+            let si = sys.selected_inverse(&f);
+            let (k1, q1, qr) = (sys.terms[0].k, sys.q1, sys.q_rest);
+            for j in 0..sys.terms[0].nlevels {
+                for a in 0..k1 {
+                    for b2 in 0..k1 {
+                        let want = minv[(j * k1 + a, j * k1 + b2)];
+                        assert!((si.d11[j * k1 * k1 + a + b2 * k1] - want).abs() < 1e-8, "d11");
+                    }
+                }
+                let len = sys.rows_ptr[j + 1] - sys.rows_ptr[j];
+                let nr = len - 1;
+                for ri in 0..nr {
+                    let r = sys.rows[sys.rows_ptr[j] + ri];
+                    for a in 0..k1 {
+                        let want = minv[(q1 + r, j * k1 + a)];
+                        assert!((si.r1[sys.val_ptr[j] + a * len + ri] - want).abs() < 1e-8, "r1");
+                    }
+                }
+            }
+            for r in 0..qr {
+                for c in 0..qr {
+                    assert!((si.rr[r + c * qr] - minv[(q1 + r, q1 + c)]).abs() < 1e-8, "rr");
+                }
+            }
+        }
+    }
+}
