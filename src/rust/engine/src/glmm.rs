@@ -470,8 +470,7 @@ fn check_response(dist: Distribution, y: &[f64], w: &[f64]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::laplace_gradient::{canonical_without_scale, laplace_gradient};
-use crate::laplace::{agq_deviance, laplace_deviance};
+    use crate::laplace::{agq_deviance, laplace_deviance};
     use crate::optimizer::{minimize, OptimControl};
     use crate::testutil::Rng;
 
