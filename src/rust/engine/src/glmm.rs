@@ -776,3 +776,59 @@ mod general_gradient_tests {
         }
     }
 }
+
+#[cfg(test)]
+mod timing {
+    use super::*;
+    use crate::laplace_gradient::laplace_gradient;
+    use crate::optimizer::OptimControl;
+    use crate::testutil::Rng;
+
+    /// 50,000 Bernoulli rows, (1 + x | subj) + (1 | item), 1,000 x 100.
+    /// cargo test --release glmm::timing -- --ignored --nocapture
+    #[test]
+    #[ignore]
+    fn fifty_thousand_rows() {
+        let mut rng = Rng::new(9);
+        let n = 50_000;
+        let g1: Vec<usize> = (0..n).map(|i| i % 1000).collect();
+        let g2: Vec<usize> = (0..n).map(|_| rng.below(100)).collect();
+        let xv: Vec<f64> = (0..n).map(|_| rng.normal()).collect();
+        let y: Vec<f64> = (0..n).map(|i| (rng.uniform() < 1.0 / (1.0 + (-(0.5 * xv[i] - 0.2)).exp())) as i32 as f64).collect();
+        let z: Vec<f64> = (0..n).flat_map(|i| [1.0, xv[i]]).collect();
+        let t1 = ReTerm::new(g1, 1000, 2, z).unwrap();
+        let t2 = ReTerm::new(g2, 100, 1, vec![1.0; n]).unwrap();
+        let mut x = vec![1.0; n];
+        x.extend_from_slice(&xv);
+        let mut pr = GlmmProblem::new(GlmmInput {
+            y, x, p: 2, weights: vec![1.0; n], offset: vec![0.0; n], terms: vec![t1, t2],
+            dist: Distribution::Bernoulli, link: Link::Logit, nagq: 1,
+        }).unwrap();
+        let th = [0.7, 0.1, 0.4, 0.5];
+        let be = [-0.2, 0.5];
+        pr.objective(&th, &be).unwrap();
+        let t0 = std::time::Instant::now();
+        let (_, mode) = pr.objective(&[0.71, 0.1, 0.4, 0.5], &be).unwrap();
+        eprintln!("objective (warm) {:?}", t0.elapsed());
+        let t0 = std::time::Instant::now();
+        let mut w = vec![0.0; n];
+        let mut r = vec![0.0; n];
+        pr.data.working(&mode.eta, &mut w, &mut r);
+        pr.sys_u.update_crossproducts(&[], &r, &w);
+        eprintln!("update_crossproducts {:?}", t0.elapsed());
+        let t0 = std::time::Instant::now();
+        let mut f = Factor::default();
+        pr.sys_u.add_to_response_ss(1.0);
+        pr.sys_u.factor(&th, &mut f).unwrap();
+        eprintln!("factor {:?}", t0.elapsed());
+        let t0 = std::time::Instant::now();
+        let _ = pr.data.deviance(&mode.eta);
+        eprintln!("deviance {:?}", t0.elapsed());
+        let t0 = std::time::Instant::now();
+        let _g = laplace_gradient(&pr.data, &pr.sys_u, &pr.factor, &mode);
+        eprintln!("gradient {:?}", t0.elapsed());
+        let t0 = std::time::Instant::now();
+        let fit = pr.fit(&OptimControl::default()).unwrap();
+        eprintln!("fit {:?} evals {} iterations {}", t0.elapsed(), fit.evals, fit.iterations);
+    }
+}

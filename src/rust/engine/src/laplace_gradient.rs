@@ -151,56 +151,45 @@ pub fn laplace_gradient(data: &GlmmData, sys: &BlockedSystem, f: &Factor, mode: 
     }
     let g: Vec<f64> = (0..n).map(|i| w1[i] * h[i]).collect();
 
-    // d eta for a direction: direct part `direct` plus Z Lambda du, with
-    // du = -M^{-1} rhs; returns sum_i g_i d eta_i.
-    let response = |direct: &[f64], mut rhs: Vec<f64>| -> f64 {
-        sys.solve_m(f, &mut rhs);
-        rhs.iter_mut().for_each(|v| *v = -*v);
-        let b = sys.apply_lambdas(lambdas, &rhs);
-        let mut zb = vec![0.0; n];
-        z_times(sys, &b, &mut zb);
-        (0..n).map(|i| g[i] * (direct[i] + zb[i])).sum()
-    };
+    // Every parameter's d eta is a direct part plus Z Lambda du, with
+    // du = -M^{-1} rhs; only sum_i g_i d eta_i is needed, so with
+    // xi = M^{-1} Lambda' Z' g and zeta = Z Lambda xi (one solve for all),
+    // sum_i g_i (Z Lambda du)_i = -xi' rhs.
+    let mut xi = zt_times(sys, &g);
+    lambda_t_times(sys, lambdas, &mut xi);
+    sys.solve_m(f, &mut xi);
+    let mut zeta = vec![0.0; n];
+    z_times(sys, &sys.apply_lambdas(lambdas, &xi), &mut zeta);
 
     let ntheta: usize = sys.terms.iter().map(|t| t.ntheta()).sum();
     let mut grad = vec![0.0; ntheta + p];
-    // theta
+    // theta: d eta direct = Z dLambda u; rhs = dLambda' Z' d'/2 + Lambda' Z' W Z dLambda u
     let mut pos = 0;
     for s in 0..nt {
         let k = ks[s];
         let term = &sys.terms[s];
         for bcol in 0..k {
             for arow in bcol..k {
-                // Z dLambda u: z_is[a] * u_{s, l, b}
-                let mut zdu = vec![0.0; n];
-                let mut rhs = vec![0.0; sys.q()];
+                let mut acc = 0.0;
                 for i in 0..n {
                     let zia = term.zrow(i)[arow];
                     let idx = sys.term_offset[s] + term.group[i] * k + bcol;
-                    zdu[i] = zia * mode.u[idx];
-                    rhs[idx] += zia * d1[i] / 2.0;
+                    let zdu = zia * mode.u[idx];
+                    // partial of the deviance, the trace, and the response
+                    acc += d1[i] * zdu
+                        + 2.0 * w[i] * zia * vobs[i * width + koff[s] + bcol]
+                        + g[i] * zdu
+                        - (zia * xi[idx] * d1[i] / 2.0 + zeta[i] * w[i] * zdu);
                 }
-                let part1: f64 = (0..n).map(|i| d1[i] * zdu[i]).sum();
-                let trace: f64 = 2.0 * (0..n).map(|i| w[i] * term.zrow(i)[arow] * vobs[i * width + koff[s] + bcol]).sum::<f64>();
-                let wz: Vec<f64> = (0..n).map(|i| w[i] * zdu[i]).collect();
-                let mut extra = zt_times(sys, &wz);
-                lambda_t_times(sys, lambdas, &mut extra);
-                for (r, e) in rhs.iter_mut().zip(&extra) {
-                    *r += e;
-                }
-                grad[pos] = part1 + trace + response(&zdu, rhs);
+                grad[pos] = acc;
                 pos += 1;
             }
         }
     }
-    // beta
+    // beta: d eta direct = x; rhs = Lambda' Z' W x
     for c in 0..p {
         let xc = &data.x[c * n..(c + 1) * n];
-        let part1: f64 = (0..n).map(|i| d1[i] * xc[i]).sum();
-        let wx: Vec<f64> = (0..n).map(|i| w[i] * xc[i]).collect();
-        let mut rhs = zt_times(sys, &wx);
-        lambda_t_times(sys, lambdas, &mut rhs);
-        grad[ntheta + c] = part1 + response(xc, rhs);
+        grad[ntheta + c] = (0..n).map(|i| xc[i] * (d1[i] + g[i] - zeta[i] * w[i])).sum();
     }
     grad
 }
