@@ -218,6 +218,26 @@ impl Link {
 }
 
 impl Link {
+    /// (mu, d mu / d eta, d^2 mu / d eta^2) together, sharing one
+    /// exponential for the logit and log links (the hot path of PIRLS and
+    /// the quadrature).
+    #[inline]
+    pub fn inv_derivs(self, eta: f64) -> (f64, f64, f64) {
+        match self {
+            Link::Logit => {
+                let mu = 1.0 / (1.0 + (-eta).exp());
+                let m1 = mu * (1.0 - mu);
+                (mu, m1, m1 * (1.0 - 2.0 * mu))
+            }
+            Link::Log => {
+                let e = eta.exp();
+                (e, e, e)
+            }
+            Link::Identity => (eta, 1.0, 0.0),
+            _ => (self.linkinv(eta), self.mu_eta(eta), self.mu_eta_deriv(eta)),
+        }
+    }
+
     /// d^2 mu / d eta^2.
     #[inline]
     pub fn mu_eta_deriv(self, eta: f64) -> f64 {
@@ -319,6 +339,19 @@ mod tests {
             let h = 1e-6;
             let num = (d.variance(0.3 + h) - d.variance(0.3 - h)) / (2.0 * h);
             assert!((num - d.variance_deriv(0.3)).abs() < 1e-6, "{d:?}");
+        }
+    }
+
+    #[test]
+    fn joint_derivatives_equal_the_separate_ones() {
+        for &link in &LINKS {
+            for &mu in &[0.1, 0.4, 0.7] {
+                let eta = link.linkfun(mu);
+                let (a, b, c) = link.inv_derivs(eta);
+                assert!((a - link.linkinv(eta)).abs() < 1e-12);
+                assert!((b - link.mu_eta(eta)).abs() < 1e-12 * (1.0 + b.abs()));
+                assert!((c - link.mu_eta_deriv(eta)).abs() < 1e-10 * (1.0 + c.abs()), "{link:?}");
+            }
         }
     }
 

@@ -6,7 +6,7 @@
 
 use crate::blocked::{BlockedSystem, Factor};
 use crate::reterm::ReTerm;
-use crate::pirls::{GlmmData, PirlsResult};
+use crate::pirls::{GlmmData, ObsTerms, PirlsResult};
 use crate::quadrature::GaussHermite;
 
 /// -2 log p(y | mu = y) summed at the data's dispersion: the gap between
@@ -101,44 +101,6 @@ pub fn agq_deviance(
     total
 }
 
-/// Derivatives of one observation's scaled deviance d(eta) and Fisher
-/// weight w(eta) with respect to eta.
-struct EtaDerivs {
-    d1: f64,
-    d2: f64,
-    w: f64,
-    w1: f64,
-}
-
-#[inline]
-fn eta_derivs(data: &GlmmData, i: usize, eta: f64) -> EtaDerivs {
-    let mu = data.mu(eta);
-    let m1 = data.link.mu_eta(eta);
-    let m2 = data.link.mu_eta_deriv(eta);
-    let v = data.dist.variance(mu).max(1e-300);
-    let v1 = data.dist.variance_deriv(mu);
-    let wt = data.weights[i] / data.phi;
-    let r = data.y[i] - mu;
-    EtaDerivs {
-        d1: -2.0 * wt * r * m1 / v,
-        d2: -2.0 * wt * (-m1 * m1 / v + r * (m2 / v - m1 * m1 * v1 / (v * v))),
-        w: wt * m1 * m1 / v,
-        w1: wt * (2.0 * m1 * m2 / v - m1 * m1 * m1 * v1 / (v * v)),
-    }
-}
-
-/// The scaled deviance residual and its first derivative in eta, sharing
-/// the evaluation of mu.
-#[inline]
-fn dev_and_d1(data: &GlmmData, i: usize, eta: f64) -> (f64, f64) {
-    let mu = data.mu(eta);
-    let m1 = data.link.mu_eta(eta);
-    let v = data.dist.variance(mu).max(1e-300);
-    let wt = data.weights[i] / data.phi;
-    let dev = data.dist.dev_resid(data.y[i], mu, data.weights[i]) / data.phi;
-    (dev, -2.0 * wt * (data.y[i] - mu) * m1 / v)
-}
-
 /// The adaptive Gauss-Hermite objective of a single scalar term (one node:
 /// the Laplace approximation) and its exact gradient with respect to
 /// (theta, beta), the moving mode and scale of the rule included: the mode
@@ -170,33 +132,40 @@ pub fn agq_value_gradient(
     let mut dsig = vec![0.0; np];
     let mut partial = vec![0.0; np];
     let mut eta_loc: Vec<f64> = Vec::new();
+    let mut tb: Vec<ObsTerms> = Vec::new();
     for j in 0..term.nlevels {
         let obs = &levels.obs[levels.ptr[j]..levels.ptr[j + 1]];
-        // Polish the level's mode with exact Newton steps: Fisher scoring
+        // Polish the level's mode with exact Newton steps (Fisher scoring
         // converges only linearly for non-canonical links, and the gradient
-        // below assumes G'(u) = 0 to working precision.
+        // assumes G'(u) = 0 to working precision); the last pass leaves the
+        // per-observation terms at the mode in `tb`.
         eta_loc.clear();
         eta_loc.extend(obs.iter().map(|&i| mode.eta[i]));
         let mut uj = mode.u[j];
+        let fill = |tb: &mut Vec<ObsTerms>, eta_loc: &[f64]| {
+            tb.clear();
+            tb.extend(obs.iter().zip(eta_loc).map(|(&i, &e)| data.obs_terms(i, e)));
+        };
+        fill(&mut tb, &eta_loc);
         for _ in 0..4 {
             let (mut gp, mut gpp) = (2.0 * uj, 2.0);
             for (o, &i) in obs.iter().enumerate() {
                 let c = term.z[i] * theta;
-                let e = eta_derivs(data, i, eta_loc[o]);
-                gp += c * e.d1;
-                gpp += c * c * e.d2;
+                gp += c * tb[o].d1;
+                gpp += c * c * tb[o].d2;
             }
             if !(gpp > 0.0) {
                 break;
             }
             let step = gp / gpp;
+            if step.abs() < 1e-13 * (1.0 + uj.abs()) {
+                break;
+            }
             uj -= step;
             for (o, &i) in obs.iter().enumerate() {
                 eta_loc[o] -= term.z[i] * theta * step;
             }
-            if step.abs() < 1e-13 * (1.0 + uj.abs()) {
-                break;
-            }
+            fill(&mut tb, &eta_loc);
         }
         // mode quantities
         let mut g2 = 2.0;
@@ -206,8 +175,8 @@ pub fn agq_value_gradient(
         for (o, &i) in obs.iter().enumerate() {
             let zi = term.z[i];
             let c = zi * theta;
-            let e = eta_derivs(data, i, eta_loc[o]);
-            g_mode += data.scaled_dev(i, eta_loc[o]);
+            let e = &tb[o];
+            g_mode += e.dev;
             g2 += c * c * e.d2;
             l2 += c * c * e.w;
             dpg[0] += e.d2 * c * zi * uj + e.d1 * zi;
@@ -223,7 +192,7 @@ pub fn agq_value_gradient(
         for (o, &i) in obs.iter().enumerate() {
             let zi = term.z[i];
             let c = zi * theta;
-            let e = eta_derivs(data, i, eta_loc[o]);
+            let e = &tb[o];
             dl2[0] += 2.0 * c * zi * e.w + c * c * e.w1 * (zi * uj + c * du[0]);
             for s in 0..p {
                 dl2[1 + s] += c * c * e.w1 * (data.x[i + s * n] + c * du[1 + s]);
@@ -242,8 +211,7 @@ pub fn agq_value_gradient(
             for (o, &i) in obs.iter().enumerate() {
                 let zi = term.z[i];
                 let c = zi * theta;
-                let eta = eta_loc[o] + c * dz;
-                let (dev, d1) = dev_and_d1(data, i, eta);
+                let (dev, d1) = if z == 0.0 { (tb[o].dev, tb[o].d1) } else { data.dev_d1(i, eta_loc[o] + c * dz) };
                 if z != 0.0 {
                     g += dev;
                 }

@@ -62,6 +62,36 @@ impl GlmmData {
         eta
     }
 
+    /// One observation's scaled deviance residual, its first two
+    /// derivatives in eta, the Fisher weight and its derivative, from one
+    /// evaluation of the inverse link.
+    #[inline]
+    pub fn obs_terms(&self, i: usize, eta: f64) -> ObsTerms {
+        let (mu_raw, m1, m2) = self.link.inv_derivs(eta);
+        let mu = self.dist.clamp_mu(mu_raw);
+        let v = self.dist.variance(mu).max(1e-300);
+        let v1 = self.dist.variance_deriv(mu);
+        let wt = self.weights[i] / self.phi;
+        let r = self.y[i] - mu;
+        ObsTerms {
+            dev: self.dist.dev_resid(self.y[i], mu, self.weights[i]) / self.phi,
+            d1: -2.0 * wt * r * m1 / v,
+            d2: -2.0 * wt * (-m1 * m1 / v + r * (m2 / v - m1 * m1 * v1 / (v * v))),
+            w: wt * m1 * m1 / v,
+            w1: wt * (2.0 * m1 * m2 / v - m1 * m1 * m1 * v1 / (v * v)),
+        }
+    }
+
+    /// The scaled deviance residual and its first derivative in eta.
+    #[inline]
+    pub fn dev_d1(&self, i: usize, eta: f64) -> (f64, f64) {
+        let (mu_raw, m1, _) = self.link.inv_derivs(eta);
+        let mu = self.dist.clamp_mu(mu_raw);
+        let v = self.dist.variance(mu).max(1e-300);
+        let wt = self.weights[i] / self.phi;
+        (self.dist.dev_resid(self.y[i], mu, self.weights[i]) / self.phi, -2.0 * wt * (self.y[i] - mu) * m1 / v)
+    }
+
     /// One observation's Fisher weight (over phi) at eta.
     #[inline]
     pub fn fisher_weight(&self, i: usize, eta: f64, w: &mut f64) {
@@ -83,6 +113,16 @@ impl GlmmData {
             resid[i] = (self.y[i] - mu) / d;
         }
     }
+}
+
+/// Per-observation quantities at one eta (see `GlmmData::obs_terms`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ObsTerms {
+    pub dev: f64,
+    pub d1: f64,
+    pub d2: f64,
+    pub w: f64,
+    pub w1: f64,
 }
 
 /// Z b for b in the full random-effects order of `sys`.
@@ -324,28 +364,26 @@ pub fn pirls_scalar_term(
             g
         };
         let mut uj = if u[j].is_finite() { u[j] } else { 0.0 };
-        let mut g = g_at(uj);
-        if !g.is_finite() {
+        if !g_at(uj).is_finite() {
             uj = 0.0;
-            g = g_at(uj);
         }
-        let mut converged = false;
-        for _ in 0..MAX_ITER {
-            let (mut gp, mut gpp, mut fisher) = (2.0 * uj, 2.0, 2.0);
+        // One pass per iteration gives G and its first two derivatives at
+        // the current u; a step that does not decrease G is halved.
+        let pass = |uj: f64| -> (f64, f64, f64, f64) {
+            let (mut g, mut gp, mut gpp, mut fisher) = (uj * uj, 2.0 * uj, 2.0, 2.0);
             for (o, &i) in obs.iter().enumerate() {
                 let c = term.z[i] * theta;
-                let e = fixed[o] + c * uj;
-                let mu = data.mu(e);
-                let m1 = data.link.mu_eta(e);
-                let m2 = data.link.mu_eta_deriv(e);
-                let v = data.dist.variance(mu).max(1e-300);
-                let v1 = data.dist.variance_deriv(mu);
-                let wt = data.weights[i] / data.phi;
-                let r = data.y[i] - mu;
-                gp += c * (-2.0 * wt * r * m1 / v);
-                gpp += c * c * (-2.0 * wt * (-m1 * m1 / v + r * (m2 / v - m1 * m1 * v1 / (v * v))));
-                fisher += 2.0 * c * c * wt * m1 * m1 / v;
+                let t = data.obs_terms(i, fixed[o] + c * uj);
+                g += t.dev;
+                gp += c * t.d1;
+                gpp += c * c * t.d2;
+                fisher += 2.0 * c * c * t.w;
             }
+            (g, gp, gpp, fisher)
+        };
+        let (mut g, mut gp, mut gpp, mut fisher) = pass(uj);
+        let mut converged = false;
+        for _ in 0..MAX_ITER {
             let curv = if gpp > 0.0 { gpp } else { fisher };
             let full = gp / curv;
             if full.abs() < 1e-12 * (1.0 + uj.abs()) {
@@ -356,10 +394,13 @@ pub fn pirls_scalar_term(
             let mut moved = false;
             for _ in 0..MAX_HALVINGS {
                 let ut = uj - step * full;
-                let gt = g_at(ut);
+                let (gt, gpt, gppt, ft) = pass(ut);
                 if gt.is_finite() && gt <= g + 1e-12 * g.abs().max(1.0) {
                     uj = ut;
                     g = gt;
+                    gp = gpt;
+                    gpp = gppt;
+                    fisher = ft;
                     moved = true;
                     break;
                 }
