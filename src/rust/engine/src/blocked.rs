@@ -486,6 +486,23 @@ impl BlockedSystem {
         (u, beta)
     }
 
+    /// R_X R_X' (L_XX L_XX' in the lower factor): the information about
+    /// beta with the random effects profiled out.
+    pub fn fixed_information(&self, f: &Factor) -> Vec<f64> {
+        let (p, m, off) = (self.p, self.m, self.q_rest);
+        let mut v = vec![0.0; p * p];
+        for a in 0..p {
+            for b in 0..p {
+                let mut s = 0.0;
+                for k in 0..=a.min(b) {
+                    s += f.s[(off + a) + (off + k) * m] * f.s[(off + b) + (off + k) * m];
+                }
+                v[a + b * p] = s;
+            }
+        }
+        v
+    }
+
     /// (R_X' R_X)^{-1}: the unscaled covariance of beta.
     pub fn unscaled_vcov(&self, f: &Factor) -> Vec<f64> {
         let p = self.p;

@@ -285,12 +285,24 @@ impl GlmmProblem {
             }
             self.u_warm.copy_from_slice(&mode1.u);
             let stage2 = if self.has_gradient() {
+                // beta's block of the first Hessian from the stage-1 factor:
+                // twice the information with the random effects profiled out
+                let (nth, p) = (self.ntheta, self.data.p);
+                let npar = nth + p;
+                let info = self.sys_ub.fixed_information(&self.factor);
+                let mut hint = vec![f64::NAN; npar * npar];
+                for a in 0..p {
+                    for b in 0..p {
+                        hint[(nth + a) + (nth + b) * npar] = 2.0 * info[a + b * p];
+                    }
+                }
                 minimize_with_gradient(
                     |pb: &[f64]| {
                         let (th, be) = pb.split_at(self.ntheta);
                         self.value_gradient(th, be)
                     },
                     &start2,
+                    Some(hint),
                     ctl,
                 )?
             } else {

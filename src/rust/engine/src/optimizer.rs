@@ -121,6 +121,12 @@ trait Objective {
     fn grad(&mut self, x: &[f64], fx: f64, near: bool) -> Result<Vec<f64>>;
     /// Diagonal curvature estimates at the start, for the first Hessian.
     fn start_curvature(&mut self, x: &[f64], fx: f64, g: &[f64]) -> Result<Vec<f64>>;
+    /// The first Hessian approximation: the diagonal of curvatures unless
+    /// the objective knows better.
+    fn start_hessian(&mut self, x: &[f64], fx: f64, g: &[f64]) -> Result<DMatrix<f64>> {
+        let c = self.start_curvature(x, fx, g)?;
+        Ok(DMatrix::from_diagonal(&DVector::from_vec(c)))
+    }
     fn evals(&self) -> usize;
     fn max_evals(&self) -> usize;
     fn best(&self) -> (Vec<f64>, f64);
@@ -166,6 +172,9 @@ struct WithGradient<F> {
     max_evals: usize,
     best: (Vec<f64>, f64),
     last: Option<(Vec<f64>, Vec<f64>)>,
+    /// A known block of the start Hessian (column-major n-by-n; NaN rows
+    /// and columns are estimated).
+    hint: Option<Vec<f64>>,
 }
 
 impl<F: FnMut(&[f64]) -> Result<(f64, Vec<f64>)>> Objective for WithGradient<F> {
@@ -190,18 +199,34 @@ impl<F: FnMut(&[f64]) -> Result<(f64, Vec<f64>)>> Objective for WithGradient<F> 
         self.value(x)?;
         Ok(self.last.as_ref().unwrap().1.clone())
     }
-    fn start_curvature(&mut self, x: &[f64], _fx: f64, g: &[f64]) -> Result<Vec<f64>> {
-        // forward differences of the gradient, one coordinate at a time
-        let mut out = vec![0.0; x.len()];
-        let mut xx = x.to_vec();
-        for i in 0..x.len() {
-            let h = fd_step(x[i]) * 100.0;
-            xx[i] = x[i] + h;
-            self.value(&xx)?;
-            out[i] = (self.last.as_ref().unwrap().1[i] - g[i]) / h;
-            xx[i] = x[i];
+    fn start_hessian(&mut self, x: &[f64], fx: f64, g: &[f64]) -> Result<DMatrix<f64>> {
+        let n = x.len();
+        let hint = match self.hint.take() {
+            Some(h) if h.len() == n * n => h,
+            _ => {
+                let c = self.start_curvature(x, fx, g)?;
+                return Ok(DMatrix::from_diagonal(&DVector::from_vec(c)));
+            }
+        };
+        let mut h = DMatrix::from_column_slice(n, n, &hint);
+        let unknown: Vec<usize> = (0..n).filter(|&i| !hint[i + i * n].is_finite()).collect();
+        let c = self.curvature_at(x, g, &unknown)?;
+        for r in 0..n {
+            for q in 0..n {
+                if !h[(r, q)].is_finite() {
+                    h[(r, q)] = 0.0;
+                }
+            }
         }
-        Ok(out)
+        for (&i, ci) in unknown.iter().zip(c) {
+            h[(i, i)] = ci;
+        }
+        Ok(h)
+    }
+    fn start_curvature(&mut self, x: &[f64], _fx: f64, g: &[f64]) -> Result<Vec<f64>> {
+        let all: Vec<usize> = (0..x.len()).collect();
+        let c = self.curvature_at(x, g, &all)?;
+        Ok(c)
     }
     fn evals(&self) -> usize {
         self.evals
@@ -211,6 +236,22 @@ impl<F: FnMut(&[f64]) -> Result<(f64, Vec<f64>)>> Objective for WithGradient<F> 
     }
     fn best(&self) -> (Vec<f64>, f64) {
         self.best.clone()
+    }
+}
+
+impl<F: FnMut(&[f64]) -> Result<(f64, Vec<f64>)>> WithGradient<F> {
+    /// Forward differences of the gradient for the listed coordinates.
+    fn curvature_at(&mut self, x: &[f64], g: &[f64], which: &[usize]) -> Result<Vec<f64>> {
+        let mut out = Vec::with_capacity(which.len());
+        let mut xx = x.to_vec();
+        for &i in which {
+            let h = fd_step(x[i]) * 100.0;
+            xx[i] = x[i] + h;
+            self.value(&xx)?;
+            out.push((self.last.as_ref().unwrap().1[i] - g[i]) / h);
+            xx[i] = x[i];
+        }
+        Ok(out)
     }
 }
 
@@ -226,12 +267,25 @@ where
 }
 
 /// Minimise an objective that returns its exact gradient with its value.
-pub fn minimize_with_gradient<F>(fg: F, start: &[f64], ctl: &OptimControl) -> Result<OptimResult>
+/// `hessian_hint` may give part of the first Hessian approximation
+/// (column-major n-by-n, NaN where unknown); the rest is estimated.
+pub fn minimize_with_gradient<F>(
+    fg: F,
+    start: &[f64],
+    hessian_hint: Option<Vec<f64>>,
+    ctl: &OptimControl,
+) -> Result<OptimResult>
 where
     F: FnMut(&[f64]) -> Result<(f64, Vec<f64>)>,
 {
-    let mut obj =
-        WithGradient { fg, evals: 0, max_evals: ctl.max_evals.max(1), best: (start.to_vec(), f64::INFINITY), last: None };
+    let mut obj = WithGradient {
+        fg,
+        evals: 0,
+        max_evals: ctl.max_evals.max(1),
+        best: (start.to_vec(), f64::INFINITY),
+        last: None,
+        hint: hessian_hint,
+    };
     run(&mut obj, start, ctl)
 }
 
@@ -264,11 +318,10 @@ fn bfgs<O: Objective>(obj: &mut O, start: &[f64], f0: f64, ctl: &OptimControl) -
     // Initial Hessian: diagonal curvature estimates with steps large enough
     // for them to be accurate; a non-positive curvature gets a scale that
     // makes the first step modest.
-    let curvs = obj.start_curvature(start, f0, g.as_slice())?;
+    let mut hess = obj.start_hessian(start, f0, g.as_slice())?;
     let gnorm = g.norm().max(1e-300);
-    let mut hess = DMatrix::<f64>::zeros(n, n);
     for i in 0..n {
-        let curv = curvs[i];
+        let curv = hess[(i, i)];
         hess[(i, i)] = if curv.is_finite() && curv > 0.0 { curv.max(gnorm / 5.0) } else { 2.0 * gnorm };
     }
 
@@ -387,7 +440,7 @@ mod tests {
         };
         let ctl = OptimControl { rel_tol: 1e-14, ..Default::default() };
         let a = minimize(f, &[-1.2, 1.0], &ctl).unwrap();
-        let b = minimize_with_gradient(fg, &[-1.2, 1.0], &ctl).unwrap();
+        let b = minimize_with_gradient(fg, &[-1.2, 1.0], None, &ctl).unwrap();
         assert!((b.par[0] - 1.0).abs() < 1e-5 && (b.par[1] - 1.0).abs() < 1e-5, "{b:?}");
         assert!(b.evals < a.evals, "{} vs {}", b.evals, a.evals);
     }
