@@ -207,15 +207,19 @@ impl GlmmProblem {
 
     /// -2 log L and its exact gradient in (theta, beta).
     pub fn value_gradient(&mut self, theta: &[f64], beta: &[f64]) -> Result<(f64, Vec<f64>)> {
-        let (v, mode) = self.objective(theta, beta)?;
-        if self.levels.is_none() {
+        let Some(levels) = &self.levels else {
+            let (v, mode) = self.objective(theta, beta)?;
             let g = laplace_gradient(&self.data, &self.sys_u, &self.factor, &mode);
             return Ok((v, g));
-        }
+        };
+        // one scalar term: the quadrature gives its value with the gradient
+        let mode = pirls_scalar_term(&self.data, &self.sys_u.terms[0], levels, theta[0], beta, &self.u_warm)?;
+        self.u_warm.copy_from_slice(&mode.u);
         let one = GaussHermite::new(1);
         let rule = self.rule.as_ref().unwrap_or(&one);
-        let levels = self.levels.as_ref().expect("single scalar term");
-        Ok(agq_value_gradient(&self.data, &self.sys_u, &mode, theta[0], levels, rule, self.sat))
+        let (v, g) = agq_value_gradient(&self.data, &self.sys_u, &mode, theta[0], levels, rule, self.sat);
+        self.monitor.tick(v)?;
+        Ok((v, g))
     }
 
     fn split<'a>(&self, par: &'a [f64]) -> (&'a [f64], &'a [f64]) {

@@ -26,6 +26,14 @@ pub struct GlmmData {
     pub phi: f64,
 }
 
+/// 2 wt (y ln y + (1 - y) ln(1 - y)): what the binomial deviance residual
+/// adds to -2 wt [y ln mu + (1 - y) ln(1 - mu)] (0 for 0/1 responses).
+#[inline]
+fn binomial_entropy(y: f64, wt: f64) -> f64 {
+    let t = |a: f64| if a > 0.0 { a * a.ln() } else { 0.0 };
+    2.0 * wt * (t(y) + t(1.0 - y))
+}
+
 impl GlmmData {
     #[inline]
     pub fn mu(&self, eta: f64) -> f64 {
@@ -35,6 +43,9 @@ impl GlmmData {
     /// Sum of deviance residuals at linear predictor eta, over phi: the
     /// part of -2 log L that depends on mu.
     pub fn deviance(&self, eta: &[f64]) -> f64 {
+        if self.is_binomial_logit() {
+            return (0..self.n).map(|i| self.binomial_logit(i, eta[i]).0).sum();
+        }
         let mut s = 0.0;
         for i in 0..self.n {
             s += self.dist.dev_resid(self.y[i], self.mu(eta[i]), self.weights[i]);
@@ -67,6 +78,19 @@ impl GlmmData {
     /// evaluation of the inverse link.
     #[inline]
     pub fn obs_terms(&self, i: usize, eta: f64) -> ObsTerms {
+        if self.is_binomial_logit() {
+            // canonical: d'' = 2 w, w = wt mu (1 - mu), w' = wt mu_eta'
+            let (dev, mu, _) = self.binomial_logit(i, eta);
+            let wt = self.weights[i];
+            let m1 = mu * (1.0 - mu);
+            return ObsTerms {
+                dev,
+                d1: -2.0 * wt * (self.y[i] - mu),
+                d2: 2.0 * wt * m1,
+                w: wt * m1,
+                w1: wt * m1 * (1.0 - 2.0 * mu),
+            };
+        }
         let (mu_raw, m1, m2) = self.link.inv_derivs(eta);
         let mu = self.dist.clamp_mu(mu_raw);
         let v = self.dist.variance(mu).max(1e-300);
@@ -85,11 +109,40 @@ impl GlmmData {
     /// The scaled deviance residual and its first derivative in eta.
     #[inline]
     pub fn dev_d1(&self, i: usize, eta: f64) -> (f64, f64) {
+        if self.is_binomial_logit() {
+            let (dev, mu, _) = self.binomial_logit(i, eta);
+            return (dev, -2.0 * self.weights[i] * (self.y[i] - mu));
+        }
         let (mu_raw, m1, _) = self.link.inv_derivs(eta);
         let mu = self.dist.clamp_mu(mu_raw);
         let v = self.dist.variance(mu).max(1e-300);
         let wt = self.weights[i] / self.phi;
         (self.dist.dev_resid(self.y[i], mu, self.weights[i]) / self.phi, -2.0 * wt * (self.y[i] - mu) * m1 / v)
+    }
+
+    #[inline]
+    fn is_binomial_logit(&self) -> bool {
+        self.link == Link::Logit && matches!(self.dist, Distribution::Bernoulli | Distribution::Binomial)
+    }
+
+    /// Binomial deviance residual with the logit link from one exponential
+    /// and one log1p, stable for any eta: -ln mu = ln(1 + e^-|eta|) +
+    /// max(-eta, 0) and -ln(1 - mu) = ln(1 + e^-|eta|) + max(eta, 0).
+    #[inline]
+    fn binomial_logit(&self, i: usize, eta: f64) -> (f64, f64, f64) {
+        let e = (-eta.abs()).exp();
+        // ln(1 + e) for e in (0, 1]: the series where 1 + e would round
+        let l1p = if e < 1e-5 { e * (1.0 - 0.5 * e) } else { (1.0 + e).ln() };
+        let mu = if eta >= 0.0 { 1.0 / (1.0 + e) } else { e / (1.0 + e) };
+        let y = self.y[i];
+        let wt = self.weights[i];
+        let nl_mu = l1p + (-eta).max(0.0);
+        let nl_1mu = l1p + eta.max(0.0);
+        let mut dev = 2.0 * wt * (y * nl_mu + (1.0 - y) * nl_1mu);
+        if self.dist == Distribution::Binomial {
+            dev += binomial_entropy(y, wt);
+        }
+        (dev.max(0.0), mu, e)
     }
 
     /// One observation's Fisher weight (over phi) at eta.
@@ -102,6 +155,15 @@ impl GlmmData {
 
     /// Working weights (over phi) and working residuals (y - mu) / (d mu / d eta).
     pub fn working(&self, eta: &[f64], w: &mut [f64], resid: &mut [f64]) {
+        if self.is_binomial_logit() {
+            for i in 0..self.n {
+                let (_, mu, _) = self.binomial_logit(i, eta[i]);
+                let m1 = (mu * (1.0 - mu)).max(1e-300);
+                w[i] = self.weights[i] * m1;
+                resid[i] = (self.y[i] - mu) / m1;
+            }
+            return;
+        }
         for i in 0..self.n {
             let mu = self.mu(eta[i]);
             let mut d = self.link.mu_eta(eta[i]);
@@ -422,4 +484,54 @@ pub fn pirls_scalar_term(
     }
     let usq = u.iter().map(|v| v * v).sum();
     Ok(PirlsResult { u, beta: beta.to_vec(), eta, deviance, usq, iterations: 0 })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binomial_logit_fast_path_equals_the_general_formulas() {
+        for &(dist, y, wt) in &[
+            (Distribution::Bernoulli, 1.0, 1.0),
+            (Distribution::Bernoulli, 0.0, 2.5),
+            (Distribution::Binomial, 0.3, 10.0),
+            (Distribution::Binomial, 0.0, 4.0),
+            (Distribution::Binomial, 1.0, 3.0),
+        ] {
+            let data = GlmmData {
+                n: 1,
+                p: 0,
+                y: vec![y],
+                x: vec![],
+                weights: vec![wt],
+                offset: vec![0.0],
+                dist,
+                link: Link::Logit,
+                phi: 1.0,
+            };
+            for &eta in &[-30.0, -2.0, -0.1, 0.0, 0.7, 3.0, 25.0] {
+                let fast = data.obs_terms(0, eta);
+                let mu = dist.clamp_mu(Link::Logit.linkinv(eta));
+                let dev = dist.dev_resid(y, mu, wt);
+                let m1 = Link::Logit.mu_eta(eta);
+                let tol = |a: f64, b: f64| (a - b).abs() <= 1e-9 * (1.0 + b.abs());
+                // (the general formulas lose precision in 1 - mu for large |eta|)
+                if eta.abs() < 20.0 {
+                    assert!(tol(fast.dev, dev), "{dist:?} y={y} eta={eta}: {} vs {dev}", fast.dev);
+                    assert!(tol(fast.d1, -2.0 * wt * (y - mu) * m1 / dist.variance(mu)), "d1");
+                    assert!(tol(fast.w, wt * m1 * m1 / dist.variance(mu)), "w");
+                }
+                let h = 1e-6;
+                let w_num = (data.obs_terms(0, eta + h).w - data.obs_terms(0, eta - h).w) / (2.0 * h);
+                assert!((fast.w1 - w_num).abs() < 1e-6, "w1");
+                let d1_num = (data.obs_terms(0, eta + h).d1 - data.obs_terms(0, eta - h).d1) / (2.0 * h);
+                assert!((fast.d2 - d1_num).abs() < 1e-5 * (1.0 + d1_num.abs()), "d2");
+                let dev_num = (data.obs_terms(0, eta + h).dev - data.obs_terms(0, eta - h).dev) / (2.0 * h);
+                if eta.abs() < 20.0 {
+                    assert!((fast.d1 - dev_num).abs() < 1e-5 * (1.0 + dev_num.abs()), "d1 vs dev");
+                }
+            }
+        }
+    }
 }
