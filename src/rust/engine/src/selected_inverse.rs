@@ -99,45 +99,92 @@ impl BlockedSystem {
         }
         let mut d11 = vec![0.0; l1 * k1 * k1];
         let mut r1 = vec![0.0; f.lr1.len()];
-        let mut wj = Vec::new();
-        let mut linv = vec![0.0; k1 * k1];
+        // W_j = Lr1_j L11_j^{-1} on each level's pattern rows, and L11_j^{-1}
+        let mut w_all = vec![0.0; f.lr1.len()];
+        let mut linv_all = vec![0.0; l1 * k1 * k1];
         for j in 0..l1 {
             let len = self.rows_ptr[j + 1] - self.rows_ptr[j];
             let nr = self.re_rows(j);
-            let rows = &self.rows[self.rows_ptr[j]..self.rows_ptr[j] + nr];
             let blk = &f.lr1[self.val_ptr[j]..self.val_ptr[j] + len * k1];
             let l = &f.l11[j * k1 * k1..(j + 1) * k1 * k1];
-            // L11_j^{-1}
-            linv.iter_mut().for_each(|v| *v = 0.0);
+            let linv = &mut linv_all[j * k1 * k1..(j + 1) * k1 * k1];
             for c in 0..k1 {
                 linv[c + c * k1] = 1.0;
                 solve_lower(l, k1, k1, &mut linv[c * k1..(c + 1) * k1]);
             }
-            // W_j = Lr1_j L11_j^{-1} on the pattern rows (nr x k1)
-            wj.clear();
-            wj.resize(nr * k1, 0.0);
+            let wj = &mut w_all[self.val_ptr[j]..self.val_ptr[j] + len * k1];
             for c in 0..k1 {
                 for a in c..k1 {
                     let la = linv[a + c * k1];
                     if la != 0.0 {
                         for ri in 0..nr {
-                            wj[ri + c * nr] += blk[a * len + ri] * la;
+                            wj[ri + c * len] += blk[a * len + ri] * la;
                         }
                     }
                 }
             }
-            // r1 = -rr[P, P] W_j
-            let out = &mut r1[self.val_ptr[j]..self.val_ptr[j] + len * k1];
-            for c in 0..k1 {
-                for (ri, &r) in rows.iter().enumerate() {
-                    let mut s = 0.0;
-                    for (ci, &cc) in rows.iter().enumerate() {
-                        s += rr[r + cc * qr] * wj[ci + c * nr];
+        }
+        // r1_j = -rr[P, P] W_j: one dense product when the dense block is
+        // small (see `dense_schur`), else level by level
+        if self.dense_schur && qr > 0 {
+            let q1 = self.q1;
+            let mut wd = vec![0.0; qr * q1];
+            for j in 0..l1 {
+                let len = self.rows_ptr[j + 1] - self.rows_ptr[j];
+                let nr = self.re_rows(j);
+                let rows = &self.rows[self.rows_ptr[j]..self.rows_ptr[j] + nr];
+                for c in 0..k1 {
+                    let col = &mut wd[(j * k1 + c) * qr..(j * k1 + c + 1) * qr];
+                    for (ri, &r) in rows.iter().enumerate() {
+                        col[r] = w_all[self.val_ptr[j] + ri + c * len];
                     }
-                    out[c * len + ri] = -s;
                 }
             }
-            // d11 = L11^{-T} L11^{-1} + W_j' rr[P, P] W_j = linv' linv - W_j' r1
+            let mut prod = vec![0.0; qr * q1];
+            // SAFETY: rr is qr x qr, wd and prod qr x q1, column-major, disjoint.
+            unsafe {
+                matrixmultiply::dgemm(
+                    qr, qr, q1, -1.0,
+                    rr.as_ptr(), 1, qr as isize,
+                    wd.as_ptr(), 1, qr as isize,
+                    0.0, prod.as_mut_ptr(), 1, qr as isize,
+                );
+            }
+            for j in 0..l1 {
+                let len = self.rows_ptr[j + 1] - self.rows_ptr[j];
+                let nr = self.re_rows(j);
+                let rows = &self.rows[self.rows_ptr[j]..self.rows_ptr[j] + nr];
+                for c in 0..k1 {
+                    for (ri, &r) in rows.iter().enumerate() {
+                        r1[self.val_ptr[j] + c * len + ri] = prod[r + (j * k1 + c) * qr];
+                    }
+                }
+            }
+        } else {
+            for j in 0..l1 {
+                let len = self.rows_ptr[j + 1] - self.rows_ptr[j];
+                let nr = self.re_rows(j);
+                let rows = &self.rows[self.rows_ptr[j]..self.rows_ptr[j] + nr];
+                let wj = &w_all[self.val_ptr[j]..self.val_ptr[j] + len * k1];
+                let out = &mut r1[self.val_ptr[j]..self.val_ptr[j] + len * k1];
+                for c in 0..k1 {
+                    for (ri, &r) in rows.iter().enumerate() {
+                        let mut s = 0.0;
+                        for (ci, &cc) in rows.iter().enumerate() {
+                            s += rr[r + cc * qr] * wj[ci + c * len];
+                        }
+                        out[c * len + ri] = -s;
+                    }
+                }
+            }
+        }
+        // d11 = L11^{-T} L11^{-1} + W_j' rr[P, P] W_j = linv' linv - W_j' r1_j
+        for j in 0..l1 {
+            let len = self.rows_ptr[j + 1] - self.rows_ptr[j];
+            let nr = self.re_rows(j);
+            let linv = &linv_all[j * k1 * k1..(j + 1) * k1 * k1];
+            let wj = &w_all[self.val_ptr[j]..self.val_ptr[j] + len * k1];
+            let out = &r1[self.val_ptr[j]..self.val_ptr[j] + len * k1];
             let d = &mut d11[j * k1 * k1..(j + 1) * k1 * k1];
             for a in 0..k1 {
                 for b in 0..k1 {
@@ -146,7 +193,7 @@ impl BlockedSystem {
                         s += linv[t + a * k1] * linv[t + b * k1];
                     }
                     for ri in 0..nr {
-                        s -= wj[ri + a * nr] * out[b * len + ri];
+                        s -= wj[ri + a * len] * out[b * len + ri];
                     }
                     d[a + b * k1] = s;
                 }
@@ -190,6 +237,11 @@ mod tests {
             }
             // selected inverse
             let si = sys.selected_inverse(&f);
+            sys.dense_schur = !sys.dense_schur;
+            let si2 = sys.selected_inverse(&f);
+            for (a, b) in si.r1.iter().zip(&si2.r1) {
+                assert!((a - b).abs() < 1e-10, "dense and level-by-level r1 differ");
+            }
             let (k1, q1, qr) = (sys.terms[0].k, sys.q1, sys.q_rest);
             for j in 0..sys.terms[0].nlevels {
                 for a in 0..k1 {
