@@ -189,78 +189,82 @@ impl BlockedSystem {
     pub fn update_crossproducts(&mut self, x: &[f64], y: &[f64], w: &[f64]) {
         let (n, p, m, k1) = (self.n, self.p, self.m, self.k1);
         let nrest = self.terms.len() - 1;
-        self.a11.iter_mut().for_each(|v| *v = 0.0);
-        self.ar1.iter_mut().for_each(|v| *v = 0.0);
-        self.arr.iter_mut().for_each(|v| *v = 0.0);
-        // Positions and values of one observation's row within the dense block.
-        let width: usize = self.terms[1..].iter().map(|t| t.k).sum::<usize>() + p + 1;
-        let mut pos = Vec::with_capacity(width);
-        let mut val = Vec::with_capacity(width);
+        let BlockedSystem { terms, rest_offset, rows_ptr, val_ptr, obs_pos, a11, ar1, arr, q_rest, .. } = self;
+        a11.iter_mut().for_each(|v| *v = 0.0);
+        ar1.iter_mut().for_each(|v| *v = 0.0);
+        arr.iter_mut().for_each(|v| *v = 0.0);
+        // Positions and values of one observation's row within the dense
+        // block; the positions ascend (terms, then X, then y), so every
+        // pair (ri >= ci) lands in the lower triangle.
+        let width: usize = terms[1..].iter().map(|t| t.k).sum::<usize>() + p + 1;
+        let mut pos = vec![0usize; width];
+        let mut val = vec![0.0f64; width];
+        let t1 = &terms[0];
         for i in 0..n {
             let wi = w[i];
             if wi == 0.0 {
                 continue;
             }
-            let t1 = &self.terms[0];
             let j = t1.group[i];
             let z1 = t1.zrow(i);
             // term-1 diagonal block
-            let blk = &mut self.a11[j * k1 * k1..(j + 1) * k1 * k1];
+            let blk = &mut a11[j * k1 * k1..(j + 1) * k1 * k1];
             for a in 0..k1 {
+                let wza = wi * z1[a];
                 for b in 0..k1 {
-                    blk[b + a * k1] += wi * z1[b] * z1[a];
+                    blk[b + a * k1] += wza * z1[b];
                 }
             }
-            pos.clear();
-            val.clear();
-            for t in 1..self.terms.len() {
-                let term = &self.terms[t];
-                let row = self.rest_offset[t] + term.group[i] * term.k;
+            let mut e = 0;
+            for t in 1..terms.len() {
+                let term = &terms[t];
+                let row = rest_offset[t] + term.group[i] * term.k;
                 for (b, zb) in term.zrow(i).iter().enumerate() {
-                    pos.push(row + b);
-                    val.push(*zb);
+                    pos[e] = row + b;
+                    val[e] = *zb;
+                    e += 1;
                 }
             }
             for c in 0..p {
-                pos.push(self.q_rest + c);
-                val.push(x[i + c * n]);
+                pos[e] = *q_rest + c;
+                val[e] = x[i + c * n];
+                e += 1;
             }
-            pos.push(m - 1);
-            val.push(y[i]);
+            pos[e] = m - 1;
+            val[e] = y[i];
             // term-1 off-diagonal block column
-            let len = self.rows_ptr[j + 1] - self.rows_ptr[j];
-            let vstart = self.val_ptr[j];
+            let len = rows_ptr[j + 1] - rows_ptr[j];
+            let vstart = val_ptr[j];
+            let tail = len - (p + 1);
+            let rest_width = width - (p + 1);
             for a in 0..k1 {
-                let col = &mut self.ar1[vstart + a * len..vstart + (a + 1) * len];
+                let col = &mut ar1[vstart + a * len..vstart + (a + 1) * len];
                 let wz = wi * z1[a];
                 let mut e = 0;
-                for t in 1..self.terms.len() {
-                    let kt = self.terms[t].k;
-                    let rp = self.obs_pos[i * nrest + (t - 1)];
+                for t in 1..terms.len() {
+                    let kt = terms[t].k;
+                    let rp = obs_pos[i * nrest + (t - 1)];
                     for b in 0..kt {
                         col[rp + b] += wz * val[e + b];
                     }
                     e += kt;
                 }
-                let tail = len - (p + 1);
-                for c in 0..=p {
-                    col[tail + c] += wz * val[e + c];
+                for (c, v) in val[rest_width..].iter().enumerate() {
+                    col[tail + c] += wz * v;
                 }
             }
-            // dense block (lower triangle; mirrored below)
-            for (ci, &pc) in pos.iter().enumerate() {
+            // dense block, lower triangle
+            for ci in 0..width {
                 let wv = wi * val[ci];
-                let colbase = pc * m;
-                for ri in ci..pos.len() {
-                    let pr = pos[ri];
-                    let (r, c) = if pr >= pc { (pr, colbase) } else { (pc, pr * m) };
-                    self.arr[r + c] += wv * val[ri];
+                let colbase = pos[ci] * m;
+                for ri in ci..width {
+                    arr[pos[ri] + colbase] += wv * val[ri];
                 }
             }
         }
         for c in 0..m {
             for r in c + 1..m {
-                self.arr[c + r * m] = self.arr[r + c * m];
+                arr[c + r * m] = arr[r + c * m];
             }
         }
     }
