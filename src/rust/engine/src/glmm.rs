@@ -68,6 +68,9 @@ pub struct GlmmProblem {
     ntheta: usize,
     /// The dispersion is estimated: log phi is the last parameter.
     has_scale: bool,
+    /// The last (theta, beta) the general Laplace path evaluated, with its
+    /// value and mode (self.factor still holds its factor).
+    last_point: Option<(Vec<f64>, Vec<f64>, f64, PirlsResult)>,
     monitor: Box<dyn Monitor>,
 }
 
@@ -150,12 +153,14 @@ impl GlmmProblem {
             eta_warm,
             ntheta,
             has_scale,
+            last_point: None,
             monitor: Box::new(Silent),
         })
     }
 
     /// Stage-1 objective: Laplace at the joint mode of (u, beta) for theta.
     pub fn objective_fast(&mut self, theta: &[f64]) -> Result<(f64, PirlsResult)> {
+        self.last_point = None; // self.factor is about to change
         let mode = pirls_u_beta(&self.data, &mut self.sys_ub, &mut self.factor, theta, &self.eta_warm)?;
         self.eta_warm.copy_from_slice(&mode.eta);
         let v = laplace_deviance(&self.sys_ub, &self.factor, &mode, self.sat);
@@ -165,6 +170,7 @@ impl GlmmProblem {
 
     /// -2 log L at (theta, beta): Laplace, or AGQ for nAGQ > 1.
     pub fn objective(&mut self, theta: &[f64], beta: &[f64]) -> Result<(f64, PirlsResult)> {
+        self.last_point = None; // self.factor is about to change
         if let (Some(levels), true) = (&self.levels, self.nagq >= 1) {
             // one scalar term: independent one-dimensional modes and integrals
             let mode = pirls_scalar_term(&self.data, &self.sys_u.terms[0], levels, theta[0], beta, &self.u_warm)?;
@@ -207,10 +213,27 @@ impl GlmmProblem {
 
     /// -2 log L and its exact gradient in (theta, beta).
     pub fn value_gradient(&mut self, theta: &[f64], beta: &[f64]) -> Result<(f64, Vec<f64>)> {
+        let (v, g) = self.value_maybe_gradient(theta, beta, true)?;
+        Ok((v, g.expect("gradient requested")))
+    }
+
+    /// -2 log L, with the gradient when `want` (always for one scalar term,
+    /// where both come from one pass). Asked for the gradient at the point
+    /// it evaluated last, it reuses that point's mode and factor.
+    fn value_maybe_gradient(&mut self, theta: &[f64], beta: &[f64], want: bool) -> Result<(f64, Option<Vec<f64>>)> {
         let Some(levels) = &self.levels else {
-            let (v, mode) = self.objective(theta, beta)?;
-            let g = laplace_gradient(&self.data, &self.sys_u, &self.factor, &mode);
-            return Ok((v, g));
+            let same = matches!(&self.last_point, Some((t, b, _, _)) if t.as_slice() == theta && b.as_slice() == beta);
+            if !same {
+                let (v, mode) = self.objective(theta, beta)?;
+                self.last_point = Some((theta.to_vec(), beta.to_vec(), v, mode));
+            }
+            let (_, _, v, mode) = self.last_point.as_ref().unwrap();
+            let v = *v;
+            if !want {
+                return Ok((v, None));
+            }
+            let g = laplace_gradient(&self.data, &self.sys_u, &self.factor, mode);
+            return Ok((v, Some(g)));
         };
         // one scalar term: the quadrature gives its value with the gradient
         let mode = pirls_scalar_term(&self.data, &self.sys_u.terms[0], levels, theta[0], beta, &self.u_warm)?;
@@ -219,7 +242,7 @@ impl GlmmProblem {
         let rule = self.rule.as_ref().unwrap_or(&one);
         let (v, g) = agq_value_gradient(&self.data, &self.sys_u, &mode, theta[0], levels, rule, self.sat);
         self.monitor.tick(v)?;
-        Ok((v, g))
+        Ok((v, Some(g)))
     }
 
     fn split<'a>(&self, par: &'a [f64]) -> (&'a [f64], &'a [f64]) {
@@ -301,9 +324,9 @@ impl GlmmProblem {
                     }
                 }
                 minimize_with_gradient(
-                    |pb: &[f64]| {
+                    |pb: &[f64], want: bool| {
                         let (th, be) = pb.split_at(self.ntheta);
-                        self.value_gradient(th, be)
+                        self.value_maybe_gradient(th, be, want)
                     },
                     &start2,
                     Some(hint),

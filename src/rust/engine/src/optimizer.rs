@@ -165,7 +165,9 @@ impl<F: FnMut(&[f64]) -> Result<f64>> Objective for Counted<F> {
     }
 }
 
-/// An objective that returns its exact gradient with its value.
+/// An objective that returns its exact gradient with its value. It is asked
+/// for the gradient only where one is needed (`Some`); it may return one
+/// anyway, or `None` when not asked.
 struct WithGradient<F> {
     fg: F,
     evals: usize,
@@ -177,27 +179,44 @@ struct WithGradient<F> {
     hint: Option<Vec<f64>>,
 }
 
-impl<F: FnMut(&[f64]) -> Result<(f64, Vec<f64>)>> Objective for WithGradient<F> {
-    fn value(&mut self, x: &[f64]) -> Result<f64> {
+impl<F: FnMut(&[f64], bool) -> Result<(f64, Option<Vec<f64>>)>> WithGradient<F> {
+    fn call(&mut self, x: &[f64], want: bool) -> Result<(f64, Option<Vec<f64>>)> {
         if self.evals >= self.max_evals {
             return Err(EngineError::Optimizer(format!("evaluation limit ({}) reached", self.max_evals)));
         }
         self.evals += 1;
-        let (v, g) = (self.fg)(x)?;
+        let (v, g) = (self.fg)(x, want)?;
         if v < self.best.1 {
             self.best = (x.to_vec(), v);
         }
-        self.last = Some((x.to_vec(), g));
-        Ok(v)
+        if let Some(g) = &g {
+            self.last = Some((x.to_vec(), g.clone()));
+        }
+        Ok((v, g))
     }
-    fn grad(&mut self, x: &[f64], _fx: f64, _near: bool) -> Result<Vec<f64>> {
+
+    fn gradient_at(&mut self, x: &[f64]) -> Result<Vec<f64>> {
         if let Some((lx, g)) = &self.last {
             if lx.as_slice() == x {
                 return Ok(g.clone());
             }
         }
-        self.value(x)?;
-        Ok(self.last.as_ref().unwrap().1.clone())
+        // the objective computes it from its state at x when x was its
+        // last point; this does not count as another evaluation
+        self.evals = self.evals.saturating_sub(1);
+        match self.call(x, true)? {
+            (_, Some(g)) => Ok(g),
+            _ => Err(EngineError::Optimizer("the objective gave no gradient".into())),
+        }
+    }
+}
+
+impl<F: FnMut(&[f64], bool) -> Result<(f64, Option<Vec<f64>>)>> Objective for WithGradient<F> {
+    fn value(&mut self, x: &[f64]) -> Result<f64> {
+        Ok(self.call(x, false)?.0)
+    }
+    fn grad(&mut self, x: &[f64], _fx: f64, _near: bool) -> Result<Vec<f64>> {
+        self.gradient_at(x)
     }
     fn start_hessian(&mut self, x: &[f64], fx: f64, g: &[f64]) -> Result<DMatrix<f64>> {
         let n = x.len();
@@ -239,7 +258,7 @@ impl<F: FnMut(&[f64]) -> Result<(f64, Vec<f64>)>> Objective for WithGradient<F> 
     }
 }
 
-impl<F: FnMut(&[f64]) -> Result<(f64, Vec<f64>)>> WithGradient<F> {
+impl<F: FnMut(&[f64], bool) -> Result<(f64, Option<Vec<f64>>)>> WithGradient<F> {
     /// Forward differences of the gradient for the listed coordinates.
     fn curvature_at(&mut self, x: &[f64], g: &[f64], which: &[usize]) -> Result<Vec<f64>> {
         let mut out = Vec::with_capacity(which.len());
@@ -247,8 +266,11 @@ impl<F: FnMut(&[f64]) -> Result<(f64, Vec<f64>)>> WithGradient<F> {
         for &i in which {
             let h = fd_step(x[i]) * 100.0;
             xx[i] = x[i] + h;
-            self.value(&xx)?;
-            out.push((self.last.as_ref().unwrap().1[i] - g[i]) / h);
+            let gi = match self.call(&xx, true)? {
+                (_, Some(gg)) => gg[i],
+                _ => return Err(EngineError::Optimizer("the objective gave no gradient".into())),
+            };
+            out.push((gi - g[i]) / h);
             xx[i] = x[i];
         }
         Ok(out)
@@ -276,7 +298,7 @@ pub fn minimize_with_gradient<F>(
     ctl: &OptimControl,
 ) -> Result<OptimResult>
 where
-    F: FnMut(&[f64]) -> Result<(f64, Vec<f64>)>,
+    F: FnMut(&[f64], bool) -> Result<(f64, Option<Vec<f64>>)>,
 {
     let mut obj = WithGradient {
         fg,
@@ -432,11 +454,11 @@ mod tests {
         let f = |x: &[f64]| -> Result<f64> {
             Ok((1.0 - x[0]).powi(2) + 100.0 * (x[1] - x[0] * x[0]).powi(2))
         };
-        let fg = |x: &[f64]| -> Result<(f64, Vec<f64>)> {
+        let fg = |x: &[f64], want: bool| -> Result<(f64, Option<Vec<f64>>)> {
             let v = (1.0 - x[0]).powi(2) + 100.0 * (x[1] - x[0] * x[0]).powi(2);
             let g0 = -2.0 * (1.0 - x[0]) - 400.0 * x[0] * (x[1] - x[0] * x[0]);
             let g1 = 200.0 * (x[1] - x[0] * x[0]);
-            Ok((v, vec![g0, g1]))
+            Ok((v, if want { Some(vec![g0, g1]) } else { None }))
         };
         let ctl = OptimControl { rel_tol: 1e-14, ..Default::default() };
         let a = minimize(f, &[-1.2, 1.0], &ctl).unwrap();

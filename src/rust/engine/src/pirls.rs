@@ -219,7 +219,7 @@ pub struct PirlsResult {
 
 const MAX_ITER: usize = 100;
 const MAX_HALVINGS: usize = 20;
-const TOL: f64 = 1e-12;
+const TOL: f64 = 1e-10;
 
 /// Conditional modes of u for fixed theta and beta. `sys` must have p = 0.
 /// On return `factor` holds the factor at the mode (weights at the mode).
