@@ -365,8 +365,10 @@ build_structures <- function(frame, formula = attr(frame, "formula"),
            ") has no columns in its model matrix", call. = FALSE)
     }
     cnms <- colnames(z)
-    z <- matrix(as.numeric(z), nrow = n, ncol = ncol(z),
-                dimnames = list(NULL, cnms))
+    k <- ncol(z)
+    # drop the n row names and other attributes without copying the values
+    attributes(z) <- NULL
+    z <- matrix(as.double(z), nrow = n, ncol = k, dimnames = list(NULL, cnms))
     f <- grouping_factor(grp, frame, fenv)
     list(group_name = deparse1(grp),
          cnms = cnms,

@@ -121,7 +121,7 @@ lmm_engine_fit <- function(y, structures, REML, control) {
          call. = FALSE)
   }
   engine_call(rust_fit_lmm(
-    y, as.numeric(X), ncol(X), engine_terms(structures$reterms),
+    y, plain_double(X), ncol(X), engine_terms(structures$reterms),
     as.numeric(structures$weights), as.numeric(structures$offset), REML,
     engine_control(control)
   ))
@@ -132,11 +132,19 @@ lmm_engine_fit <- function(y, structures, REML, control) {
 glmm_engine_fit <- function(resp, structures, family, nAGQ, control) {
   X <- structures$X
   engine_call(rust_fit_glmm(
-    resp$y, as.numeric(X), ncol(X), engine_terms(structures$reterms),
+    resp$y, plain_double(X), ncol(X), engine_terms(structures$reterms),
     as.numeric(resp$weights), as.numeric(structures$offset), resp$dist,
     family$link, as.integer(nAGQ),
     engine_control(control)
   ))
+}
+
+#' The values of a numeric matrix as a plain double vector (column-major),
+#' without copying its row names along
+#' @noRd
+plain_double <- function(m) {
+  attributes(m) <- NULL
+  as.double(m)
 }
 
 #' The control settings the engine reads
