@@ -284,8 +284,10 @@ impl GlmmProblem {
         // Stage 1: theta (and log phi) with beta inside PIRLS. With exact
         // gradients for stage 2, the joint mode at the starting theta is a
         // good enough start and the stage-1 optimisation is skipped.
+        let mut start_mode = None;
         let stage1 = if self.has_gradient() {
-            let v = self.objective_fast(&start)?.0;
+            let (v, mode) = self.objective_fast(&start)?;
+            start_mode = Some(mode);
             crate::optimizer::OptimResult { par: start.clone(), value: v, evals: 1, iterations: 0, message: String::new() }
         } else {
             minimize(
@@ -299,7 +301,12 @@ impl GlmmProblem {
         };
         let mut evals = stage1.evals;
         let theta1 = self.apply_phi(&stage1.par).to_vec();
-        let (_, mode1) = self.objective_fast(&theta1)?;
+        // the joint mode at stage 1's theta (already at hand when stage 1
+        // was a single evaluation; self.factor still holds its factor)
+        let mode1 = match start_mode {
+            Some(m) => m,
+            None => self.objective_fast(&theta1)?.1,
+        };
         let mut iterations = stage1.iterations;
         let mut message = stage1.message.clone();
         let mut par: Vec<f64>;
@@ -367,10 +374,13 @@ impl GlmmProblem {
                 Ok(this.objective_fast(p)?.0)
             }
         };
-        let mut best = eval_at(self, &par)?;
+        let mut best = f64::NAN; // evaluated only if a variance is near zero
         let mut boundary = vec![false; par.len()];
         for &d in &diag_pos {
             if par[d].abs() < 1e-3 {
+                if best.is_nan() {
+                    best = eval_at(self, &par)?;
+                }
                 let mut trial = par.clone();
                 trial[d] = 0.0;
                 let v = eval_at(self, &trial)?;
