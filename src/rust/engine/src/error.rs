@@ -28,3 +28,23 @@ impl fmt::Display for EngineError {
 impl std::error::Error for EngineError {}
 
 pub type Result<T> = std::result::Result<T, EngineError>;
+
+/// The checks every model makes of its observation-level inputs: n rows
+/// everywhere, finite values, non-negative weights. Returns n.
+pub fn check_observations(y: &[f64], x: &[f64], p: usize, weights: &[f64], offset: &[f64]) -> Result<usize> {
+    let n = y.len();
+    if n == 0 {
+        return Err(EngineError::Input("no observations".into()));
+    }
+    if x.len() != n * p || weights.len() != n || offset.len() != n {
+        return Err(EngineError::Input("X, weights or offset do not have one row per observation".into()));
+    }
+    let bad = |v: &[f64]| v.iter().any(|a| !a.is_finite());
+    if bad(y) || bad(x) || bad(offset) || bad(weights) {
+        return Err(EngineError::Input("non-finite values in y, X, weights or offset".into()));
+    }
+    if weights.iter().any(|&w| w < 0.0) {
+        return Err(EngineError::Input("negative weights".into()));
+    }
+    Ok(n)
+}

@@ -5,7 +5,7 @@
 
 use crate::blocked::{BlockedSystem, Factor};
 use crate::convergence::{check_optimum, check_optimum_with_gradient, ConvergenceCheck};
-use crate::error::{EngineError, Result};
+use crate::error::{check_observations, EngineError, Result};
 use crate::family::{Distribution, Link};
 use crate::laplace_gradient::{canonical_without_scale, laplace_gradient};
 use crate::laplace::{agq_deviance, agq_value_gradient, laplace_deviance, saturated_constant, LevelIndex};
@@ -92,20 +92,7 @@ fn eta_start(data: &GlmmData) -> Vec<f64> {
 
 impl GlmmProblem {
     pub fn new(input: GlmmInput) -> Result<Self> {
-        let n = input.y.len();
-        if n == 0 {
-            return Err(EngineError::Input("no observations".into()));
-        }
-        if input.x.len() != n * input.p || input.weights.len() != n || input.offset.len() != n {
-            return Err(EngineError::Input("X, weights or offset do not have n rows".into()));
-        }
-        let bad = |v: &[f64]| v.iter().any(|a| !a.is_finite());
-        if bad(&input.y) || bad(&input.x) || bad(&input.offset) || bad(&input.weights) {
-            return Err(EngineError::Input("non-finite values in y, X, weights or offset".into()));
-        }
-        if input.weights.iter().any(|&w| w < 0.0) {
-            return Err(EngineError::Input("negative weights".into()));
-        }
+        let n = check_observations(&input.y, &input.x, input.p, &input.weights, &input.offset)?;
         check_response(input.dist, &input.y, &input.weights)?;
         let single_scalar = input.terms.len() == 1 && input.terms[0].k == 1;
         if input.nagq > 1 && !single_scalar {
@@ -540,18 +527,7 @@ mod tests {
             .map(|i| {
                 let eta = -0.3 + 0.7 * xv[i] + b[group[i]];
                 match dist {
-                    Distribution::Poisson => {
-                        // inversion sampling of a Poisson count
-                        let lam = eta.exp();
-                        let (mut k, mut p, u) = (0.0, (-lam).exp(), rng.uniform());
-                        let mut c = p;
-                        while u > c {
-                            k += 1.0;
-                            p *= lam / k;
-                            c += p;
-                        }
-                        k
-                    }
+                    Distribution::Poisson => rng.poisson(eta.exp()),
                     Distribution::Gamma => {
                         // shape 5: a sum of five exponentials, scaled to mean mu
                         let mu = link.linkinv(eta);
@@ -758,17 +734,7 @@ mod general_gradient_tests {
             .map(|i| {
                 let eta = -0.2 + 0.6 * xv[i] + b1[g1[i]] + b2[g2[i]];
                 match dist {
-                    Distribution::Poisson => {
-                        let lam = eta.exp();
-                        let (mut k, mut p, u) = (0.0, (-lam).exp(), rng.uniform());
-                        let mut c = p;
-                        while u > c {
-                            k += 1.0;
-                            p *= lam / k;
-                            c += p;
-                        }
-                        k
-                    }
+                    Distribution::Poisson => rng.poisson(eta.exp()),
                     _ => (rng.uniform() < link.linkinv(eta)) as i32 as f64,
                 }
             })

@@ -3,7 +3,7 @@
 
 use crate::blocked::{BlockedSystem, Factor};
 use crate::convergence::{check_optimum, ConvergenceCheck};
-use crate::error::{EngineError, Result};
+use crate::error::{check_observations, EngineError, Result};
 use crate::monitor::{Monitor, Silent};
 use crate::optimizer::{minimize, OptimControl};
 use crate::reterm::{normalize_theta_signs, theta_diagonal_positions, theta_start, ReTerm};
@@ -56,23 +56,7 @@ pub struct LmmProblem {
 
 impl LmmProblem {
     pub fn new(input: LmmInput) -> Result<Self> {
-        let n = input.y.len();
-        if n == 0 {
-            return Err(EngineError::Input("no observations".into()));
-        }
-        if input.x.len() != n * input.p {
-            return Err(EngineError::Input("X does not have n rows".into()));
-        }
-        if input.weights.len() != n || input.offset.len() != n {
-            return Err(EngineError::Input("weights or offset have the wrong length".into()));
-        }
-        let bad = |v: &[f64]| v.iter().any(|a| !a.is_finite());
-        if bad(&input.y) || bad(&input.x) || bad(&input.offset) || bad(&input.weights) {
-            return Err(EngineError::Input("non-finite values in y, X, weights or offset".into()));
-        }
-        if input.weights.iter().any(|&w| w < 0.0) {
-            return Err(EngineError::Input("negative weights".into()));
-        }
+        let n = check_observations(&input.y, &input.x, input.p, &input.weights, &input.offset)?;
         if input.reml && n <= input.p {
             return Err(EngineError::Input("REML needs more observations than fixed effects".into()));
         }

@@ -23,6 +23,18 @@ impl Rng {
         let u2 = self.uniform();
         (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
     }
+    /// A Poisson draw with mean lam, by inversion.
+    pub fn poisson(&mut self, lam: f64) -> f64 {
+        let (mut k, mut p, u) = (0.0, (-lam).exp(), self.uniform());
+        let mut c = p;
+        while u > c {
+            k += 1.0;
+            p *= lam / k;
+            c += p;
+        }
+        k
+    }
+
     pub fn below(&mut self, n: usize) -> usize {
         (self.next_u64() % n as u64) as usize
     }

@@ -16,6 +16,7 @@ use engine::{EngineError, Result as EngineResult};
 
 use engine::family::{Distribution, Link};
 use engine::glmm::{GlmmFit, GlmmInput, GlmmProblem};
+use engine::convergence::ConvergenceCheck;
 use engine::lmm::{LmmFit, LmmInput, LmmProblem};
 use engine::optimizer::OptimControl;
 use engine::reterm::ReTerm;
@@ -159,27 +160,58 @@ fn control(x: Robj) -> BindResult<(OptimControl, bool)> {
     Ok((c, progress))
 }
 
-fn lmm_result(fit: LmmFit) -> List {
-    list!(
-        theta = fit.theta,
-        beta = fit.beta,
-        vcov = fit.vcov,
-        sigma = fit.sigma,
-        u = fit.u,
-        b = fit.b,
-        objective = fit.objective,
-        evals = fit.evals as i32,
-        iterations = fit.iterations as i32,
-        message = fit.message,
-        boundary = fit.boundary,
-        gradient = fit.check.gradient,
-        hessian = fit.check.hessian,
-        max_scaled_gradient = fit.check.max_scaled_gradient,
-        max_abs_gradient = fit.check.max_abs_gradient,
-        hessian_positive_definite = fit.check.hessian_positive_definite
-    )
+/// The fields every fit returns: the optimizer's record and the check.
+fn fit_record(
+    evals: usize,
+    iterations: u64,
+    message: String,
+    boundary: Vec<bool>,
+    check: ConvergenceCheck,
+) -> Vec<(&'static str, Robj)> {
+    vec![
+        ("evals", (evals as i32).into()),
+        ("iterations", (iterations as i32).into()),
+        ("message", message.into()),
+        ("boundary", boundary.into()),
+        ("gradient", check.gradient.into()),
+        ("hessian", check.hessian.into()),
+        ("max_scaled_gradient", check.max_scaled_gradient.into()),
+        ("max_abs_gradient", check.max_abs_gradient.into()),
+        ("hessian_positive_definite", check.hessian_positive_definite.into()),
+    ]
 }
 
+fn lmm_result(fit: LmmFit) -> List {
+    let mut fields: Vec<(&'static str, Robj)> = vec![
+        ("theta", fit.theta.into()),
+        ("beta", fit.beta.into()),
+        ("vcov", fit.vcov.into()),
+        ("sigma", fit.sigma.into()),
+        ("u", fit.u.into()),
+        ("b", fit.b.into()),
+        ("objective", fit.objective.into()),
+    ];
+    fields.extend(fit_record(fit.evals, fit.iterations, fit.message, fit.boundary, fit.check));
+    List::from_pairs(fields)
+}
+
+/// The inputs of a linear mixed model from their R values.
+#[allow(clippy::too_many_arguments)]
+fn lmm_input(y: Robj, x: Robj, p: Robj, terms: Robj, weights: Robj, offset: Robj, reml: Robj) -> BindResult<LmmInput> {
+    let y = real_vec(&y, "y")?;
+    let n = y.len();
+    Ok(LmmInput {
+        y,
+        x: real_vec(&x, "X")?,
+        p: scalar_usize(&p, "p")?,
+        weights: real_vec(&weights, "weights")?,
+        offset: real_vec(&offset, "offset")?,
+        terms: terms_from(terms, n)?,
+        reml: reml.as_bool().ok_or("`REML` must be TRUE or FALSE")?,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
 fn fit_lmm_impl(
     y: Robj,
     x: Robj,
@@ -190,24 +222,7 @@ fn fit_lmm_impl(
     reml: Robj,
     ctl: Robj,
 ) -> BindResult<List> {
-    let y = real_vec(&y, "y")?;
-    let n = y.len();
-    let x = real_vec(&x, "X")?;
-    let p = scalar_usize(&p, "p")?;
-    let terms_list: List = terms.try_into().map_err(|_| "`terms` must be a list".to_string())?;
-    let mut re = Vec::with_capacity(terms_list.len());
-    for (_, t) in terms_list.iter() {
-        re.push(re_term(t, n)?);
-    }
-    let input = LmmInput {
-        y,
-        x,
-        p,
-        weights: real_vec(&weights, "weights")?,
-        offset: real_vec(&offset, "offset")?,
-        terms: re,
-        reml: reml.as_bool().ok_or("`REML` must be TRUE or FALSE")?,
-    };
+    let input = lmm_input(y, x, p, terms, weights, offset, reml)?;
     let (ctl, progress) = control(ctl)?;
     let mut problem = LmmProblem::new(input).map_err(|e| e.to_string())?;
     problem.set_monitor(Box::new(RMonitor::new(progress)));
@@ -216,27 +231,20 @@ fn fit_lmm_impl(
 }
 
 fn glmm_result(fit: GlmmFit) -> List {
-    list!(
-        theta = fit.theta,
-        beta = fit.beta,
-        vcov_factor = fit.vcov_factor,
-        vcov_hessian = fit.vcov_hessian,
-        u = fit.u,
-        b = fit.b,
-        eta = fit.eta,
-        objective = fit.objective,
-        deviance = fit.deviance,
-        phi = fit.phi,
-        evals = fit.evals as i32,
-        iterations = fit.iterations as i32,
-        message = fit.message,
-        boundary = fit.boundary,
-        gradient = fit.check.gradient,
-        hessian = fit.check.hessian,
-        max_scaled_gradient = fit.check.max_scaled_gradient,
-        max_abs_gradient = fit.check.max_abs_gradient,
-        hessian_positive_definite = fit.check.hessian_positive_definite
-    )
+    let mut fields: Vec<(&'static str, Robj)> = vec![
+        ("theta", fit.theta.into()),
+        ("beta", fit.beta.into()),
+        ("vcov_factor", fit.vcov_factor.into()),
+        ("vcov_hessian", fit.vcov_hessian.into()),
+        ("u", fit.u.into()),
+        ("b", fit.b.into()),
+        ("eta", fit.eta.into()),
+        ("objective", fit.objective.into()),
+        ("deviance", fit.deviance.into()),
+        ("phi", fit.phi.into()),
+    ];
+    fields.extend(fit_record(fit.evals, fit.iterations, fit.message, fit.boundary, fit.check));
+    List::from_pairs(fields)
 }
 
 fn terms_from(terms: Robj, n: usize) -> BindResult<Vec<ReTerm>> {
@@ -336,22 +344,7 @@ fn rust_lmm_objective(
 ) -> List {
     guarded(|| {
         let th = real_vec(&theta, "theta")?;
-        let y = real_vec(&y, "y")?;
-        let n = y.len();
-        let terms_list: List = terms.try_into().map_err(|_| "`terms` must be a list".to_string())?;
-        let mut re = Vec::new();
-        for (_, t) in terms_list.iter() {
-            re.push(re_term(t, n)?);
-        }
-        let input = LmmInput {
-            y,
-            x: real_vec(&x, "X")?,
-            p: scalar_usize(&p, "p")?,
-            weights: real_vec(&weights, "weights")?,
-            offset: real_vec(&offset, "offset")?,
-            terms: re,
-            reml: reml.as_bool().ok_or("`REML` must be TRUE or FALSE")?,
-        };
+        let input = lmm_input(y, x, p, terms, weights, offset, reml)?;
         let mut problem = LmmProblem::new(input).map_err(|e| e.to_string())?;
         let v = problem.objective(&th).map_err(|e| e.to_string())?;
         Ok(list!(value = v))
