@@ -200,6 +200,27 @@ impl BlockedSystem {
         let mut pos = vec![0usize; width];
         let mut val = vec![0.0f64; width];
         let t1 = &terms[0];
+        // The response and fixed-effects rows of a level's block column are
+        // summed in `tail_acc` while consecutive rows share the level (rows
+        // sorted by level make them contiguous) and written once: adding
+        // into memory row after row would wait on each previous store.
+        let tail_len = k1 * (p + 1);
+        let mut tail_acc = vec![0.0f64; tail_len];
+        let mut tail_level = usize::MAX;
+        let flush = |ar1: &mut [f64], level: usize, acc: &mut [f64]| {
+            if level == usize::MAX {
+                return;
+            }
+            let len = rows_ptr[level + 1] - rows_ptr[level];
+            let vstart = val_ptr[level];
+            let tail = len - (p + 1);
+            for a in 0..k1 {
+                for c in 0..=p {
+                    ar1[vstart + a * len + tail + c] += acc[a * (p + 1) + c];
+                }
+            }
+            acc.iter_mut().for_each(|v| *v = 0.0);
+        };
         for i in 0..n {
             let wi = w[i];
             if wi == 0.0 {
@@ -233,9 +254,12 @@ impl BlockedSystem {
             pos[e] = m - 1;
             val[e] = y[i];
             // term-1 off-diagonal block column
+            if j != tail_level {
+                flush(ar1, tail_level, &mut tail_acc);
+                tail_level = j;
+            }
             let len = rows_ptr[j + 1] - rows_ptr[j];
             let vstart = val_ptr[j];
-            let tail = len - (p + 1);
             let rest_width = width - (p + 1);
             for a in 0..k1 {
                 let col = &mut ar1[vstart + a * len..vstart + (a + 1) * len];
@@ -249,8 +273,9 @@ impl BlockedSystem {
                     }
                     e += kt;
                 }
+                let acc = &mut tail_acc[a * (p + 1)..(a + 1) * (p + 1)];
                 for (c, v) in val[rest_width..].iter().enumerate() {
-                    col[tail + c] += wz * v;
+                    acc[c] += wz * v;
                 }
             }
             // dense block, lower triangle
@@ -262,6 +287,7 @@ impl BlockedSystem {
                 }
             }
         }
+        flush(ar1, tail_level, &mut tail_acc);
         for c in 0..m {
             for r in c + 1..m {
                 arr[c + r * m] = arr[r + c * m];

@@ -71,6 +71,8 @@ pub struct GlmmProblem {
     /// The last (theta, beta) the general Laplace path evaluated, with its
     /// value and mode (self.factor still holds its factor).
     last_point: Option<(Vec<f64>, Vec<f64>, f64, PirlsResult)>,
+    /// order[k]: the caller's row of internal row k.
+    order: Vec<usize>,
     monitor: Box<dyn Monitor>,
 }
 
@@ -103,6 +105,11 @@ impl GlmmProblem {
         if input.nagq > 25 {
             return Err(EngineError::Input("nAGQ must be at most 25".into()));
         }
+        // Rows in the order of the first term's levels: each level's
+        // observations are then contiguous, and the cross-products sum them
+        // in registers (see `update_crossproducts`). The model does not
+        // depend on the order of its rows.
+        let (input, order) = rows_by_first_term(input);
         let ntheta = input.terms.iter().map(|t| t.ntheta()).sum();
         let sys_u = BlockedSystem::new(input.terms.clone(), n, 0)?;
         let sys_ub = BlockedSystem::new(input.terms.clone(), n, input.p)?;
@@ -141,6 +148,7 @@ impl GlmmProblem {
             ntheta,
             has_scale,
             last_point: None,
+            order,
             monitor: Box::new(Silent),
         })
     }
@@ -437,7 +445,13 @@ impl GlmmProblem {
             vcov_hessian,
             u: mode.u.clone(),
             b,
-            eta: mode.eta.clone(),
+            eta: {
+                let mut eta = vec![0.0; mode.eta.len()];
+                for (k, &i) in self.order.iter().enumerate() {
+                    eta[i] = mode.eta[k];
+                }
+                eta
+            },
             objective,
             deviance: mode.deviance * self.data.phi,
             phi: self.data.phi,
@@ -448,6 +462,40 @@ impl GlmmProblem {
             check,
         })
     }
+}
+
+/// The input with its rows sorted (stably) by the first term's level, and
+/// the permutation applied (order[k] = original row of row k).
+fn rows_by_first_term(input: GlmmInput) -> (GlmmInput, Vec<usize>) {
+    let n = input.y.len();
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by_key(|&i| input.terms[0].group[i]);
+    let pick = |v: &[f64]| order.iter().map(|&i| v[i]).collect::<Vec<f64>>();
+    let mut x = Vec::with_capacity(input.x.len());
+    for c in 0..input.p {
+        x.extend(order.iter().map(|&i| input.x[i + c * n]));
+    }
+    let terms = input
+        .terms
+        .iter()
+        .map(|t| {
+            let group = order.iter().map(|&i| t.group[i]).collect();
+            let z = order.iter().flat_map(|&i| t.zrow(i).to_vec()).collect();
+            ReTerm { group, nlevels: t.nlevels, k: t.k, z }
+        })
+        .collect();
+    let out = GlmmInput {
+        y: pick(&input.y),
+        x,
+        p: input.p,
+        weights: pick(&input.weights),
+        offset: pick(&input.offset),
+        terms,
+        dist: input.dist,
+        link: input.link,
+        nagq: input.nagq,
+    };
+    (out, order)
 }
 
 /// Pearson estimate of the dispersion around the overall mean: a start.
@@ -845,5 +893,34 @@ mod timing {
         let t0 = std::time::Instant::now();
         let fit = pr.fit(&OptimControl::default()).unwrap();
         eprintln!("fit {:?} evals {} iterations {}", t0.elapsed(), fit.evals, fit.iterations);
+    }
+}
+
+#[cfg(test)]
+mod order_tests {
+    use super::*;
+    use crate::testutil::Rng;
+
+    #[test]
+    fn fitted_linear_predictor_comes_back_in_the_callers_row_order() {
+        let mut rng = Rng::new(77);
+        let n = 150;
+        // levels interleaved, so the internal sort really permutes rows
+        let g: Vec<usize> = (0..n).map(|i| i % 10).collect();
+        let xv: Vec<f64> = (0..n).map(|_| rng.normal()).collect();
+        let y: Vec<f64> = (0..n).map(|i| rng.poisson((0.3 + 0.4 * xv[i] + 0.1 * (g[i] as f64 - 4.5)).exp())).collect();
+        let mut x = vec![1.0; n];
+        x.extend_from_slice(&xv);
+        let term = ReTerm::new(g.clone(), 10, 1, vec![1.0; n]).unwrap();
+        let mut pr = GlmmProblem::new(GlmmInput {
+            y, x: x.clone(), p: 2, weights: vec![1.0; n], offset: vec![0.0; n], terms: vec![term],
+            dist: Distribution::Poisson, link: Link::Log, nagq: 1,
+        })
+        .unwrap();
+        let fit = pr.fit(&OptimControl::default()).unwrap();
+        for i in 0..n {
+            let want = fit.beta[0] * x[i] + fit.beta[1] * x[n + i] + fit.b[g[i]];
+            assert!((fit.eta[i] - want).abs() < 1e-8, "row {i}: {} vs {want}", fit.eta[i]);
+        }
     }
 }
