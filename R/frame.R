@@ -371,6 +371,7 @@ build_structures <- function(frame, formula = attr(frame, "formula"),
     z <- matrix(as.double(z), nrow = n, ncol = k, dimnames = list(NULL, cnms))
     f <- grouping_factor(grp, frame, fenv)
     list(group_name = deparse1(grp),
+         bar = b,
          cnms = cnms,
          group = as.integer(f),
          levels = levels(f),

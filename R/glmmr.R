@@ -204,6 +204,9 @@ new_glmmr <- function(fit, call, frame, structures, y, family, REML, control,
   objective <- fit$objective
   loglik <- -objective / 2
   is_lmm <- is.na(nAGQ)
+  # the linear predictor X beta + offset + Z b, in the frame's row order
+  eta <- if (!is.null(fit$eta)) fit$eta else
+    drop(X %*% beta) + structures$offset + z_times_b(reterms, ranef)
   # sigma: the residual standard deviation of an LMM, sqrt(dispersion) of a
   # GLMM with a scale, 1 otherwise. Random effects are sigma * lambda * u in
   # an LMM (lme4's parameterisation) and lambda * u in a GLMM.
@@ -227,7 +230,7 @@ new_glmmr <- function(fit, call, frame, structures, y, family, REML, control,
     y = y,
     weights = structures$weights,
     offset = structures$offset,
-    reterms = lapply(reterms, function(t) t[c("group_name", "cnms", "levels", "nlevels")]),
+    reterms = reterms,
     contrasts = attr(X, "contrasts"),
     dropped = structures$dropped,
     fixed_terms = structures$fixed_terms,
@@ -242,7 +245,7 @@ new_glmmr <- function(fit, call, frame, structures, y, family, REML, control,
     re_scale = if (is_lmm) sigma else 1,
     nAGQ = nAGQ,
     dist = dist,
-    eta = fit$eta,
+    eta = eta,
     deviance = fit$deviance,
     u = fit$u,
     ranef = ranef,
@@ -254,6 +257,17 @@ new_glmmr <- function(fit, call, frame, structures, y, family, REML, control,
   ), class = "glmmr")
   check_convergence(object)
   object
+}
+
+#' Z b: each term's columns times its random effects at each row's level
+#' @noRd
+z_times_b <- function(reterms, ranef) {
+  out <- 0
+  for (i in seq_along(reterms)) {
+    t <- reterms[[i]]
+    out <- out + rowSums(t$z * ranef[[i]][t$group, , drop = FALSE])
+  }
+  out
 }
 
 #' Warn only when the check at the optimum finds a real problem

@@ -1,0 +1,84 @@
+# anova(): likelihood-ratio tests between nested fits of the same data, or
+# Wald tests of the fixed-effects terms of one fit.
+
+#' Likelihood-ratio tests and fixed-effects tests
+#'
+#' With several fits, the likelihood-ratio table of lme4: for each model the
+#' number of parameters, AIC, BIC, log-likelihood and -2 log L, and between
+#' consecutive models (ordered by the number of parameters) the chi-square
+#' statistic (twice the log-likelihood difference), its degrees of freedom
+#' and p-value. The fits must use the same observations; REML fits are
+#' compared through their REML criteria only when their fixed effects are
+#' the same (as in lme4, which refits them by ML: do that with
+#' `REML = FALSE`). With one fit, a Wald chi-square test for each term of the
+#' fixed-effects part.
+#'
+#' @param object A fitted `"glmmr"` model.
+#' @param ... Further fitted `"glmmr"` models.
+#' @return A data frame of class `"anova"`.
+#' @examples
+#' m0 <- glmmr(Reaction ~ Days + (1 | Subject), sleepstudy)
+#' m1 <- glmmr(Reaction ~ Days + (Days | Subject), sleepstudy)
+#' anova(m0, m1)
+#' anova(m1)
+#' @export
+anova.glmmr <- function(object, ...) {
+  models <- c(list(object), list(...))
+  if (!all(vapply(models, inherits, TRUE, "glmmr"))) {
+    stop("all arguments of anova() must be glmmr fits", call. = FALSE)
+  }
+  if (length(models) == 1L) return(wald_terms_table(object))
+  names(models) <- vapply(as.list(substitute(list(object, ...)))[-1L], deparse1, "")
+  n <- vapply(models, nobs, 0)
+  if (length(unique(n)) != 1L ||
+      !all(vapply(models, function(m) isTRUE(all.equal(m$y, models[[1L]]$y)), TRUE))) {
+    stop("the models were not all fitted to the same data (different ",
+         "observations or responses)", call. = FALSE)
+  }
+  reml <- vapply(models, function(m) isTRUE(m$REML), TRUE)
+  if (any(reml) && length(unique(lapply(models, function(m) colnames(m$X)))) > 1L) {
+    stop("REML fits with different fixed effects cannot be compared by their ",
+         "likelihoods: refit them with REML = FALSE", call. = FALSE)
+  }
+  ll <- lapply(models, logLik)
+  npar <- vapply(ll, attr, 0, "df")
+  ord <- order(npar)
+  models <- models[ord]
+  ll <- ll[ord]
+  npar <- npar[ord]
+  logl <- vapply(ll, as.numeric, 0)
+  chisq <- c(NA, 2 * diff(logl))
+  df <- c(NA, diff(npar))
+  p <- ifelse(!is.na(df) & df > 0, stats::pchisq(chisq, df, lower.tail = FALSE), NA)
+  tab <- data.frame(npar = npar,
+                    AIC = vapply(models, stats::AIC, 0),
+                    BIC = vapply(models, stats::BIC, 0),
+                    logLik = logl, "-2 log L" = -2 * logl,
+                    Chisq = chisq, Df = df, "Pr(>Chisq)" = p,
+                    check.names = FALSE, row.names = names(models))
+  structure(tab, heading = "Likelihood-ratio tests of nested models\n",
+            class = c("anova", "data.frame"))
+}
+
+#' Wald chi-square tests of each fixed-effects term
+#' @noRd
+wald_terms_table <- function(object) {
+  X <- object$X
+  asgn <- attr(X, "assign")
+  labels <- attr(object$fixed_terms, "term.labels")
+  v <- vcov(object)
+  rows <- list()
+  for (k in sort(unique(asgn[asgn > 0]))) {
+    idx <- which(asgn == k)
+    b <- object$beta[idx]
+    stat <- drop(t(b) %*% solve(v[idx, idx, drop = FALSE], b))
+    rows[[labels[k]]] <- c(Df = length(idx), Chisq = stat,
+                           "Pr(>Chisq)" = stats::pchisq(stat, length(idx), lower.tail = FALSE))
+  }
+  tab <- as.data.frame(do.call(rbind, rows), check.names = FALSE)
+  structure(tab, heading = "Wald chi-square tests of the fixed-effects terms\n",
+            class = c("anova", "data.frame"))
+}
+
+#' @importFrom stats anova
+NULL

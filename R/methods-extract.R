@@ -1,0 +1,178 @@
+# Extractors with lme4's meanings: coefficients per level, fitted values,
+# residuals of several kinds, weights, deviance, degrees of freedom and the
+# pieces of the model (formula, family, frame, matrices, terms).
+
+#' Coefficients per level of each grouping factor
+#'
+#' For each grouping factor, a data frame with a row per level: the fixed
+#' effects plus that level's random effects for the columns that have them
+#' (columns with random effects only are appended), as lme4's `coef()`.
+#'
+#' @param object A fitted `"glmmr"` model.
+#' @param ... Unused.
+#' @return A list of data frames, one per grouping factor.
+#' @examples
+#' m <- glmmr(Reaction ~ Days + (Days | Subject), sleepstudy)
+#' head(coef(m)$Subject)
+#' @export
+coef.glmmr <- function(object, ...) {
+  fe <- object$beta
+  re <- ranef(object)
+  out <- lapply(re, function(r) {
+    cf <- as.data.frame(matrix(fe, nrow = nrow(r), ncol = length(fe), byrow = TRUE,
+                               dimnames = list(rownames(r), names(fe))),
+                        check.names = FALSE)
+    for (nm in names(r)) {
+      if (nm %in% names(cf)) cf[[nm]] <- cf[[nm]] + r[[nm]] else cf[[nm]] <- r[[nm]]
+    }
+    cf
+  })
+  structure(out, class = "coef.glmmr")
+}
+
+#' @export
+print.coef.glmmr <- function(x, ...) {
+  print(unclass(x), ...)
+  invisible(x)
+}
+
+#' Fitted values
+#'
+#' The conditional means \eqn{g^{-1}(X\beta + Zb + offset)} on the response
+#' scale, at the conditional modes of the random effects.
+#'
+#' @param object A fitted `"glmmr"` model.
+#' @param ... Unused.
+#' @return A numeric vector named by the rows of the model frame.
+#' @examples
+#' m <- glmmr(Reaction ~ Days + (Days | Subject), sleepstudy)
+#' head(fitted(m))
+#' @export
+fitted.glmmr <- function(object, ...) {
+  stats::setNames(object$family$linkinv(object$eta), rownames(object$frame))
+}
+
+#' Residuals of a fitted model
+#'
+#' `"response"`: \eqn{y - \mu}; `"pearson"`: scaled by the square root of
+#' the prior weight over the variance function; `"deviance"`: the signed
+#' square roots of the deviance contributions; `"working"`: on the linear
+#' predictor scale, \eqn{(y - \mu) / (d\mu/d\eta)}. The default is
+#' `"response"` for a linear mixed model and `"deviance"` otherwise, as in
+#' lme4. For binomial data the response is the proportion of successes.
+#'
+#' @param object A fitted `"glmmr"` model.
+#' @param type The kind of residual.
+#' @param ... Unused.
+#' @return A numeric vector named by the rows of the model frame.
+#' @examples
+#' m <- glmmr(Reaction ~ Days + (Days | Subject), sleepstudy)
+#' summary(residuals(m))
+#' @export
+residuals.glmmr <- function(object, type = c("default", "response", "pearson",
+                                             "deviance", "working"), ...) {
+  type <- match.arg(type)
+  if (type == "default") type <- if (is.na(object$nAGQ)) "response" else "deviance"
+  fam <- object$family
+  y <- object$y
+  eta <- object$eta
+  mu <- fam$linkinv(eta)
+  w <- object$weights
+  r <- switch(type,
+    response = y - mu,
+    pearson = (y - mu) * sqrt(w) / sqrt(fam$variance(mu)),
+    deviance = sign(y - mu) * sqrt(pmax(fam$dev.resids(y, mu, w), 0)),
+    working = (y - mu) / fam$mu.eta(eta))
+  stats::setNames(r, rownames(object$frame))
+}
+
+#' Prior weights
+#'
+#' @param object A fitted `"glmmr"` model.
+#' @param ... Unused.
+#' @return The prior weights of the fit (for binomial data given as
+#'   `cbind(successes, failures)`, the numbers of trials).
+#' @examples
+#' m <- glmmr(Reaction ~ Days + (Days | Subject), sleepstudy)
+#' head(weights(m))
+#' @export
+weights.glmmr <- function(object, ...) object$weights
+
+#' Deviance and residual degrees of freedom
+#'
+#' `deviance()` is -2 times the log-likelihood on the absolute scale (the
+#' REML criterion for a REML fit); `df.residual()` is the number of
+#' observations less the number of parameters.
+#'
+#' @param object A fitted `"glmmr"` model.
+#' @param ... Unused.
+#' @return A number.
+#' @examples
+#' m <- glmmr(Reaction ~ Days + (Days | Subject), sleepstudy)
+#' deviance(m)
+#' df.residual(m)
+#' @export
+deviance.glmmr <- function(object, ...) object$objective
+
+#' @rdname deviance.glmmr
+#' @export
+df.residual.glmmr <- function(object, ...) {
+  object$nobs - attr(logLik(object), "df")
+}
+
+#' The pieces of a fitted model
+#'
+#' `formula()` gives the mixed-model formula, `family()` the family,
+#' `model.frame()` the frame the model was fitted to (after `subset` and
+#' missing values), `terms()` the terms of the fixed-effects part, and
+#' `model.matrix()` the fixed-effects matrix X (`type = "fixed"`) or the
+#' random-effects matrix Z as a dense matrix (`type = "random"`).
+#'
+#' @param x,object,formula A fitted `"glmmr"` model.
+#' @param type For `model.matrix()`: `"fixed"` or `"random"`.
+#' @param ... Unused.
+#' @return The piece asked for.
+#' @examples
+#' m <- glmmr(Reaction ~ Days + (Days | Subject), sleepstudy)
+#' formula(m)
+#' dim(model.matrix(m))
+#' dim(model.matrix(m, type = "random"))
+#' @name glmmr-pieces
+NULL
+
+#' @rdname glmmr-pieces
+#' @export
+formula.glmmr <- function(x, ...) x$formula
+
+#' @rdname glmmr-pieces
+#' @export
+family.glmmr <- function(object, ...) object$family
+
+#' @rdname glmmr-pieces
+#' @export
+model.frame.glmmr <- function(formula, ...) formula$frame
+
+#' @rdname glmmr-pieces
+#' @export
+terms.glmmr <- function(x, ...) x$fixed_terms
+
+#' @rdname glmmr-pieces
+#' @export
+model.matrix.glmmr <- function(object, type = c("fixed", "random"), ...) {
+  type <- match.arg(type)
+  if (type == "fixed") return(object$X)
+  blocks <- lapply(object$reterms, function(t) {
+    k <- ncol(t$z)
+    zt <- matrix(0, nrow(t$z), t$nlevels * k,
+                 dimnames = list(NULL, paste(rep(t$levels, each = k), t$cnms, sep = ":")))
+    for (a in seq_len(k)) {
+      zt[cbind(seq_len(nrow(t$z)), (t$group - 1L) * k + a)] <- t$z[, a]
+    }
+    zt
+  })
+  do.call(cbind, blocks)
+}
+
+#' @importFrom stats coef fitted residuals weights deviance df.residual
+#' @importFrom stats formula family model.frame terms model.matrix
+NULL

@@ -1,0 +1,132 @@
+# Predictions: on the training rows or new data, with all, none or some of
+# the random effects, on the link or the response scale.
+
+#' Predictions from a fitted model
+#'
+#' @param object A fitted `"glmmr"` model.
+#' @param newdata Optional data frame; by default the rows the model was
+#'   fitted to.
+#' @param re.form Which random effects to include: `NULL` (all, the
+#'   default), `NA` or `~0` (none: the population-level prediction
+#'   \eqn{X\beta}), or a formula naming the random-effects terms to keep,
+#'   e.g. `~ (1 | dist)`.
+#' @param type `"link"` (the linear predictor) or `"response"`.
+#' @param allow.new.levels If `FALSE` (the default) a level of a grouping
+#'   factor that the fit has not seen is an error; if `TRUE` it gets the
+#'   population value (a random effect of zero).
+#' @param se.fit If `TRUE`, also return standard errors of the
+#'   population-level prediction (`re.form = NA` only), from `vcov()`, on the
+#'   link scale (or, with `type = "response"`, by the delta method).
+#' @param ... Unused.
+#' @return A numeric vector, or with `se.fit = TRUE` a list with `fit` and
+#'   `se.fit`.
+#' @examples
+#' m <- glmmr(Reaction ~ Days + (Days | Subject), sleepstudy)
+#' head(predict(m))
+#' predict(m, newdata = data.frame(Days = 0:2, Subject = "308"))
+#' predict(m, newdata = data.frame(Days = 0:2), re.form = NA)
+#' @export
+predict.glmmr <- function(object, newdata = NULL, re.form = NULL,
+                          type = c("link", "response"), allow.new.levels = FALSE,
+                          se.fit = FALSE, ...) {
+  type <- match.arg(type)
+  keep <- kept_terms(object, re.form)
+  if (is.null(newdata)) {
+    X <- object$X
+    offset <- object$offset
+    zb <- 0
+    for (i in which(keep)) {
+      t <- object$reterms[[i]]
+      zb <- zb + rowSums(t$z * object$ranef[[i]][t$group, , drop = FALSE])
+    }
+    rn <- rownames(object$frame)
+  } else {
+    if (!is.data.frame(newdata)) stop("`newdata` must be a data frame", call. = FALSE)
+    nd <- new_design(object, newdata, keep, allow.new.levels)
+    X <- nd$X
+    offset <- nd$offset
+    zb <- nd$zb
+    rn <- rownames(newdata)
+  }
+  eta <- drop(X %*% object$beta) + offset + zb
+  fit <- if (type == "response") object$family$linkinv(eta) else eta
+  fit <- stats::setNames(fit, rn)
+  if (!se.fit) return(fit)
+  if (any(keep)) {
+    stop("`se.fit = TRUE` is available for `re.form = NA` only", call. = FALSE)
+  }
+  se <- sqrt(rowSums((X %*% vcov(object)) * X))
+  if (type == "response") se <- se * abs(object$family$mu.eta(eta))
+  list(fit = fit, se.fit = stats::setNames(se, rn))
+}
+
+#' Which random-effects terms re.form keeps (logical, one per term)
+#' @noRd
+kept_terms <- function(object, re.form) {
+  nt <- length(object$reterms)
+  if (is.null(re.form)) return(rep(TRUE, nt))
+  if (identical(re.form, NA) || (inherits(re.form, "formula") &&
+                                 identical(deparse(re.form[[length(re.form)]]), "0"))) {
+    return(rep(FALSE, nt))
+  }
+  if (!inherits(re.form, "formula")) {
+    stop("`re.form` must be NULL, NA or a formula of random-effects terms",
+         call. = FALSE)
+  }
+  wanted <- vapply(expand_bars(find_bars(re.form)), deparse1, "")
+  have <- vapply(object$reterms, function(t) deparse1(t$bar), "")
+  unknown <- setdiff(wanted, have)
+  if (length(unknown)) {
+    stop("`re.form` names random-effects terms the model does not have: ",
+         paste(unknown, collapse = ", "), call. = FALSE)
+  }
+  have %in% wanted
+}
+
+#' X, offset and Z b for new data
+#' @noRd
+new_design <- function(object, newdata, keep, allow.new.levels) {
+  tt <- stats::delete.response(object$fixed_terms)
+  xlev <- .getXlevels(tt, object$frame)
+  mf <- stats::model.frame(tt, newdata, na.action = stats::na.pass, xlev = xlev)
+  X <- stats::model.matrix(tt, mf, contrasts.arg = object$contrasts)
+  X <- X[, colnames(object$X), drop = FALSE]
+  offset <- stats::model.offset(mf)
+  if (is.null(offset)) offset <- rep(0, nrow(X))
+  zb <- rep(0, nrow(X))
+  fenv <- environment(object$formula)
+  for (i in which(keep)) {
+    t <- object$reterms[[i]]
+    lhs <- t$bar[[2L]]
+    z <- stats::model.matrix(stats::as.formula(call("~", lhs), env = fenv), newdata)
+    labels <- group_labels(t$bar[[3L]], newdata, fenv)
+    idx <- match(labels, t$levels)
+    if (anyNA(idx) && !allow.new.levels) {
+      stop("new level(s) of grouping factor '", t$group_name, "' in `newdata`: ",
+           paste(utils::head(unique(labels[is.na(idx)]), 5), collapse = ", "),
+           "; use allow.new.levels = TRUE to predict them at the population value",
+           call. = FALSE)
+    }
+    b <- object$ranef[[i]][ifelse(is.na(idx), 1L, idx), , drop = FALSE]
+    b[is.na(idx), ] <- 0
+    zb <- zb + rowSums(z[, t$cnms, drop = FALSE] * b)
+  }
+  list(X = X, offset = offset, zb = zb)
+}
+
+#' The grouping factor's labels (a:b joined by ":") on new data
+#' @noRd
+group_labels <- function(grp, data, env) {
+  parts <- list()
+  split_colon <- function(e) {
+    while (is_call_to(e, "(")) e <- e[[2L]]
+    if (is_call_to(e, ":") && length(e) == 3L) c(split_colon(e[[2L]]), split_colon(e[[3L]]))
+    else list(e)
+  }
+  vals <- lapply(split_colon(grp), function(e) as.character(eval(e, data, env)))
+  do.call(paste, c(vals, sep = ":"))
+}
+
+#' @importFrom stats predict .getXlevels
+#' @importFrom utils head
+NULL

@@ -1,0 +1,75 @@
+# summary(): the printed model plus scaled residuals and the correlation of
+# the fixed-effects estimates, as lme4's summary shows them.
+
+#' Summary of a fitted model
+#'
+#' @param object A fitted `"glmmr"` model.
+#' @param ... Unused.
+#' @return An object of class `"summary.glmmr"` holding the coefficient
+#'   table (`coefficients`: Estimate, Std. Error, z value, Pr(>|z|)), which
+#'   standard errors it uses (`vcov_type`), the correlation of the fixed
+#'   effects (`correlation`), the variance components (`varcor`), the
+#'   log-likelihood statistics and the quantiles of the scaled residuals.
+#' @examples
+#' m <- glmmr(Reaction ~ Days + (Days | Subject), sleepstudy)
+#' summary(m)
+#' @export
+summary.glmmr <- function(object, ...) {
+  v <- vcov(object)
+  se <- sqrt(diag(v))
+  z <- object$beta / se
+  coefs <- cbind(Estimate = object$beta, "Std. Error" = se, "z value" = z,
+                 "Pr(>|z|)" = 2 * stats::pnorm(-abs(z)))
+  corr <- v / outer(se, se)
+  scaled <- residuals(object, type = "pearson")
+  if (is.na(object$nAGQ)) scaled <- scaled / object$sigma
+  structure(list(object = object, coefficients = coefs, vcov_type = attr(v, "type"),
+                 correlation = corr, varcor = VarCorr(object),
+                 logLik = logLik(object),
+                 residual_quantiles = stats::quantile(scaled, names = FALSE)),
+            class = "summary.glmmr")
+}
+
+#' @rdname summary.glmmr
+#' @param x A `"summary.glmmr"` object.
+#' @param digits Number of significant digits.
+#' @param correlation Print the correlation of the fixed effects (by
+#'   default when there are at most 12 of them).
+#' @export
+print.summary.glmmr <- function(x, digits = max(3L, getOption("digits") - 3L),
+                                correlation = NULL, ...) {
+  obj <- x$object
+  cat(model_header(obj), "\n", sep = "")
+  cat(" Formula: ", paste(deparse(obj$formula, width.cutoff = 500L), collapse = " "),
+      "\n", sep = "")
+  ll <- x$logLik
+  stats <- c(AIC = stats::AIC(obj), BIC = stats::BIC(obj), logLik = as.numeric(ll),
+             "-2 log L" = -2 * as.numeric(ll), df.resid = obj$nobs - attr(ll, "df"))
+  cat("\n")
+  print(round(stats, 4))
+  cat("\nScaled residuals:\n")
+  q <- stats::setNames(x$residual_quantiles, c("Min", "1Q", "Median", "3Q", "Max"))
+  print(round(q, 4))
+  cat("\nRandom effects:\n")
+  print(x$varcor, digits = digits + 2L)
+  nl <- vapply(obj$reterms, `[[`, 0L, "nlevels")
+  names(nl) <- vapply(obj$reterms, `[[`, "", "group_name")
+  nl <- nl[!duplicated(names(nl))]
+  cat("Number of obs: ", obj$nobs, ", groups: ",
+      paste(names(nl), nl, sep = ", ", collapse = "; "), "\n", sep = "")
+  cat("\nFixed effects (standard errors from ",
+      if (x$vcov_type == "hessian") "the Hessian in (theta, beta)"
+      else "the Cholesky factor at the optimum", "):\n", sep = "")
+  stats::printCoefmat(x$coefficients, digits = digits, signif.stars = FALSE)
+  p <- nrow(x$coefficients)
+  if (is.null(correlation)) correlation <- p > 1L && p <= 12L
+  if (correlation && p > 1L) {
+    cat("\nCorrelation of Fixed Effects:\n")
+    cr <- format(round(x$correlation, 3), nsmall = 3)
+    cr[upper.tri(cr, diag = TRUE)] <- ""
+    nm <- abbreviate(rownames(x$correlation), minlength = 6)
+    dimnames(cr) <- list(nm, nm)
+    print(cr[-1L, -p, drop = FALSE], quote = FALSE, right = TRUE)
+  }
+  invisible(x)
+}

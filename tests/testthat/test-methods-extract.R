@@ -1,0 +1,120 @@
+# Each method's meaning, stated as an identity that can fail.
+
+sleep_fit <- function() glmmr(Reaction ~ Days + (Days | Subject), sleepstudy)
+contra_fit <- function(nAGQ = 1) {
+  glmmr(use ~ 1 + age + I(age^2) + urban + livch + (1 | dist), contra,
+        family = binomial, nAGQ = nAGQ, contrasts = list(urban = "contr.helmert"))
+}
+
+test_that("coef is fixef plus ranef for every level", {
+  m <- sleep_fit()
+  cf <- coef(m)$Subject
+  re <- ranef(m)$Subject
+  expect_equal(rownames(cf), rownames(re))
+  for (nm in names(fixef(m))) {
+    expect_equal(cf[[nm]], unname(fixef(m)[nm] + re[[nm]]))
+  }
+})
+
+test_that("predict with re.form = NA is X beta (+ offset), and fitted is predict on the response scale", {
+  m <- sleep_fit()
+  X <- model.matrix(m)
+  expect_equal(unname(predict(m, re.form = NA)), unname(drop(X %*% fixef(m))))
+  g <- contra_fit()
+  expect_equal(fitted(g), predict(g, type = "response"))
+  expect_equal(unname(predict(g, re.form = NA)),
+               unname(drop(model.matrix(g) %*% fixef(g))))
+  # the linear predictor is X beta + Z b with Z from model.matrix(type = "random")
+  Z <- model.matrix(g, type = "random")
+  b <- ranef(g)$dist[["(Intercept)"]]
+  expect_equal(unname(predict(g)), unname(drop(model.matrix(g) %*% fixef(g) + Z %*% b)))
+})
+
+test_that("predict on the training rows through newdata equals fitted", {
+  m <- sleep_fit()
+  expect_equal(unname(predict(m, newdata = sleepstudy)), unname(fitted(m)))
+  g <- contra_fit()
+  expect_equal(unname(predict(g, newdata = contra, type = "response")), unname(fitted(g)))
+  # re.form naming the model's only term is the full prediction
+  expect_equal(predict(g, newdata = contra, re.form = ~ (1 | dist)),
+               predict(g, newdata = contra))
+})
+
+test_that("new levels: an error naming them, or the population value when allowed", {
+  g <- contra_fit()
+  nd <- data.frame(age = c(0, 5), urban = c("Y", "N"), livch = c("0", "1"),
+                   dist = c("not-a-district", "1"))
+  expect_error(predict(g, nd), "not-a-district")
+  p <- predict(g, nd, allow.new.levels = TRUE)
+  expect_equal(p[[1]], predict(g, nd, re.form = NA)[[1]])
+  expect_equal(p[[2]], predict(g, nd[2, ])[[1]])
+  expect_error(predict(g, nd, re.form = ~ (1 | urban)), "does not have")
+})
+
+test_that("se.fit of the population prediction is sqrt(x' V x)", {
+  g <- contra_fit()
+  nd <- data.frame(age = 0, urban = c("Y", "N"), livch = "1", dist = "1")
+  out <- predict(g, nd, re.form = NA, se.fit = TRUE)
+  X <- model.matrix(~ age + I(age^2) + urban + livch,
+                    transform(nd, urban = factor(urban, levels = c("N", "Y")),
+                              livch = factor(livch, levels = levels(contra$livch))),
+                    contrasts.arg = list(urban = "contr.helmert"))
+  expect_equal(unname(out$se.fit), unname(sqrt(diag(X %*% vcov(g) %*% t(X)))))
+  expect_error(predict(g, nd, se.fit = TRUE), "re.form = NA")
+})
+
+test_that("residuals of each type follow their definitions", {
+  g <- glmmr(cbind(incidence, size - incidence) ~ period + (1 | herd), lme4_cbpp(),
+             family = binomial)
+  y <- g$y
+  mu <- fitted(g)
+  w <- weights(g)
+  expect_equal(unname(residuals(g, "response")), unname(y - mu))
+  expect_equal(unname(residuals(g, "pearson")), unname((y - mu) * sqrt(w) / sqrt(mu * (1 - mu))))
+  expect_equal(sum(residuals(g)^2), sum(binomial()$dev.resids(y, mu, w)))
+  eta <- predict(g)
+  expect_equal(unname(residuals(g, "working")),
+               unname((y - mu) / binomial()$mu.eta(eta)))
+  m <- sleep_fit()
+  expect_equal(residuals(m), sleepstudy$Reaction - fitted(m), ignore_attr = TRUE)
+})
+
+test_that("deviance, df.residual, formula, family, model.frame and terms", {
+  m <- sleep_fit()
+  expect_equal(deviance(m), -2 * as.numeric(logLik(m)))
+  expect_equal(df.residual(m), nobs(m) - attr(logLik(m), "df"))
+  expect_equal(formula(m), Reaction ~ Days + (Days | Subject), ignore_attr = TRUE)
+  expect_identical(family(m)$family, "gaussian")
+  expect_equal(nrow(model.frame(m)), 180L)
+  expect_identical(attr(terms(m), "term.labels"), "Days")
+  expect_equal(dim(model.matrix(m, type = "random")), c(180L, 36L))
+})
+
+test_that("anova's Chisq is twice the log-likelihood difference", {
+  m0 <- glmmr(Reaction ~ Days + (1 | Subject), sleepstudy)
+  m1 <- sleep_fit()
+  a <- anova(m1, m0)
+  expect_identical(rownames(a), c("m0", "m1"))
+  expect_equal(a$Chisq[2], 2 * (as.numeric(logLik(m1)) - as.numeric(logLik(m0))))
+  expect_equal(a$Df[2], 2)
+  expect_equal(a[["Pr(>Chisq)"]][2], pchisq(a$Chisq[2], 2, lower.tail = FALSE))
+  expect_equal(a$npar, c(4, 6))
+  # fits to different data are refused
+  m2 <- glmmr(Reaction ~ Days + (1 | Subject), sleepstudy[-1, ])
+  expect_error(anova(m1, m2), "same data")
+  # one model: Wald tests of the fixed-effects terms
+  w <- anova(m1)
+  expect_equal(w$Chisq, unname((fixef(m1)["Days"] / sqrt(vcov(m1)["Days", "Days"]))^2))
+})
+
+test_that("summary holds the coefficient table and the fixed-effects correlation", {
+  g <- contra_fit()
+  s <- summary(g)
+  expect_equal(s$coefficients[, "Estimate"], fixef(g))
+  expect_equal(s$coefficients[, "Std. Error"], sqrt(diag(vcov(g))))
+  v <- vcov(g)
+  expect_equal(s$correlation, v / outer(sqrt(diag(v)), sqrt(diag(v))))
+  expect_output(print(s), "Correlation of Fixed Effects")
+  expect_output(print(s), "Hessian in \\(theta, beta\\)")
+  expect_output(print(summary(sleep_fit())), "Cholesky factor")
+})
