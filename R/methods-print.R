@@ -31,14 +31,11 @@ print.glmmr <- function(x, digits = max(3L, getOption("digits") - 3L), ...) {
   print(round(stats, 4))
   cat("\nVariance components:\n")
   print(VarCorr(x), digits = digits + 2L)
-  nl <- vapply(x$reterms, `[[`, 0L, "nlevels")
-  names(nl) <- vapply(x$reterms, `[[`, "", "group_name")
-  nl <- nl[!duplicated(names(nl))]
+  nl <- group_sizes(x)
   cat(" Number of obs: ", x$nobs, "; levels of grouping factors: ",
       paste(names(nl), nl, sep = " ", collapse = ", "), "\n", sep = "")
-  cat("\nFixed effects (standard errors from ",
-      if (attr(vcov(x), "type") == "hessian") "the Hessian in (theta, beta)"
-      else "the Cholesky factor at the optimum", "):\n", sep = "")
+  cat("\nFixed effects (standard errors from ", se_source(attr(vcov(x), "type")),
+      "):\n", sep = "")
   stats::printCoefmat(fixef_table(x), digits = digits, has.Pvalue = TRUE,
                       P.values = TRUE, signif.stars = FALSE)
   if (length(x$dropped)) {
@@ -49,6 +46,21 @@ print.glmmr <- function(x, digits = max(3L, getOption("digits") - 3L), ...) {
     cat("\nboundary (singular) fit: a variance component is estimated as zero\n")
   }
   invisible(x)
+}
+
+#' Number of levels per grouping factor (a factor used by several terms
+#' once)
+#' @noRd
+group_sizes <- function(x) {
+  nl <- vapply(x$reterms, `[[`, 0L, "nlevels")
+  names(nl) <- vapply(x$reterms, `[[`, "", "group_name")
+  nl[!duplicated(names(nl))]
+}
+
+#' Where the printed standard errors come from, in words
+#' @noRd
+se_source <- function(type) {
+  if (type == "hessian") "the Hessian in (theta, beta)" else "the Cholesky factor at the optimum"
 }
 
 #' First lines of the printed model: the kind of fit and the family

@@ -52,14 +52,10 @@ print.summary.glmmr <- function(x, digits = max(3L, getOption("digits") - 3L),
   print(round(q, 4))
   cat("\nRandom effects:\n")
   print(x$varcor, digits = digits + 2L)
-  nl <- vapply(obj$reterms, `[[`, 0L, "nlevels")
-  names(nl) <- vapply(obj$reterms, `[[`, "", "group_name")
-  nl <- nl[!duplicated(names(nl))]
+  nl <- group_sizes(obj)
   cat("Number of obs: ", obj$nobs, ", groups: ",
       paste(names(nl), nl, sep = ", ", collapse = "; "), "\n", sep = "")
-  cat("\nFixed effects (standard errors from ",
-      if (x$vcov_type == "hessian") "the Hessian in (theta, beta)"
-      else "the Cholesky factor at the optimum", "):\n", sep = "")
+  cat("\nFixed effects (standard errors from ", se_source(x$vcov_type), "):\n", sep = "")
   stats::printCoefmat(x$coefficients, digits = digits, signif.stars = FALSE)
   p <- nrow(x$coefficients)
   if (is.null(correlation)) correlation <- p > 1L && p <= 12L
