@@ -1,0 +1,126 @@
+# simulate(): responses drawn from the fitted model, with new random
+# effects (re.form = NA, lme4's default) or the fitted ones (re.form = NULL).
+
+#' Simulate responses from a fitted model
+#'
+#' @param object A fitted `"glmmr"` model.
+#' @param nsim Number of simulated responses.
+#' @param seed Optional seed for `set.seed()`; the generator's state is
+#'   restored afterwards, as in `stats::simulate()`.
+#' @param re.form `NA` (the default, as in lme4): draw new random effects
+#'   from their fitted distribution for each simulation; `NULL`: condition on
+#'   the fitted random effects (the conditional modes).
+#' @param newdata Optional data frame to simulate for (with `re.form = NULL`
+#'   its grouping levels must be known to the fit).
+#' @param ... Unused.
+#' @return A data frame with `nsim` columns `sim_1`, ... of simulated
+#'   responses (binomial responses as proportions of the trials in
+#'   `weights()`), with the seed as attribute `"seed"`.
+#' @examples
+#' m <- glmmr(Reaction ~ Days + (Days | Subject), sleepstudy)
+#' s <- simulate(m, nsim = 2, seed = 1)
+#' head(s)
+#' @export
+simulate.glmmr <- function(object, nsim = 1, seed = NULL, re.form = NA,
+                           newdata = NULL, ...) {
+  if (!is.numeric(nsim) || length(nsim) != 1L || nsim < 1 || nsim != round(nsim)) {
+    stop("`nsim` must be a positive whole number", call. = FALSE)
+  }
+  if (!exists(".Random.seed", envir = globalenv(), inherits = FALSE)) stats::runif(1)
+  if (is.null(seed)) {
+    rng_state <- get(".Random.seed", envir = globalenv())
+  } else {
+    old <- get(".Random.seed", envir = globalenv())
+    on.exit(assign(".Random.seed", old, envir = globalenv()), add = TRUE)
+    set.seed(seed)
+    rng_state <- structure(seed, kind = as.list(RNGkind()))
+  }
+  conditional <- is.null(re.form)
+  if (!conditional && !identical(re.form, NA)) {
+    stop("`re.form` must be NA (new random effects) or NULL (the fitted ones)",
+         call. = FALSE)
+  }
+  if (is.null(newdata)) {
+    fixed <- drop(object$X %*% object$beta) + object$offset
+    groups <- lapply(object$reterms, `[[`, "group")
+    zs <- lapply(object$reterms, `[[`, "z")
+    w <- object$weights
+  } else {
+    keep <- rep(FALSE, length(object$reterms))
+    nd <- new_design(object, newdata, keep, allow.new.levels = TRUE)
+    fixed <- drop(nd$X %*% object$beta) + nd$offset
+    fenv <- environment(object$formula)
+    groups <- lapply(object$reterms, function(t) {
+      idx <- match(group_labels(t$bar[[3L]], newdata, fenv), t$levels)
+      if (conditional && anyNA(idx)) {
+        stop("`newdata` has levels of '", t$group_name, "' the fit has not ",
+             "seen; use re.form = NA to draw random effects for them", call. = FALSE)
+      }
+      # unseen levels get their own new draws (indices past the fitted ones)
+      idx[is.na(idx)] <- t$nlevels + match(group_labels(t$bar[[3L]], newdata, fenv)[is.na(idx)],
+                                          unique(group_labels(t$bar[[3L]], newdata, fenv)[is.na(idx)]))
+      idx
+    })
+    zs <- lapply(object$reterms, function(t) {
+      stats::model.matrix(stats::as.formula(call("~", t$bar[[2L]]), env = fenv),
+                          newdata)[, t$cnms, drop = FALSE]
+    })
+    w <- rep(1, nrow(nd$X))
+  }
+  vc <- VarCorr(object)
+  n <- length(fixed)
+  sims <- vector("list", nsim)
+  for (s in seq_len(nsim)) {
+    eta <- fixed
+    for (i in seq_along(object$reterms)) {
+      b <- if (conditional) object$ranef[[i]] else {
+        nlev <- max(object$reterms[[i]]$nlevels, groups[[i]])
+        draw_effects(nlev, vc[[i]])
+      }
+      eta <- eta + rowSums(zs[[i]] * b[groups[[i]], , drop = FALSE])
+    }
+    sims[[s]] <- draw_response(object, object$family$linkinv(eta), w)
+  }
+  out <- as.data.frame(sims, col.names = paste0("sim_", seq_len(nsim)))
+  attr(out, "seed") <- rng_state
+  out
+}
+
+#' nlev draws of a k-vector of random effects with covariance `cv`
+#' @noRd
+draw_effects <- function(nlev, cv) {
+  k <- nrow(cv)
+  # a semi-definite factor (singular fits have zero variances)
+  e <- eigen(cv, symmetric = TRUE)
+  root <- e$vectors %*% diag(sqrt(pmax(e$values, 0)), k)
+  matrix(stats::rnorm(nlev * k), nlev, k) %*% t(root)
+}
+
+#' Responses from the conditional distribution with mean mu
+#' @noRd
+draw_response <- function(object, mu, w) {
+  n <- length(mu)
+  switch(object$family$family,
+    gaussian = mu + stats::rnorm(n, sd = object$sigma / sqrt(w)),
+    binomial = {
+      trials <- round(w)
+      ifelse(trials > 0, stats::rbinom(n, trials, mu) / pmax(trials, 1), 0)
+    },
+    poisson = stats::rpois(n, mu),
+    Gamma = {
+      phi <- object$sigma^2 / w
+      stats::rgamma(n, shape = 1 / phi, scale = mu * phi)
+    },
+    inverse.gaussian = {
+      # Michael, Schucany and Haas (1976)
+      lambda <- w / object$sigma^2
+      nu <- stats::rnorm(n)^2
+      x <- mu + mu^2 * nu / (2 * lambda) -
+        mu / (2 * lambda) * sqrt(4 * mu * lambda * nu + mu^2 * nu^2)
+      ifelse(stats::runif(n) <= mu / (mu + x), x, mu^2 / x)
+    },
+    stop("simulate() does not know family ", object$family$family, call. = FALSE))
+}
+
+#' @importFrom stats simulate
+NULL

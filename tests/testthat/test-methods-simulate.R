@@ -1,0 +1,64 @@
+# simulate(), confint() and update(): meanings that can fail.
+
+test_that("the mean of many conditional simulations approaches fitted", {
+  m <- glmmr(Reaction ~ Days + (Days | Subject), sleepstudy)
+  s <- simulate(m, nsim = 4000, seed = 11, re.form = NULL)
+  # each row's simulated mean has SE sigma / sqrt(4000)
+  expect_lt(max(abs(rowMeans(s) - fitted(m))), 5 * sigma(m) / sqrt(4000))
+  g <- glmmr(cbind(incidence, size - incidence) ~ period + (1 | herd), lme4_cbpp(),
+             family = binomial)
+  sg <- simulate(g, nsim = 4000, seed = 12, re.form = NULL)
+  se <- sqrt(fitted(g) * (1 - fitted(g)) / weights(g) / 4000)
+  expect_lt(max(abs(rowMeans(sg) - fitted(g)) / se), 5)
+})
+
+test_that("unconditional simulations have the model's marginal mean and variance", {
+  m <- glmmr(Reaction ~ Days + (Days | Subject), sleepstudy)
+  s <- as.matrix(simulate(m, nsim = 4000, seed = 13))
+  expect_lt(max(abs(rowMeans(s) - predict(m, re.form = NA))), 5 * sqrt(2500 / 4000))
+  # at Days = 0 the variance is var(intercept) + sigma^2
+  vc <- as.data.frame(VarCorr(m))
+  want <- vc$vcov[1] + sigma(m)^2
+  day0 <- which(sleepstudy$Days == 0)
+  expect_lt(abs(mean(apply(s[day0, ], 1, var)) / want - 1), 0.05)
+})
+
+test_that("a seed makes simulations reproducible and leaves the generator alone", {
+  m <- glmmr(Reaction ~ Days + (1 | Subject), sleepstudy)
+  set.seed(99)
+  before <- .Random.seed
+  a <- simulate(m, nsim = 3, seed = 5)
+  expect_identical(.Random.seed, before)
+  expect_identical(a, simulate(m, nsim = 3, seed = 5))
+  expect_false(identical(a, simulate(m, nsim = 3, seed = 6)))
+})
+
+test_that("Wald intervals are the estimate plus or minus z times the standard error", {
+  m <- glmmr(Reaction ~ Days + (Days | Subject), sleepstudy)
+  ci <- confint(m, parm = c("(Intercept)", "Days"))
+  se <- sqrt(diag(vcov(m)))
+  expect_equal(ci[, 1], fixef(m) - qnorm(0.975) * se)
+  expect_equal(ci[, 2], fixef(m) + qnorm(0.975) * se)
+})
+
+test_that("bootstrap intervals contain the estimates and agree with Wald for a well-determined effect", {
+  m <- glmmr(Reaction ~ Days + (Days | Subject), sleepstudy)
+  b <- confint(m, method = "boot", nsim = 300, seed = 21)
+  w <- confint(m)
+  expect_true(all(b[, 1] <= b[, 2]))
+  est <- c(as.data.frame(VarCorr(m))$sdcor, fixef(m))
+  expect_true(all(b[, 1] <= est & est <= b[, 2]))
+  # the fixed effects: widths within 20% of the Wald widths
+  for (p in c("(Intercept)", "Days")) {
+    expect_lt(abs(diff(b[p, ]) / diff(w[p, ]) - 1), 0.2)
+  }
+})
+
+test_that("update refits with a changed formula or argument", {
+  m <- glmmr(Reaction ~ Days + (Days | Subject), sleepstudy)
+  m0 <- update(m, . ~ . - Days)
+  expect_identical(names(fixef(m0)), "(Intercept)")
+  r <- update(m, REML = TRUE)
+  expect_true(r$REML)
+  expect_equal(-2 * as.numeric(logLik(r)), 1743.628, tolerance = 1e-6) # seed-values.md (lme4)
+})
