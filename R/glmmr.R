@@ -198,6 +198,15 @@ new_glmmr <- function(fit, call, frame, structures, y, family, REML, control,
     }
   }
   names(ranef) <- vapply(reterms, `[[`, "", "group_name")
+  # conditional covariances of each term's b, k x k x L as lme4's postVar
+  cond_var <- vector("list", length(reterms))
+  pos <- 0L
+  for (i in seq_along(reterms)) {
+    k <- length(reterms[[i]]$cnms)
+    L <- reterms[[i]]$nlevels
+    cond_var[[i]] <- array(fit$cond_var[pos + seq_len(k * k * L)], c(k, k, L))
+    pos <- pos + k * k * L
+  }
   theta <- stats::setNames(fit$theta, theta_names)
   ntheta <- length(theta)
 
@@ -249,6 +258,7 @@ new_glmmr <- function(fit, call, frame, structures, y, family, REML, control,
     deviance = fit$deviance,
     u = fit$u,
     ranef = ranef,
+    cond_var = cond_var,
     objective = objective,
     loglik = loglik,
     nobs = n,

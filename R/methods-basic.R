@@ -16,20 +16,39 @@ fixef.glmmr <- function(object, ...) object$beta
 #' Conditional modes of the random effects
 #'
 #' @param object A fitted `"glmmr"` model.
+#' @param condVar If `TRUE`, attach to each data frame the conditional
+#'   covariance matrices of its random effects as attribute `"postVar"`: a
+#'   k-by-k-by-levels array, as lme4 does (for a grouping factor used by
+#'   several uncorrelated terms, the covariances between terms are 0).
 #' @param ... Unused.
 #' @return A list with one data frame per grouping factor: a row per level, a
 #'   column per random-effects term column (the predicted random effects).
 #' @examples
 #' m <- glmmr(Reaction ~ Days + (Days | Subject), sleepstudy)
 #' head(ranef(m)$Subject)
+#' re <- ranef(m, condVar = TRUE)
+#' attr(re$Subject, "postVar")[, , 1]
 #' @method ranef glmmr
 #' @export
-ranef.glmmr <- function(object, ...) {
+ranef.glmmr <- function(object, condVar = FALSE, ...) {
   groups <- names(object$ranef)
   out <- list()
   for (g in unique(groups)) {
-    mats <- object$ranef[groups == g]
-    out[[g]] <- as.data.frame(do.call(cbind, mats), check.names = FALSE)
+    which_terms <- which(groups == g)
+    mats <- object$ranef[which_terms]
+    df <- as.data.frame(do.call(cbind, mats), check.names = FALSE)
+    if (condVar) {
+      ks <- vapply(mats, ncol, 0L)
+      pv <- array(0, c(sum(ks), sum(ks), nrow(df)))
+      off <- 0L
+      for (i in seq_along(which_terms)) {
+        idx <- off + seq_len(ks[i])
+        pv[idx, idx, ] <- object$cond_var[[which_terms[i]]]
+        off <- off + ks[i]
+      }
+      attr(df, "postVar") <- pv
+    }
+    out[[g]] <- df
   }
   structure(out, class = "ranef.glmmr")
 }

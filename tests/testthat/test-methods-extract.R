@@ -118,3 +118,31 @@ test_that("summary holds the coefficient table and the fixed-effects correlation
   expect_output(print(s), "Hessian in \\(theta, beta\\)")
   expect_output(print(summary(sleep_fit())), "Cholesky factor")
 })
+
+test_that("conditional variances: postVar blocks are positive and shrink with more data per level", {
+  m <- sleep_fit()
+  re <- ranef(m, condVar = TRUE)
+  pv <- attr(re$Subject, "postVar")
+  expect_equal(dim(pv), c(2L, 2L, 18L))
+  expect_true(all(pv[1, 1, ] > 0 & pv[2, 2, ] > 0))
+  # each block is below the prior covariance (the data inform every level)
+  prior <- VarCorr(m)$Subject
+  for (j in 1:18) {
+    expect_true(all(eigen(prior - pv[, , j], symmetric = TRUE)$values > 0))
+  }
+  # a scalar GLMM: 1 / (1/theta^2 + sum of Fisher weights) for each district
+  g <- contra_fit()
+  pvg <- attr(ranef(g, condVar = TRUE)$dist, "postVar")[1, 1, ]
+  mu <- fitted(g)
+  w <- tapply(mu * (1 - mu), contra$dist, sum)
+  th2 <- as.data.frame(VarCorr(g))$vcov[1]
+  expect_equal(unname(pvg), as.vector(1 / (1 / th2 + w[levels(contra$dist)])), tolerance = 1e-6)
+})
+
+test_that("the plots draw without error", {
+  m <- sleep_fit()
+  pdf(NULL)
+  on.exit(dev.off())
+  expect_invisible(plot(m))
+  expect_invisible(plot(ranef(m, condVar = TRUE)))
+})

@@ -52,6 +52,9 @@ pub struct GlmmFit {
     pub message: String,
     pub boundary: Vec<bool>,
     pub check: ConvergenceCheck,
+    /// Conditional covariance blocks of b at the mode (see
+    /// `BlockedSystem::conditional_covariances`).
+    pub cond_var: Vec<f64>,
 }
 
 pub struct GlmmProblem {
@@ -438,6 +441,18 @@ impl GlmmProblem {
             let lam = self.sys_u.lambdas(&theta);
             self.sys_u.apply_lambdas(&lam, &mode.u)
         };
+        // conditional covariances of b: Lambda M^{-1} Lambda' at the mode
+        let cond_var = {
+            let mut w = vec![0.0; self.data.n];
+            let mut r = vec![0.0; self.data.n];
+            self.data.working(&mode.eta, &mut w, &mut r);
+            r.iter_mut().for_each(|v| *v = 0.0);
+            self.sys_u.update_crossproducts(&[], &r, &w);
+            self.sys_u.add_to_response_ss(1.0);
+            let mut f = Factor::default();
+            self.sys_u.factor(&theta, &mut f)?;
+            self.sys_u.conditional_covariances(&f, 1.0)
+        };
         Ok(GlmmFit {
             theta,
             beta,
@@ -460,6 +475,7 @@ impl GlmmProblem {
             message,
             boundary,
             check,
+            cond_var,
         })
     }
 }

@@ -42,6 +42,8 @@ pub struct LmmFit {
     /// Diagonal elements of lambda held at zero (singular fit).
     pub boundary: Vec<bool>,
     pub check: ConvergenceCheck,
+    /// Conditional covariance blocks of b (see `conditional_covariances`).
+    pub cond_var: Vec<f64>,
 }
 
 pub struct LmmProblem {
@@ -146,6 +148,7 @@ impl LmmProblem {
         let dof = if self.reml { (self.n - self.p) as f64 } else { self.n as f64 };
         let sigma2 = self.system.pwrss(&self.factor) / dof;
         let vcov: Vec<f64> = self.system.unscaled_vcov(&self.factor).iter().map(|v| v * sigma2).collect();
+        let cond_var = self.system.conditional_covariances(&self.factor, sigma2);
         Ok(LmmFit {
             theta,
             beta,
@@ -159,6 +162,7 @@ impl LmmProblem {
             message: opt.message,
             boundary,
             check,
+            cond_var,
         })
     }
 }

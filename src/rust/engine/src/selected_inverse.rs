@@ -72,6 +72,45 @@ impl BlockedSystem {
         }
     }
 
+    /// Conditional covariance of each term's random effects b = Lambda u at
+    /// each level: scale2 * lambda (M^{-1})_block lambda', k-by-k column-major
+    /// blocks, term by term, level by level (lme4's "postVar").
+    pub fn conditional_covariances(&self, f: &Factor, scale2: f64) -> Vec<f64> {
+        let si = self.selected_inverse(f);
+        let qr = self.q_rest;
+        let mut out = Vec::new();
+        for (t, term) in self.terms.iter().enumerate() {
+            let k = term.k;
+            let lam = &f.lambdas[t];
+            for lev in 0..term.nlevels {
+                let mut blk = vec![0.0; k * k];
+                if t == 0 {
+                    blk.copy_from_slice(&si.d11[lev * k * k..(lev + 1) * k * k]);
+                } else {
+                    let r0 = self.rest_offset[t] + lev * k;
+                    for a in 0..k {
+                        for b in 0..k {
+                            blk[a + b * k] = si.rr[(r0 + a) + (r0 + b) * qr];
+                        }
+                    }
+                }
+                // lambda blk lambda'
+                for a in 0..k {
+                    for b in 0..k {
+                        let mut acc = 0.0;
+                        for c in 0..=a {
+                            for d in 0..=b {
+                                acc += lam[a + c * k] * blk[c + d * k] * lam[b + d * k];
+                            }
+                        }
+                        out.push(scale2 * acc);
+                    }
+                }
+            }
+        }
+        out
+    }
+
     /// The selected inverse of M at the factor `f`.
     pub fn selected_inverse(&self, f: &Factor) -> SelectedInverse {
         let k1 = self.k1;
@@ -264,6 +303,24 @@ mod tests {
                 for c in 0..qr {
                     assert!((si.rr[r + c * qr] - minv[(q1 + r, q1 + c)]).abs() < 1e-8, "rr");
                 }
+            }
+            // conditional covariances: 2.5 * Lambda M^{-1} Lambda' blocks
+            let lam = crate::brute_force::dense_lambda(&pr.terms, &theta);
+            let cov = &lam * &minv * lam.transpose() * 2.5;
+            let cv = sys.conditional_covariances(&f, 2.5);
+            let mut e = 0;
+            let mut off = 0;
+            for t in &sys.terms {
+                for lev in 0..t.nlevels {
+                    for b2 in 0..t.k {
+                        for a in 0..t.k {
+                            let want = cov[(off + lev * t.k + a, off + lev * t.k + b2)];
+                            assert!((cv[e] - want).abs() < 1e-8 * (1.0 + want.abs()), "cond var");
+                            e += 1;
+                        }
+                    }
+                }
+                off += t.nranef();
             }
         }
     }

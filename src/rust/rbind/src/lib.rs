@@ -190,6 +190,7 @@ fn lmm_result(fit: LmmFit) -> List {
         ("u", fit.u.into()),
         ("b", fit.b.into()),
         ("objective", fit.objective.into()),
+        ("cond_var", fit.cond_var.into()),
     ];
     fields.extend(fit_record(fit.evals, fit.iterations, fit.message, fit.boundary, fit.check));
     List::from_pairs(fields)
@@ -242,6 +243,7 @@ fn glmm_result(fit: GlmmFit) -> List {
         ("objective", fit.objective.into()),
         ("deviance", fit.deviance.into()),
         ("phi", fit.phi.into()),
+        ("cond_var", fit.cond_var.into()),
     ];
     fields.extend(fit_record(fit.evals, fit.iterations, fit.message, fit.boundary, fit.check));
     List::from_pairs(fields)
