@@ -21,7 +21,7 @@ deps:
 	@$(CARGO) --version
 
 build: deps
-	R CMD build --no-build-vignettes .
+	R CMD build .
 
 install: build
 	R CMD INSTALL $(TARBALL)
