@@ -5,7 +5,11 @@
 #'
 #' `method = "Wald"`: estimate +- a normal quantile times the standard
 #' error, for the fixed effects (the variance components get `NA`, as in
-#' lme4). `method = "boot"`: a parametric bootstrap: `nsim` responses
+#' lme4). `method = "profile"`: likelihood-profile intervals for the fixed
+#' effects: each coefficient is held at trial values (as an offset) while
+#' everything else is refitted, and the interval is where -2 log L rises by
+#' the chi-square quantile (the variance components get `NA` for now).
+#' `method = "boot"`: a parametric bootstrap: `nsim` responses
 #' simulated from the fit (new random effects each time), the model refitted
 #' to each, and percentile intervals for the fixed effects, the standard
 #' deviations and correlations of the random effects and `sigma`.
@@ -13,7 +17,7 @@
 #' @param object A fitted `"glmmr"` model.
 #' @param parm Optional names (or indices) of the parameters wanted.
 #' @param level The confidence level.
-#' @param method `"Wald"` or `"boot"`.
+#' @param method `"Wald"`, `"profile"` or `"boot"`.
 #' @param nsim Number of bootstrap samples.
 #' @param seed Optional seed for the bootstrap simulations.
 #' @param ... Unused.
@@ -23,7 +27,7 @@
 #' confint(m)
 #' confint(m, method = "boot", nsim = 50, seed = 1)
 #' @export
-confint.glmmr <- function(object, parm, level = 0.95, method = c("Wald", "boot"),
+confint.glmmr <- function(object, parm, level = 0.95, method = c("Wald", "profile", "boot"),
                           nsim = 500, seed = NULL, ...) {
   method <- match.arg(method)
   if (!is.numeric(level) || length(level) != 1L || level <= 0 || level >= 1) {
@@ -37,6 +41,11 @@ confint.glmmr <- function(object, parm, level = 0.95, method = c("Wald", "boot")
     ci <- matrix(NA_real_, length(est), 2L, dimnames = list(names(est), pct))
     q <- stats::qnorm(1 - a)
     ci[names(object$beta), ] <- cbind(object$beta - q * se, object$beta + q * se)
+  } else if (method == "profile") {
+    ci <- matrix(NA_real_, length(est), 2L, dimnames = list(names(est), pct))
+    wanted <- names(object$beta)
+    if (!missing(parm)) wanted <- intersect(wanted, if (is.numeric(parm)) names(est)[parm] else parm)
+    for (nm in wanted) ci[nm, ] <- profile_beta(object, nm, stats::qchisq(level, 1))
   } else {
     sims <- simulate(object, nsim = nsim, seed = seed)
     draws <- vapply(sims, function(y) {
@@ -78,12 +87,37 @@ parameter_vector <- function(theta, beta, sigma, object) {
   c(out, beta)
 }
 
-#' Refit the model to a new response (same design), returning the engine's
-#' estimates with sigma
+#' The profile interval of one fixed effect: where the refitted objective
+#' with that coefficient held fixed rises by `crit` above the optimum
 #' @noRd
-refit_response <- function(object, y) {
-  structures <- list(X = object$X, reterms = object$reterms,
-                     weights = object$weights, offset = object$offset)
+profile_beta <- function(object, name, crit) {
+  j <- match(name, names(object$beta))
+  xj <- object$X[, j]
+  Xm <- object$X[, -j, drop = FALSE]
+  attr(Xm, "assign") <- attr(object$X, "assign")[-j]
+  rise <- function(b) {
+    fit <- refit_response(object, object$y, X = Xm, offset = object$offset + b * xj)
+    fit$objective - object$objective - crit
+  }
+  est <- object$beta[[j]]
+  se <- sqrt(vcov(object)[j, j])
+  bound <- function(dir) {
+    step <- 1
+    while (rise(est + dir * step * se) < 0) {
+      step <- step * 2
+      if (step > 64) return(NA_real_)
+    }
+    stats::uniroot(function(k) rise(est + dir * k * se), c(0, step), tol = 1e-6)$root
+  }
+  c(est - bound(-1) * se, est + bound(1) * se)
+}
+
+#' Refit the model to a new response (same design unless X and offset are
+#' given), returning the engine's estimates with sigma
+#' @noRd
+refit_response <- function(object, y, X = object$X, offset = object$offset) {
+  structures <- list(X = X, reterms = object$reterms,
+                     weights = object$weights, offset = offset)
   control <- object$control
   control$progress <- FALSE
   if (is.na(object$nAGQ)) {
