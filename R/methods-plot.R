@@ -11,7 +11,7 @@
 #'   `condVar = TRUE`: the intervals need the conditional variances, which
 #'   are taken from the model if absent).
 #' @param mult Half-width of the intervals in conditional standard deviations
-#'   (1.96: 95% intervals).
+#'   (1.96: 95\% intervals).
 #' @param ... Further arguments to `plot()`.
 #' @return `x`, invisibly.
 #' @examples
