@@ -2,7 +2,7 @@
 #'
 #' `glmmr()` fits mixed-effects models written in 'lme4' formula syntax. The
 #' pipeline reads like lme4's modular path: the formula and data become a
-#' model frame ([build_frame()]), the frame becomes model structures (the
+#' model frame (`build_frame()`), the frame becomes model structures (the
 #' fixed-effects matrix X and one record per random-effects term), and one
 #' call into the Rust engine optimises the profiled deviance and returns the
 #' estimates, which are wrapped into an object of class `"glmmr"`.

@@ -7,11 +7,10 @@
 #' in increasing order with intervals of +- `mult` conditional standard
 #' deviations.
 #'
-#' @param x The result of `ranef()` on a `"glmmr"` fit (with or without
-#'   `condVar = TRUE`: the intervals need the conditional variances, which
-#'   are taken from the model if absent).
+#' @param x The result of `ranef()` on a `"glmmr"` fit; with
+#'   `condVar = TRUE` the intervals are drawn, without it only the modes.
 #' @param mult Half-width of the intervals in conditional standard deviations
-#'   (1.96: 95\% intervals).
+#'   (1.96 gives 95 percent intervals).
 #' @param ... Further arguments to `plot()`.
 #' @return `x`, invisibly.
 #' @examples
