@@ -146,3 +146,17 @@ test_that("the plots draw without error", {
   expect_invisible(plot(m))
   expect_invisible(plot(ranef(m, condVar = TRUE)))
 })
+
+test_that("ngrps and isSingular, also through lme4's functions", {
+  m <- sleep_fit()
+  expect_identical(ngrps(m), c(Subject = 18L))
+  expect_false(isSingular(m))
+  fx <- lmm_fixtures$dyestuff2_singular
+  s <- glmmr(as.formula(fx$formula), fx$data)
+  expect_true(isSingular(s))
+  expect_identical(isSingular(s), fx$singular) # lme4's verdict in the fixture
+  skip_if_not_installed("lme4")
+  expect_identical(lme4::ngrps(m), ngrps(m))
+  expect_identical(lme4::isSingular(s), TRUE)
+  expect_identical(lme4::isSingular(m), FALSE)
+})
