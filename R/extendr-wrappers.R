@@ -25,3 +25,13 @@ engine_call <- function(res) {
 rust_fit_glmm <- function(y, x, p, terms, weights, offset, family, link, nagq, control) {
   .Call(wrap__rust_fit_glmm, y, x, p, terms, weights, offset, family, link, nagq, control)
 }
+
+rust_profile_lmm <- function(y, x, p, terms, weights, offset, reml, start, held, value) {
+  .Call(wrap__rust_profile_lmm, y, x, p, terms, weights, offset, reml, start, held, value)
+}
+
+rust_profile_glmm <- function(y, x, p, terms, weights, offset, family, link, nagq,
+                              start, index, value) {
+  .Call(wrap__rust_profile_glmm, y, x, p, terms, weights, offset, family, link,
+        nagq, start, index, value)
+}

@@ -5,10 +5,14 @@
 #'
 #' `method = "Wald"`: estimate +- a normal quantile times the standard
 #' error, for the fixed effects (the variance components get `NA`, as in
-#' lme4). `method = "profile"`: likelihood-profile intervals for the fixed
-#' effects: each coefficient is held at trial values (as an offset) while
-#' everything else is refitted, and the interval is where -2 log L rises by
-#' the chi-square quantile (the variance components get `NA` for now).
+#' lme4). `method = "profile"`: likelihood-profile intervals: each
+#' parameter is held at trial values while everything else is refitted, and
+#' the interval is where -2 log L (the REML criterion for a REML fit) rises
+#' by the chi-square quantile. This covers the fixed effects (held as an
+#' offset), the residual standard deviation of a linear mixed model and the
+#' standard deviations of scalar random-effects terms (of models without a
+#' dispersion parameter, for GLMMs); the correlations and the standard
+#' deviations of vector-valued terms get `NA` for now.
 #' `method = "boot"`: a parametric bootstrap: `nsim` responses
 #' simulated from the fit (new random effects each time), the model refitted
 #' to each, and percentile intervals for the fixed effects, the standard
@@ -43,9 +47,13 @@ confint.glmmr <- function(object, parm, level = 0.95, method = c("Wald", "profil
     ci[names(object$beta), ] <- cbind(object$beta - q * se, object$beta + q * se)
   } else if (method == "profile") {
     ci <- matrix(NA_real_, length(est), 2L, dimnames = list(names(est), pct))
-    wanted <- names(object$beta)
+    wanted <- names(est)
     if (!missing(parm)) wanted <- intersect(wanted, if (is.numeric(parm)) names(est)[parm] else parm)
-    for (nm in wanted) ci[nm, ] <- profile_beta(object, nm, stats::qchisq(level, 1))
+    crit <- stats::qchisq(level, 1)
+    for (nm in intersect(wanted, names(object$beta))) ci[nm, ] <- profile_beta(object, nm, crit)
+    for (sp in profiled_sds(object)) {
+      if (sp$name %in% wanted) ci[sp$name, ] <- profile_sd(object, sp, crit)
+    }
   } else {
     sims <- simulate(object, nsim = nsim, seed = seed)
     draws <- vapply(sims, function(y) {
@@ -110,6 +118,62 @@ profile_beta <- function(object, name, crit) {
     stats::uniroot(function(k) rise(est + dir * k * se), c(0, step), tol = 1e-6)$root
   }
   c(est - bound(-1) * se, est + bound(1) * se)
+}
+
+#' The standard deviations a profile can hold: sigma of an LMM and the sd
+#' of each scalar term (held = theta index + 1; 0 for sigma)
+#' @noRd
+profiled_sds <- function(object) {
+  is_lmm <- is.na(object$nAGQ)
+  if (!is_lmm && isTRUE(object$use_scale)) return(list())
+  out <- list()
+  pos <- 0L
+  for (t in object$reterms) {
+    k <- length(t$cnms)
+    if (k == 1L) {
+      th <- object$theta[[pos + 1L]]
+      out[[length(out) + 1L]] <- list(
+        name = paste0("sd_", t$cnms, "|", t$group_name), index = pos,
+        estimate = if (is_lmm) object$sigma * th else th)
+    }
+    pos <- pos + k * (k + 1L) / 2L
+  }
+  if (is_lmm) out[[length(out) + 1L]] <- list(name = "sigma", index = -1L,
+                                              estimate = object$sigma)
+  out
+}
+
+#' Profile interval of one standard deviation (see `profiled_sds()`)
+#' @noRd
+profile_sd <- function(object, sp, crit) {
+  is_lmm <- is.na(object$nAGQ)
+  terms <- engine_terms(object$reterms)
+  rise <- function(s) {
+    res <- if (is_lmm) {
+      rust_profile_lmm(object$y, plain_double(object$X), ncol(object$X), terms,
+                       object$weights, object$offset, object$REML,
+                       unname(object$theta), sp$index + 1L, s)
+    } else {
+      rust_profile_glmm(object$y, plain_double(object$X), ncol(object$X), terms,
+                        object$weights, object$offset, object$dist,
+                        object$family$link, object$nAGQ,
+                        c(unname(object$theta), unname(object$beta)), sp$index, s)
+    }
+    engine_call(res)$value - object$objective - crit
+  }
+  est <- sp$estimate
+  scale <- max(est, 0.05 * (if (is_lmm) object$sigma else 1))
+  # upper: double until the profile is above the critical value
+  hi <- est + scale
+  while (rise(hi) < 0) {
+    hi <- est + 2 * (hi - est)
+    if (hi > est + 1e4 * scale) return(c(NA_real_, NA_real_))
+  }
+  upper <- stats::uniroot(rise, c(max(est, 1e-8 * scale), hi), tol = 1e-6 * scale)$root
+  # lower: 0 when the profile never reaches the critical value above 0
+  lower <- if (est <= 0 || rise(1e-4 * est) < 0) 0 else
+    stats::uniroot(rise, c(1e-4 * est, est), tol = 1e-6 * scale)$root
+  c(lower, upper)
 }
 
 #' Refit the model to a new response (same design unless X and offset are

@@ -243,6 +243,10 @@ impl GlmmProblem {
         Ok((v, Some(g)))
     }
 
+    pub fn ntheta(&self) -> usize {
+        self.ntheta
+    }
+
     fn split<'a>(&self, par: &'a [f64]) -> (&'a [f64], &'a [f64]) {
         par.split_at(self.ntheta)
     }

@@ -15,6 +15,7 @@ pub mod lmm;
 pub mod monitor;
 pub mod optimizer;
 pub mod pirls;
+pub mod profile;
 pub mod quadrature;
 pub mod reterm;
 pub mod selected_inverse;

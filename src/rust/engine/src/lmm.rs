@@ -91,6 +91,24 @@ impl LmmProblem {
         self.monitor = monitor;
     }
 
+    /// log |L_theta|^2 (+ log |R_X|^2 for REML) less the log weights, and
+    /// the penalized residual sum of squares, at theta.
+    pub(crate) fn logdet_and_pwrss(&mut self, theta: &[f64]) -> Result<(f64, f64)> {
+        self.system.factor(theta, &mut self.factor)?;
+        self.monitor.tick(0.0)?;
+        let f = &self.factor;
+        let mut ld = self.system.logdet_theta(f) - self.sum_log_weights;
+        if self.reml {
+            ld += self.system.logdet_x(f);
+        }
+        Ok((ld, self.system.pwrss(f)))
+    }
+
+    /// n, or n - p for REML.
+    pub(crate) fn residual_dof(&self) -> f64 {
+        if self.reml { (self.n - self.p) as f64 } else { self.n as f64 }
+    }
+
     fn objective_from_factor(&self) -> f64 {
         let f = &self.factor;
         let ld = self.system.logdet_theta(f);

@@ -19,6 +19,7 @@ use engine::glmm::{GlmmFit, GlmmInput, GlmmProblem};
 use engine::convergence::ConvergenceCheck;
 use engine::lmm::{LmmFit, LmmInput, LmmProblem};
 use engine::optimizer::OptimControl;
+use engine::profile::Held;
 use engine::reterm::ReTerm;
 
 type BindResult<T> = std::result::Result<T, String>;
@@ -372,6 +373,85 @@ fn rust_fit_glmm(
     guarded(|| fit_glmm_impl(y, x, p, terms, weights, offset, family, link, nagq, control))
 }
 
+/// Profile objective of an LMM: minimised over theta with the residual sd
+/// (held = 0) or the sd of the scalar term with theta index held - 1 fixed
+/// at `value`. Returns list(value = ...) or list(error = msg).
+/// @noRd
+#[extendr]
+#[allow(clippy::too_many_arguments)]
+fn rust_profile_lmm(
+    y: Robj,
+    x: Robj,
+    p: Robj,
+    terms: Robj,
+    weights: Robj,
+    offset: Robj,
+    reml: Robj,
+    start: Robj,
+    held: Robj,
+    value: Robj,
+) -> List {
+    guarded(|| {
+        let input = lmm_input(y, x, p, terms, weights, offset, reml)?;
+        let start = real_vec(&start, "start")?;
+        let held = match scalar_usize(&held, "held")? {
+            0 => Held::Sigma,
+            k => Held::TermSd(k - 1),
+        };
+        let value = value.as_real().ok_or("`value` must be a number")?;
+        let mut problem = LmmProblem::new(input).map_err(|e| e.to_string())?;
+        problem.set_monitor(Box::new(RMonitor::new(false)));
+        let v = problem.profile(&start, held, value, &OptimControl::default()).map_err(|e| e.to_string())?;
+        Ok(list!(value = v))
+    })
+}
+
+/// Profile objective of a GLMM: minimised over (theta, beta) with parameter
+/// `index` (0-based) held at `value`. Returns list(value) or list(error).
+/// @noRd
+#[extendr]
+#[allow(clippy::too_many_arguments)]
+fn rust_profile_glmm(
+    y: Robj,
+    x: Robj,
+    p: Robj,
+    terms: Robj,
+    weights: Robj,
+    offset: Robj,
+    family: Robj,
+    link: Robj,
+    nagq: Robj,
+    start: Robj,
+    index: Robj,
+    value: Robj,
+) -> List {
+    guarded(|| {
+        let y = real_vec(&y, "y")?;
+        let n = y.len();
+        let input = GlmmInput {
+            y,
+            x: real_vec(&x, "X")?,
+            p: scalar_usize(&p, "p")?,
+            weights: real_vec(&weights, "weights")?,
+            offset: real_vec(&offset, "offset")?,
+            terms: terms_from(terms, n)?,
+            dist: Distribution::from_name(family.as_str().ok_or("`family` must be a string")?).map_err(|e| e.to_string())?,
+            link: Link::from_name(link.as_str().ok_or("`link` must be a string")?).map_err(|e| e.to_string())?,
+            nagq: scalar_usize(&nagq, "nAGQ")?,
+        };
+        let start = real_vec(&start, "start")?;
+        let index = scalar_usize(&index, "index")?;
+        if index >= start.len() {
+            return Err("`index` is out of range".into());
+        }
+        let value = value.as_real().ok_or("`value` must be a number")?;
+        let mut problem = GlmmProblem::new(input).map_err(|e| e.to_string())?;
+        problem.set_monitor(Box::new(RMonitor::new(false)));
+        let v = problem.profile(&start, index, value, &OptimControl::default()).map_err(|e| e.to_string())?;
+        Ok(list!(value = v))
+    })
+}
+
 /// Deliberately panics inside Rust, to test that R survives it.
 /// @noRd
 #[extendr]
@@ -384,6 +464,8 @@ extendr_module! {
     mod glmmr;
     fn rust_fit_lmm;
     fn rust_fit_glmm;
+    fn rust_profile_lmm;
+    fn rust_profile_glmm;
     fn rust_lmm_objective;
     fn rust_panic_test;
 }
