@@ -31,7 +31,7 @@ rust_profile_lmm <- function(y, x, p, terms, weights, offset, reml, start, held,
 }
 
 rust_profile_glmm <- function(y, x, p, terms, weights, offset, family, link, nagq,
-                              start, index, value) {
+                              start, held, value) {
   .Call(wrap__rust_profile_glmm, y, x, p, terms, weights, offset, family, link,
-        nagq, start, index, value)
+        nagq, start, held, value)
 }

@@ -9,10 +9,9 @@
 #' parameter is held at trial values while everything else is refitted, and
 #' the interval is where -2 log L (the REML criterion for a REML fit) rises
 #' by the chi-square quantile. This covers the fixed effects (held as an
-#' offset), the residual standard deviation of a linear mixed model and the
-#' standard deviations of scalar random-effects terms (of models without a
-#' dispersion parameter, for GLMMs); the correlations and the standard
-#' deviations of vector-valued terms get `NA` for now.
+#' offset), the residual standard deviation of a linear mixed model, and the
+#' standard deviations and correlations of the random effects (for GLMMs,
+#' of models without a dispersion parameter; those get `NA`).
 #' `method = "boot"`: a parametric bootstrap: `nsim` responses
 #' simulated from the fit (new random effects each time), the model refitted
 #' to each, and percentile intervals for the fixed effects, the standard
@@ -51,8 +50,8 @@ confint.glmmr <- function(object, parm, level = 0.95, method = c("Wald", "profil
     if (!missing(parm)) wanted <- intersect(wanted, if (is.numeric(parm)) names(est)[parm] else parm)
     crit <- stats::qchisq(level, 1)
     for (nm in intersect(wanted, names(object$beta))) ci[nm, ] <- profile_beta(object, nm, crit)
-    for (sp in profiled_sds(object)) {
-      if (sp$name %in% wanted) ci[sp$name, ] <- profile_sd(object, sp, crit)
+    for (sp in profiled_params(object)) {
+      if (sp$name %in% wanted) ci[sp$name, ] <- profile_param(object, sp, crit)
     }
   } else {
     sims <- simulate(object, nsim = nsim, seed = seed)
@@ -120,50 +119,68 @@ profile_beta <- function(object, name, crit) {
   c(est - bound(-1) * se, est + bound(1) * se)
 }
 
-#' The standard deviations a profile can hold: sigma of an LMM and the sd
-#' of each scalar term (held = theta index + 1; 0 for sigma)
+#' The variance parameters a profile can hold, as the engine describes
+#' them: held = c(kind, pos, k, a, b), kind 0 the residual sd (LMM), 1 the
+#' sd of column a of the term whose theta starts at pos, 2 the correlation
+#' of its columns a < b
 #' @noRd
-profiled_sds <- function(object) {
+profiled_params <- function(object) {
   is_lmm <- is.na(object$nAGQ)
   if (!is_lmm && isTRUE(object$use_scale)) return(list())
+  vc <- VarCorr(object)
   out <- list()
   pos <- 0L
-  for (t in object$reterms) {
+  for (i in seq_along(object$reterms)) {
+    t <- object$reterms[[i]]
     k <- length(t$cnms)
-    if (k == 1L) {
-      th <- object$theta[[pos + 1L]]
+    sd <- attr(vc[[i]], "stddev")
+    cr <- attr(vc[[i]], "correlation")
+    for (a in seq_len(k)) {
       out[[length(out) + 1L]] <- list(
-        name = paste0("sd_", t$cnms, "|", t$group_name), index = pos,
-        estimate = if (is_lmm) object$sigma * th else th)
+        name = paste0("sd_", t$cnms[a], "|", t$group_name),
+        held = c(1, pos, k, a - 1L, 0), estimate = sd[[a]], range = c(0, Inf))
+    }
+    for (a in seq_len(k)) for (b in seq_len(k)) if (a < b) {
+      out[[length(out) + 1L]] <- list(
+        name = paste0("cor_", t$cnms[b], ".", t$cnms[a], "|", t$group_name),
+        held = c(2, pos, k, a - 1L, b - 1L), estimate = cr[b, a], range = c(-1, 1))
     }
     pos <- pos + k * (k + 1L) / 2L
   }
-  if (is_lmm) out[[length(out) + 1L]] <- list(name = "sigma", index = -1L,
-                                              estimate = object$sigma)
+  if (is_lmm) out[[length(out) + 1L]] <- list(name = "sigma", held = c(0, 0, 0, 0, 0),
+                                              estimate = object$sigma, range = c(0, Inf))
   out
 }
 
-#' Profile interval of one standard deviation (see `profiled_sds()`)
+#' Profile interval of one variance parameter (see `profiled_params()`)
 #' @noRd
-profile_sd <- function(object, sp, crit) {
+profile_param <- function(object, sp, crit) {
   is_lmm <- is.na(object$nAGQ)
   terms <- engine_terms(object$reterms)
-  rise <- function(s) {
+  rise <- function(v) {
     res <- if (is_lmm) {
       rust_profile_lmm(object$y, plain_double(object$X), ncol(object$X), terms,
                        object$weights, object$offset, object$REML,
-                       unname(object$theta), sp$index + 1L, s)
+                       unname(object$theta), sp$held, v)
     } else {
       rust_profile_glmm(object$y, plain_double(object$X), ncol(object$X), terms,
                         object$weights, object$offset, object$dist,
                         object$family$link, object$nAGQ,
-                        c(unname(object$theta), unname(object$beta)), sp$index, s)
+                        c(unname(object$theta), unname(object$beta)), sp$held, v)
     }
     engine_call(res)$value - object$objective - crit
   }
   est <- sp$estimate
+  if (sp$held[1] == 2) {
+    # a correlation: walk toward -1 and +1; an end never reached is the bound
+    side <- function(dir) {
+      edge <- dir * 0.9999
+      if (rise(edge) < 0) return(dir)
+      stats::uniroot(rise, sort(c(est, edge)), tol = 1e-6)$root
+    }
+    return(c(side(-1), side(1)))
+  }
   scale <- max(est, 0.05 * (if (is_lmm) object$sigma else 1))
-  # upper: double until the profile is above the critical value
   hi <- est + scale
   while (rise(hi) < 0) {
     hi <- est + 2 * (hi - est)

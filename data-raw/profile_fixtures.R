@@ -5,6 +5,8 @@ suppressPackageStartupMessages(library(lme4))
 load("data/sleepstudy.rda")
 sleep <- lmer(Reaction ~ Days + (1 | Subject), sleepstudy, REML = FALSE,
               control = lmerControl(optimizer = "bobyqa"))
+sleep_slope <- lmer(Reaction ~ Days + (Days | Subject), sleepstudy, REML = FALSE,
+                    control = lmerControl(optimizer = "bobyqa"))
 cbpp_data <- lme4::cbpp
 cbpp_fit <- glmer(cbind(incidence, size - incidence) ~ period + (1 | herd), cbpp_data,
                   family = binomial, control = glmerControl(optimizer = "bobyqa"))
@@ -12,6 +14,9 @@ fixtures <- list(
   sleep_intercept = list(
     formula = "Reaction ~ Days + (1 | Subject)", data = sleepstudy, family = "gaussian",
     ci = confint(sleep, method = "profile", oldNames = FALSE)),
+  sleep_slope = list(
+    formula = "Reaction ~ Days + (Days | Subject)", data = sleepstudy, family = "gaussian",
+    ci = confint(sleep_slope, method = "profile", oldNames = FALSE)),
   cbpp = list(
     formula = "cbind(incidence, size - incidence) ~ period + (1 | herd)",
     data = cbpp_data, family = "binomial",

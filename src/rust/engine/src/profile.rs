@@ -12,55 +12,127 @@ use crate::glmm::GlmmProblem;
 use crate::lmm::LmmProblem;
 use crate::optimizer::{minimize, OptimControl};
 
-/// What is held fixed in an LMM profile.
+/// What a profile holds fixed. A term is given by the start of its theta
+/// (`pos`) and its dimension `k`; its lambda's rows a, b give the standard
+/// deviations (row norms, times sigma in an LMM) and correlations (cosines
+/// of the angles between rows).
 #[derive(Debug, Clone, Copy)]
 pub enum Held {
-    /// The residual standard deviation.
+    /// The residual standard deviation (LMM).
     Sigma,
-    /// The standard deviation of the scalar term whose theta has this index.
-    TermSd(usize),
+    /// The standard deviation of column `row` of a term.
+    Sd { pos: usize, k: usize, row: usize },
+    /// The correlation of columns `a` < `b` of a term.
+    Cor { pos: usize, k: usize, a: usize, b: usize },
+}
+
+/// Index in theta of lambda[i, j] (i >= j) for a term starting at `pos`.
+fn lam_index(pos: usize, k: usize, i: usize, j: usize) -> usize {
+    pos + (0..j).map(|c| k - c).sum::<usize>() + (i - j)
+}
+
+fn row_norm(theta: &[f64], pos: usize, k: usize, row: usize) -> f64 {
+    (0..=row).map(|j| theta[lam_index(pos, k, row, j)].powi(2)).sum::<f64>().sqrt()
+}
+
+/// Move theta onto the set where the held quantity has `value`: a row
+/// rescaled to that norm (when `scale_rows`, i.e. no sigma to absorb it),
+/// or row b turned, keeping its norm, to that cosine with row a. The
+/// objective composed with this map is minimised freely.
+fn project(theta: &[f64], held: Held, value: f64, scale_rows: bool) -> Vec<f64> {
+    let mut t = theta.to_vec();
+    match held {
+        Held::Sigma => {}
+        Held::Sd { pos, k, row } => {
+            if scale_rows {
+                let nrm = row_norm(&t, pos, k, row);
+                for j in 0..=row {
+                    let idx = lam_index(pos, k, row, j);
+                    t[idx] = if nrm > 0.0 { t[idx] * value / nrm } else if j == row { value } else { 0.0 };
+                }
+            }
+        }
+        Held::Cor { pos, k, a, b } => {
+            let ra: Vec<f64> = (0..k).map(|j| if j <= a { t[lam_index(pos, k, a, j)] } else { 0.0 }).collect();
+            let rb: Vec<f64> = (0..k).map(|j| if j <= b { t[lam_index(pos, k, b, j)] } else { 0.0 }).collect();
+            let na = ra.iter().map(|v| v * v).sum::<f64>().sqrt().max(1e-300);
+            let nb = rb.iter().map(|v| v * v).sum::<f64>().sqrt();
+            let u: Vec<f64> = ra.iter().map(|v| v / na).collect();
+            let along: f64 = rb.iter().zip(&u).map(|(x, y)| x * y).sum();
+            let mut w: Vec<f64> = rb.iter().zip(&u).map(|(x, y)| x - along * y).collect();
+            let nw = w.iter().map(|v| v * v).sum::<f64>().sqrt();
+            if nw > 0.0 {
+                w.iter_mut().for_each(|v| *v /= nw);
+            } else {
+                // row b along row a: any direction orthogonal to it within
+                // the first b + 1 columns (e_b is, as a < b)
+                w = vec![0.0; k];
+                w[b] = 1.0;
+            }
+            let s = (1.0 - value * value).max(0.0).sqrt();
+            for j in 0..=b {
+                t[lam_index(pos, k, b, j)] = nb * (value * u[j] + s * w[j]);
+            }
+        }
+    }
+    t
 }
 
 impl LmmProblem {
-    /// -2 log L (or the REML criterion) at theta with the held sd at `s`.
-    pub fn objective_held(&mut self, theta: &[f64], held: Held, s: f64) -> Result<f64> {
-        let (ld, r2) = self.logdet_and_pwrss(theta)?;
+    /// -2 log L (or the REML criterion) at theta with the held quantity at
+    /// `value` (sigma explicit, not profiled, when a standard deviation is
+    /// held: sigma = value for Sigma, value / (row norm) for a term's sd).
+    pub fn objective_held(&mut self, theta: &[f64], held: Held, value: f64) -> Result<f64> {
+        let th = project(theta, held, value, false);
         let sigma = match held {
-            Held::Sigma => s,
-            Held::TermSd(k) => s / theta[k].abs().max(1e-300),
+            Held::Sigma => value,
+            Held::Sd { pos, k, row } => value / row_norm(&th, pos, k, row).max(1e-300),
+            Held::Cor { .. } => return self.objective(&th),
         };
+        let (ld, r2) = self.logdet_and_pwrss(&th)?;
         let d = self.residual_dof();
         Ok(ld + d * (2.0 * std::f64::consts::PI * sigma * sigma).ln() + r2 / (sigma * sigma))
     }
 
-    /// Minimise over theta with the held sd at `s`, from `start`.
-    pub fn profile(&mut self, start: &[f64], held: Held, s: f64, ctl: &OptimControl) -> Result<f64> {
-        if !(s > 0.0) {
-            return Err(EngineError::Input("a profiled standard deviation must be positive".into()));
-        }
-        let r = minimize(|th: &[f64]| self.objective_held(th, held, s), start, ctl)?;
+    /// Minimise over theta with the held quantity at `value`, from `start`.
+    pub fn profile(&mut self, start: &[f64], held: Held, value: f64, ctl: &OptimControl) -> Result<f64> {
+        check_value(held, value)?;
+        let r = minimize(|th: &[f64]| self.objective_held(th, held, value), start, ctl)?;
         Ok(r.value)
     }
 }
 
 impl GlmmProblem {
-    /// Minimise -2 log L over (theta, beta) with parameter `index` (a
-    /// scalar term's theta, its sd) held at `value`, from `start`.
-    pub fn profile(&mut self, start: &[f64], index: usize, value: f64, ctl: &OptimControl) -> Result<f64> {
-        let mut free: Vec<f64> = start.to_vec();
-        free.remove(index);
+    /// Minimise -2 log L over (theta, beta) with a term's sd or correlation
+    /// held at `value`, from `start` = (theta, beta).
+    pub fn profile(&mut self, start: &[f64], held: Held, value: f64, ctl: &OptimControl) -> Result<f64> {
+        check_value(held, value)?;
+        if matches!(held, Held::Sigma) {
+            return Err(EngineError::Input("a GLMM without dispersion has no residual sd".into()));
+        }
         let nth = self.ntheta();
         let r = minimize(
             |x: &[f64]| {
-                let mut full = x.to_vec();
-                full.insert(index, value);
-                let (th, be) = full.split_at(nth);
-                Ok(self.objective(th, be)?.0)
+                let (th, be) = x.split_at(nth);
+                let th = project(th, held, value, true);
+                Ok(self.objective(&th, be)?.0)
             },
-            &free,
+            start,
             ctl,
         )?;
         Ok(r.value)
+    }
+}
+
+fn check_value(held: Held, value: f64) -> Result<()> {
+    let ok = match held {
+        Held::Cor { .. } => value > -1.0 && value < 1.0,
+        _ => value > 0.0,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(EngineError::Input("a profiled standard deviation must be positive and a correlation inside (-1, 1)".into()))
     }
 }
 
@@ -97,12 +169,28 @@ mod tests {
         let at_sigma = prob.profile(&fit.theta, Held::Sigma, fit.sigma, &ctl).unwrap();
         assert!((at_sigma - fit.objective).abs() < 1e-6, "{at_sigma} vs {}", fit.objective);
         let sd0 = fit.sigma * fit.theta[0];
-        let at_sd = prob.profile(&fit.theta, Held::TermSd(0), sd0, &ctl).unwrap();
+        let held = Held::Sd { pos: 0, k: 1, row: 0 };
+        let at_sd = prob.profile(&fit.theta, held, sd0, &ctl).unwrap();
         assert!((at_sd - fit.objective).abs() < 1e-6, "{at_sd} vs {}", fit.objective);
         // and the profile rises on both sides
         for f in [0.7, 1.4] {
-            assert!(prob.profile(&fit.theta, Held::TermSd(0), sd0 * f, &ctl).unwrap() > fit.objective + 1e-3);
+            assert!(prob.profile(&fit.theta, held, sd0 * f, &ctl).unwrap() > fit.objective + 1e-3);
             assert!(prob.profile(&fit.theta, Held::Sigma, fit.sigma * f, &ctl).unwrap() > fit.objective + 1e-3);
         }
+    }
+
+    #[test]
+    fn projections_hold_the_norm_and_the_cosine() {
+        // k = 3 term: theta = lower triangle column by column
+        let theta = [1.0, 0.4, -0.3, 0.8, 0.2, 0.6];
+        let t = project(&theta, Held::Sd { pos: 0, k: 3, row: 2 }, 2.0, true);
+        assert!((row_norm(&t, 0, 3, 2) - 2.0).abs() < 1e-12);
+        let t = project(&theta, Held::Cor { pos: 0, k: 3, a: 1, b: 2 }, -0.35, false);
+        let r1 = [t[1], t[3], 0.0];
+        let r2 = [t[2], t[4], t[5]];
+        let dot: f64 = r1.iter().zip(&r2).map(|(x, y)| x * y).sum();
+        let cos = dot / (row_norm(&t, 0, 3, 1) * row_norm(&t, 0, 3, 2));
+        assert!((cos + 0.35).abs() < 1e-12, "{cos}");
+        assert!((row_norm(&t, 0, 3, 2) - row_norm(&theta, 0, 3, 2)).abs() < 1e-12);
     }
 }

@@ -373,9 +373,26 @@ fn rust_fit_glmm(
     guarded(|| fit_glmm_impl(y, x, p, terms, weights, offset, family, link, nagq, control))
 }
 
-/// Profile objective of an LMM: minimised over theta with the residual sd
-/// (held = 0) or the sd of the scalar term with theta index held - 1 fixed
-/// at `value`. Returns list(value = ...) or list(error = msg).
+/// What a profile holds, from R: c(kind, pos, k, a, b) with kind 0 the
+/// residual sd, 1 the sd of column a of the term whose theta starts at pos
+/// (dimension k), 2 the correlation of its columns a < b.
+fn held_from(x: &Robj) -> BindResult<Held> {
+    let v = real_vec(x, "held")?;
+    if v.len() != 5 || v.iter().any(|a| !(a.is_finite() && *a >= 0.0)) {
+        return Err("`held` must be c(kind, pos, k, a, b)".into());
+    }
+    let u: Vec<usize> = v.iter().map(|a| *a as usize).collect();
+    match u[0] {
+        0 => Ok(Held::Sigma),
+        1 if u[3] < u[2] => Ok(Held::Sd { pos: u[1], k: u[2], row: u[3] }),
+        2 if u[3] < u[4] && u[4] < u[2] => Ok(Held::Cor { pos: u[1], k: u[2], a: u[3], b: u[4] }),
+        _ => Err("`held` does not describe a parameter".into()),
+    }
+}
+
+/// Profile objective of an LMM: minimised over theta with the held
+/// quantity (see `held_from`) fixed at `value`. Returns list(value = ...)
+/// or list(error = msg).
 /// @noRd
 #[extendr]
 #[allow(clippy::too_many_arguments)]
@@ -394,10 +411,7 @@ fn rust_profile_lmm(
     guarded(|| {
         let input = lmm_input(y, x, p, terms, weights, offset, reml)?;
         let start = real_vec(&start, "start")?;
-        let held = match scalar_usize(&held, "held")? {
-            0 => Held::Sigma,
-            k => Held::TermSd(k - 1),
-        };
+        let held = held_from(&held)?;
         let value = value.as_real().ok_or("`value` must be a number")?;
         let mut problem = LmmProblem::new(input).map_err(|e| e.to_string())?;
         problem.set_monitor(Box::new(RMonitor::new(false)));
@@ -406,8 +420,8 @@ fn rust_profile_lmm(
     })
 }
 
-/// Profile objective of a GLMM: minimised over (theta, beta) with parameter
-/// `index` (0-based) held at `value`. Returns list(value) or list(error).
+/// Profile objective of a GLMM: minimised over (theta, beta) with the held
+/// quantity (see `held_from`) at `value`. Returns list(value) or list(error).
 /// @noRd
 #[extendr]
 #[allow(clippy::too_many_arguments)]
@@ -422,7 +436,7 @@ fn rust_profile_glmm(
     link: Robj,
     nagq: Robj,
     start: Robj,
-    index: Robj,
+    held: Robj,
     value: Robj,
 ) -> List {
     guarded(|| {
@@ -440,14 +454,14 @@ fn rust_profile_glmm(
             nagq: scalar_usize(&nagq, "nAGQ")?,
         };
         let start = real_vec(&start, "start")?;
-        let index = scalar_usize(&index, "index")?;
-        if index >= start.len() {
-            return Err("`index` is out of range".into());
-        }
+        let held = held_from(&held)?;
         let value = value.as_real().ok_or("`value` must be a number")?;
         let mut problem = GlmmProblem::new(input).map_err(|e| e.to_string())?;
+        if start.len() != problem.ntheta() + problem.data.p {
+            return Err("`start` must hold theta and beta".into());
+        }
         problem.set_monitor(Box::new(RMonitor::new(false)));
-        let v = problem.profile(&start, index, value, &OptimControl::default()).map_err(|e| e.to_string())?;
+        let v = problem.profile(&start, held, value, &OptimControl::default()).map_err(|e| e.to_string())?;
         Ok(list!(value = v))
     })
 }
