@@ -10,8 +10,8 @@
 #' the interval is where -2 log L (the REML criterion for a REML fit) rises
 #' by the chi-square quantile. This covers the fixed effects (held as an
 #' offset), the residual standard deviation of a linear mixed model, and the
-#' standard deviations and correlations of the random effects (for GLMMs,
-#' of models without a dispersion parameter; those get `NA`).
+#' standard deviations and correlations of the random effects (the
+#' dispersion of a Gamma or inverse Gaussian GLMM is not profiled: `NA`).
 #' `method = "boot"`: a parametric bootstrap: `nsim` responses
 #' simulated from the fit (new random effects each time), the model refitted
 #' to each, and percentile intervals for the fixed effects, the standard
@@ -126,7 +126,6 @@ profile_beta <- function(object, name, crit) {
 #' @noRd
 profiled_params <- function(object) {
   is_lmm <- is.na(object$nAGQ)
-  if (!is_lmm && isTRUE(object$use_scale)) return(list())
   vc <- VarCorr(object)
   out <- list()
   pos <- 0L
@@ -166,7 +165,9 @@ profile_param <- function(object, sp, crit) {
       rust_profile_glmm(object$y, plain_double(object$X), ncol(object$X), terms,
                         object$weights, object$offset, object$dist,
                         object$family$link, object$nAGQ,
-                        c(unname(object$theta), unname(object$beta)), sp$held, v)
+                        c(unname(object$theta), unname(object$beta),
+                          if (isTRUE(object$use_scale)) 2 * log(object$sigma)),
+                        sp$held, v)
     }
     engine_call(res)$value - object$objective - crit
   }

@@ -98,3 +98,15 @@ test_that("profile intervals of the standard deviations, correlations and fixed 
     }
   }
 })
+
+test_that("a dispersion GLMM's random-effect sd has a profile interval around its estimate", {
+  d <- glmm_fixtures$gamma_log$data
+  m <- glmmr(y ~ x + (1 | g), d, family = Gamma(link = "log"), nAGQ = 25)
+  ci <- confint(m, method = "profile")
+  est <- as.data.frame(VarCorr(m))$sdcor[1]
+  expect_true(0 < ci["sd_(Intercept)|g", 1] && ci["sd_(Intercept)|g", 1] < est)
+  expect_true(est < ci["sd_(Intercept)|g", 2])
+  # the true simulation sd (0.4, data-raw/glmm_fixtures.R) lies inside
+  expect_true(ci["sd_(Intercept)|g", 1] < 0.4 && 0.4 < ci["sd_(Intercept)|g", 2])
+  expect_true(all(is.na(ci["sigma", ])))
+})

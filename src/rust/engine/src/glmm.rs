@@ -247,13 +247,18 @@ impl GlmmProblem {
         self.ntheta
     }
 
+    /// Number of parameters: theta, beta and, with a dispersion, log phi.
+    pub fn npar(&self) -> usize {
+        self.ntheta + self.data.p + self.has_scale as usize
+    }
+
     fn split<'a>(&self, par: &'a [f64]) -> (&'a [f64], &'a [f64]) {
         par.split_at(self.ntheta)
     }
 
     /// For a family with a scale, take phi = exp(last parameter) and
     /// return the other parameters.
-    fn apply_phi<'a>(&mut self, par: &'a [f64]) -> &'a [f64] {
+    pub(crate) fn apply_phi<'a>(&mut self, par: &'a [f64]) -> &'a [f64] {
         if !self.has_scale {
             return par;
         }

@@ -103,16 +103,17 @@ impl LmmProblem {
 }
 
 impl GlmmProblem {
-    /// Minimise -2 log L over (theta, beta) with a term's sd or correlation
-    /// held at `value`, from `start` = (theta, beta).
+    /// Minimise -2 log L over (theta, beta [, log phi]) with a term's sd or
+    /// correlation held at `value`, from `start` = (theta, beta [, log phi]).
     pub fn profile(&mut self, start: &[f64], held: Held, value: f64, ctl: &OptimControl) -> Result<f64> {
         check_value(held, value)?;
         if matches!(held, Held::Sigma) {
-            return Err(EngineError::Input("a GLMM without dispersion has no residual sd".into()));
+            return Err(EngineError::Input("the residual sd of a GLMM is not profiled".into()));
         }
         let nth = self.ntheta();
         let r = minimize(
             |x: &[f64]| {
+                let x = self.apply_phi(x);
                 let (th, be) = x.split_at(nth);
                 let th = project(th, held, value, true);
                 Ok(self.objective(&th, be)?.0)

@@ -457,8 +457,8 @@ fn rust_profile_glmm(
         let held = held_from(&held)?;
         let value = value.as_real().ok_or("`value` must be a number")?;
         let mut problem = GlmmProblem::new(input).map_err(|e| e.to_string())?;
-        if start.len() != problem.ntheta() + problem.data.p {
-            return Err("`start` must hold theta and beta".into());
+        if start.len() != problem.npar() {
+            return Err("`start` must hold theta, beta and (with a dispersion) log phi".into());
         }
         problem.set_monitor(Box::new(RMonitor::new(false)));
         let v = problem.profile(&start, held, value, &OptimControl::default()).map_err(|e| e.to_string())?;
