@@ -10,8 +10,8 @@
 #' the interval is where -2 log L (the REML criterion for a REML fit) rises
 #' by the chi-square quantile. This covers the fixed effects (held as an
 #' offset), the residual standard deviation of a linear mixed model, and the
-#' standard deviations and correlations of the random effects (the
-#' dispersion of a Gamma or inverse Gaussian GLMM is not profiled: `NA`).
+#' standard deviations and correlations of the random effects, and `sigma`
+#' (the square root of the dispersion) of a GLMM with a dispersion.
 #' `method = "boot"`: a parametric bootstrap: `nsim` responses
 #' simulated from the fit (new random effects each time), the model refitted
 #' to each, and percentile intervals for the fixed effects, the standard
@@ -146,8 +146,10 @@ profiled_params <- function(object) {
     }
     pos <- pos + k * (k + 1L) / 2L
   }
-  if (is_lmm) out[[length(out) + 1L]] <- list(name = "sigma", held = c(0, 0, 0, 0, 0),
-                                              estimate = object$sigma, range = c(0, Inf))
+  if (isTRUE(object$use_scale)) {
+    out[[length(out) + 1L]] <- list(name = "sigma", held = c(0, 0, 0, 0, 0),
+                                    estimate = object$sigma, range = c(0, Inf))
+  }
   out
 }
 

@@ -247,6 +247,11 @@ impl GlmmProblem {
         self.ntheta
     }
 
+    /// Is the dispersion estimated (log phi the last parameter)?
+    pub fn has_scale(&self) -> bool {
+        self.has_scale
+    }
+
     /// Number of parameters: theta, beta and, with a dispersion, log phi.
     pub fn npar(&self) -> usize {
         self.ntheta + self.data.p + self.has_scale as usize

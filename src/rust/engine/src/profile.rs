@@ -107,10 +107,27 @@ impl GlmmProblem {
     /// correlation held at `value`, from `start` = (theta, beta [, log phi]).
     pub fn profile(&mut self, start: &[f64], held: Held, value: f64, ctl: &OptimControl) -> Result<f64> {
         check_value(held, value)?;
-        if matches!(held, Held::Sigma) {
-            return Err(EngineError::Input("the residual sd of a GLMM is not profiled".into()));
-        }
         let nth = self.ntheta();
+        if let Held::Sigma = held {
+            // sigma = sqrt(phi): hold log phi, free the rest
+            if !self.has_scale() {
+                return Err(EngineError::Input("this family has no dispersion to profile".into()));
+            }
+            let log_phi = 2.0 * value.ln();
+            let free = &start[..start.len() - 1];
+            let r = minimize(
+                |x: &[f64]| {
+                    let mut full = x.to_vec();
+                    full.push(log_phi);
+                    let x = self.apply_phi(&full).to_vec();
+                    let (th, be) = x.split_at(nth);
+                    Ok(self.objective(th, be)?.0)
+                },
+                free,
+                ctl,
+            )?;
+            return Ok(r.value);
+        }
         let r = minimize(
             |x: &[f64]| {
                 let x = self.apply_phi(x);
