@@ -259,6 +259,36 @@ fn terms_from(terms: Robj, n: usize) -> BindResult<Vec<ReTerm>> {
     Ok(re)
 }
 
+/// The inputs of a generalized linear mixed model from their R values.
+#[allow(clippy::too_many_arguments)]
+fn glmm_input(
+    y: Robj,
+    x: Robj,
+    p: Robj,
+    terms: Robj,
+    weights: Robj,
+    offset: Robj,
+    family: Robj,
+    link: Robj,
+    nagq: Robj,
+) -> BindResult<GlmmInput> {
+    let y = real_vec(&y, "y")?;
+    let n = y.len();
+    let fam = family.as_str().ok_or("`family` must be a string")?;
+    let lnk = link.as_str().ok_or("`link` must be a string")?;
+    Ok(GlmmInput {
+        y,
+        x: real_vec(&x, "X")?,
+        p: scalar_usize(&p, "p")?,
+        weights: real_vec(&weights, "weights")?,
+        offset: real_vec(&offset, "offset")?,
+        terms: terms_from(terms, n)?,
+        dist: Distribution::from_name(fam).map_err(|e| e.to_string())?,
+        link: Link::from_name(lnk).map_err(|e| e.to_string())?,
+        nagq: scalar_usize(&nagq, "nAGQ")?,
+    })
+}
+
 #[allow(clippy::too_many_arguments)]
 fn fit_glmm_impl(
     y: Robj,
@@ -272,21 +302,7 @@ fn fit_glmm_impl(
     nagq: Robj,
     ctl: Robj,
 ) -> BindResult<List> {
-    let y = real_vec(&y, "y")?;
-    let n = y.len();
-    let fam = family.as_str().ok_or("`family` must be a string")?;
-    let lnk = link.as_str().ok_or("`link` must be a string")?;
-    let input = GlmmInput {
-        y,
-        x: real_vec(&x, "X")?,
-        p: scalar_usize(&p, "p")?,
-        weights: real_vec(&weights, "weights")?,
-        offset: real_vec(&offset, "offset")?,
-        terms: terms_from(terms, n)?,
-        dist: Distribution::from_name(fam).map_err(|e| e.to_string())?,
-        link: Link::from_name(lnk).map_err(|e| e.to_string())?,
-        nagq: scalar_usize(&nagq, "nAGQ")?,
-    };
+    let input = glmm_input(y, x, p, terms, weights, offset, family, link, nagq)?;
     let (ctl, progress) = control(ctl)?;
     let mut problem = GlmmProblem::new(input).map_err(|e| e.to_string())?;
     problem.set_monitor(Box::new(RMonitor::new(progress)));
@@ -440,19 +456,7 @@ fn rust_profile_glmm(
     value: Robj,
 ) -> List {
     guarded(|| {
-        let y = real_vec(&y, "y")?;
-        let n = y.len();
-        let input = GlmmInput {
-            y,
-            x: real_vec(&x, "X")?,
-            p: scalar_usize(&p, "p")?,
-            weights: real_vec(&weights, "weights")?,
-            offset: real_vec(&offset, "offset")?,
-            terms: terms_from(terms, n)?,
-            dist: Distribution::from_name(family.as_str().ok_or("`family` must be a string")?).map_err(|e| e.to_string())?,
-            link: Link::from_name(link.as_str().ok_or("`link` must be a string")?).map_err(|e| e.to_string())?,
-            nagq: scalar_usize(&nagq, "nAGQ")?,
-        };
+        let input = glmm_input(y, x, p, terms, weights, offset, family, link, nagq)?;
         let start = real_vec(&start, "start")?;
         let held = held_from(&held)?;
         let value = value.as_real().ok_or("`value` must be a number")?;
