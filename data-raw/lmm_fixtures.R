@@ -87,22 +87,7 @@ specs <- list(
 )
 
 ## -------------------------------------------------------------- fitting
-## Collects lme4's warnings and messages (e.g. "boundary (singular) fit")
-## instead of letting them scroll past.
-fit_quietly <- function(expr) {
-  notes <- character()
-  value <- withCallingHandlers(
-    expr,
-    warning = function(w) {
-      notes <<- c(notes, paste("warning:", conditionMessage(w)))
-      invokeRestart("muffleWarning")
-    },
-    message = function(m) {
-      notes <<- c(notes, paste("message:", trimws(conditionMessage(m))))
-      invokeRestart("muffleMessage")
-    })
-  list(value = value, notes = notes)
-}
+source("data-raw/helpers.R") # fit_quietly()
 
 fit_one <- function(spec, control) {
   d <- spec$data

@@ -191,7 +191,7 @@ mod tests {
     use crate::brute_force::{marginal_deviance, random_problem, Problem};
     use crate::testutil::Rng;
 
-    fn input(pr: &Problem, reml: bool) -> LmmInput {
+    pub(super) fn input(pr: &Problem, reml: bool) -> LmmInput {
         LmmInput {
             y: pr.y.clone(),
             x: pr.x.clone(),
@@ -284,16 +284,7 @@ mod monitor_tests {
     fn a_monitor_can_stop_the_fit() {
         let mut rng = Rng::new(5);
         let pr = random_problem(&mut rng, 100, 2, &[(10, 1, None)]);
-        let input = LmmInput {
-            y: pr.y.clone(),
-            x: pr.x.clone(),
-            p: pr.p,
-            weights: pr.w.clone(),
-            offset: vec![0.0; pr.n],
-            terms: pr.terms.clone(),
-            reml: false,
-        };
-        let mut prob = LmmProblem::new(input).unwrap();
+        let mut prob = LmmProblem::new(super::tests::input(&pr, false)).unwrap();
         prob.set_monitor(Box::new(StopAfter(5)));
         assert_eq!(prob.fit(&OptimControl::default()).unwrap_err(), EngineError::Interrupted);
     }
