@@ -488,6 +488,42 @@ impl BlockedSystem {
         }
     }
 
+    /// Z' v for v of length n (full random-effects order).
+    pub fn zt_times(&self, v: &[f64]) -> Vec<f64> {
+        let mut out = vec![0.0; self.q()];
+        for (t, term) in self.terms.iter().enumerate() {
+            let off = self.term_offset[t];
+            let k = term.k;
+            for i in 0..self.n {
+                let z = term.zrow(i);
+                let base = off + term.group[i] * k;
+                for a in 0..k {
+                    out[base + a] += z[a] * v[i];
+                }
+            }
+        }
+        out
+    }
+
+    /// x <- Lambda' x (full random-effects order).
+    pub fn lambda_t_times(&self, lambdas: &[Vec<f64>], x: &mut [f64]) {
+        for (t, term) in self.terms.iter().enumerate() {
+            let k = term.k;
+            let lam = &lambdas[t];
+            for lev in 0..term.nlevels {
+                let s = self.term_offset[t] + lev * k;
+                let blk = &mut x[s..s + k];
+                for r in 0..k {
+                    let mut acc = 0.0;
+                    for q in r..k {
+                        acc += lam[q + r * k] * blk[q];
+                    }
+                    blk[r] = acc;
+                }
+            }
+        }
+    }
+
     /// Add `v` to the response's sum of squares: lets a system whose
     /// response column is irrelevant (only R_X is wanted) still factor.
     pub fn add_to_response_ss(&mut self, v: f64) {

@@ -72,6 +72,29 @@ impl Distribution {
         }
     }
 
+    /// d^2 V / d mu^2.
+    #[inline]
+    pub fn variance_deriv2(self, mu: f64) -> f64 {
+        match self {
+            Distribution::Bernoulli | Distribution::Binomial => -2.0,
+            Distribution::Poisson | Distribution::Gaussian => 0.0,
+            Distribution::Gamma => 2.0,
+            Distribution::InverseGaussian => 6.0 * mu,
+        }
+    }
+
+    /// Can the family have this mean (before rounding is clamped away)? A
+    /// link such as log, identity or inverse can leave the range: the
+    /// deviance is then infinite, as glm's `validmu` refuses it.
+    #[inline]
+    pub fn valid_mu(self, mu: f64) -> bool {
+        match self {
+            Distribution::Bernoulli | Distribution::Binomial => (0.0..=1.0).contains(&mu),
+            Distribution::Poisson | Distribution::Gamma | Distribution::InverseGaussian => mu >= 0.0,
+            Distribution::Gaussian => mu.is_finite(),
+        }
+    }
+
     /// Keep mu inside the family's support where rounding would leave it.
     #[inline]
     pub fn clamp_mu(self, mu: f64) -> f64 {
@@ -179,6 +202,18 @@ impl Link {
         }
     }
 
+    /// Is eta in the link's domain? The sqrt and 1/mu^2 links are one to
+    /// one only for eta > 0 (glm's `valideta`): mu = eta^2 would otherwise
+    /// give every level a second, mirrored mode.
+    #[inline]
+    pub fn valid_eta(self, eta: f64) -> bool {
+        match self {
+            Link::Sqrt | Link::InverseSquare => eta > 0.0,
+            Link::Inverse => eta != 0.0,
+            _ => !eta.is_nan(),
+        }
+    }
+
     #[inline]
     pub fn linkinv(self, eta: f64) -> f64 {
         match self {
@@ -261,6 +296,31 @@ impl Link {
     }
 }
 
+impl Link {
+    /// d^3 mu / d eta^3: the observed information's derivative along eta
+    /// (the exact gradient of the true Laplace approximation needs it).
+    #[inline]
+    pub fn mu_eta_deriv2(self, eta: f64) -> f64 {
+        match self {
+            Link::Identity | Link::Sqrt => 0.0,
+            Link::Log => eta.exp(),
+            Link::Logit => {
+                let mu = self.linkinv(eta);
+                let m1 = mu * (1.0 - mu);
+                m1 * (1.0 - 2.0 * mu) * (1.0 - 2.0 * mu) - 2.0 * m1 * m1
+            }
+            Link::Probit => (eta * eta - 1.0) * (-0.5 * eta * eta).exp() / (2.0 * PI).sqrt(),
+            Link::Cloglog => {
+                let e = eta.min(700.0).exp();
+                e * (-e).exp() * ((1.0 - e) * (1.0 - e) - e)
+            }
+            Link::Cauchit => (6.0 * eta * eta - 2.0) / (PI * (1.0 + eta * eta).powi(3)),
+            Link::Inverse => -6.0 / (eta * eta * eta * eta),
+            Link::InverseSquare => -1.875 / eta.powf(3.5),
+        }
+    }
+}
+
 /// Standard normal distribution function (erfc-based, ~1e-15 relative).
 pub fn normal_cdf(x: f64) -> f64 {
     0.5 * statrs::function::erf::erfc(-x / std::f64::consts::SQRT_2)
@@ -335,10 +395,20 @@ mod tests {
                 assert!((num - link.mu_eta_deriv(eta)).abs() < 1e-5 * (1.0 + num.abs()), "{link:?} at {mu}");
             }
         }
+        for &link in &LINKS {
+            for &mu in &[0.1, 0.4, 0.7] {
+                let eta = link.linkfun(mu);
+                let h = 1e-5;
+                let num = (link.mu_eta_deriv(eta + h) - link.mu_eta_deriv(eta - h)) / (2.0 * h);
+                assert!((num - link.mu_eta_deriv2(eta)).abs() < 1e-5 * (1.0 + num.abs()), "{link:?} third at {mu}");
+            }
+        }
         for &d in &[Distribution::Binomial, Distribution::Poisson, Distribution::Gaussian, Distribution::Gamma, Distribution::InverseGaussian] {
             let h = 1e-6;
             let num = (d.variance(0.3 + h) - d.variance(0.3 - h)) / (2.0 * h);
             assert!((num - d.variance_deriv(0.3)).abs() < 1e-6, "{d:?}");
+            let num2 = (d.variance_deriv(0.3 + h) - d.variance_deriv(0.3 - h)) / (2.0 * h);
+            assert!((num2 - d.variance_deriv2(0.3)).abs() < 1e-6, "{d:?} second");
         }
     }
 

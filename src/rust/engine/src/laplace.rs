@@ -52,7 +52,8 @@ impl LevelIndex {
 
 /// Adaptive Gauss-Hermite quadrature for one scalar term with parameter
 /// theta: each level's integral over u_j is taken on nodes centred at the
-/// mode and scaled by the conditional standard deviation 1 / L_jj.
+/// mode and scaled by the conditional standard deviation 1 / L_jj, L_jj^2
+/// the observed information (so that one node is the true Laplace value).
 pub fn agq_deviance(
     data: &GlmmData,
     term: &ReTerm,
@@ -64,20 +65,24 @@ pub fn agq_deviance(
 ) -> f64 {
     let mut total = sat;
     let mut node_val = vec![0.0; rule.nodes.len()];
-    let mut w = 0.0;
     for j in 0..term.nlevels {
         let obs = &levels.obs[levels.ptr[j]..levels.ptr[j + 1]];
         let uj = mode.u[j];
-        // conditional scale from the Fisher weights at the mode (the
-        // diagonal of the first term's factor block)
+        // conditional scale from the observed information at the mode
+        // (half the curvature of G there: the true Laplace approximation),
+        // Fisher's where that is not positive
         let mut g_mode = uj * uj;
         let mut l2 = 1.0;
+        let mut l2_fisher = 1.0;
         for &i in obs {
-            let eta = mode.eta[i];
-            g_mode += data.scaled_dev(i, eta);
+            let t = data.obs_terms(i, mode.eta[i]);
+            g_mode += t.dev;
             let c = term.z[i] * theta;
-            data.fisher_weight(i, eta, &mut w);
-            l2 += c * c * w;
+            l2 += 0.5 * c * c * t.d2;
+            l2_fisher += c * c * t.w;
+        }
+        if !(l2 > 0.0) {
+            l2 = l2_fisher;
         }
         let sd = 1.0 / l2.sqrt();
         for (k, &z) in rule.nodes.iter().enumerate() {
@@ -104,8 +109,8 @@ pub fn agq_deviance(
 /// The adaptive Gauss-Hermite objective of a single scalar term (one node:
 /// the Laplace approximation) and its exact gradient with respect to
 /// (theta, beta), the moving mode and scale of the rule included: the mode
-/// by implicit differentiation of G'(u) = 0, the scale through the Fisher
-/// weights at the mode. Costs about two objective evaluations, where a
+/// by implicit differentiation of G'(u) = 0, the scale through the observed
+/// information G''(u) / 2 at the mode (its derivative needs d3). Costs about two objective evaluations, where a
 /// central-difference gradient costs 2 (p + 1).
 #[allow(clippy::too_many_arguments)]
 pub fn agq_value_gradient(
@@ -167,9 +172,8 @@ pub fn agq_value_gradient(
             }
             fill(&mut tb, &eta_loc);
         }
-        // mode quantities
+        // mode quantities: l2 = G''(u) / 2, the observed information
         let mut g2 = 2.0;
-        let mut l2 = 1.0;
         let mut g_mode = uj * uj;
         dpg.iter_mut().for_each(|v| *v = 0.0);
         for (o, &i) in obs.iter().enumerate() {
@@ -178,12 +182,12 @@ pub fn agq_value_gradient(
             let e = &tb[o];
             g_mode += e.dev;
             g2 += c * c * e.d2;
-            l2 += c * c * e.w;
             dpg[0] += e.d2 * c * zi * uj + e.d1 * zi;
             for s in 0..p {
                 dpg[1 + s] += e.d2 * c * data.x[i + s * n];
             }
         }
+        let l2 = 0.5 * g2;
         let sd = 1.0 / l2.sqrt();
         for r in 0..np {
             du[r] = -dpg[r] / g2;
@@ -193,9 +197,9 @@ pub fn agq_value_gradient(
             let zi = term.z[i];
             let c = zi * theta;
             let e = &tb[o];
-            dl2[0] += 2.0 * c * zi * e.w + c * c * e.w1 * (zi * uj + c * du[0]);
+            dl2[0] += c * zi * e.d2 + 0.5 * c * c * e.d3 * (zi * uj + c * du[0]);
             for s in 0..p {
-                dl2[1 + s] += c * c * e.w1 * (data.x[i + s * n] + c * du[1 + s]);
+                dl2[1 + s] += 0.5 * c * c * e.d3 * (data.x[i + s * n] + c * du[1 + s]);
             }
         }
         for r in 0..np {

@@ -1,85 +1,37 @@
-//! The exact gradient of the Laplace objective in (theta, beta) for a GLMM
-//! with a canonical link and no dispersion (Bernoulli/binomial with logit,
-//! Poisson with log), any random-effects structure:
+//! The exact gradient of the (true) Laplace objective in (theta, beta) for
+//! a GLMM without a dispersion parameter, any link and any random-effects
+//! structure:
 //!
 //!   F = D(u~) + ||u~||^2 + log |M|,   M = Lambda' Z' W Z Lambda + I,
 //!
-//! where u~ is the PIRLS mode and W the Fisher weights there. By the
-//! envelope theorem the first two terms need only their partial
-//! derivatives; log |M| changes with Lambda directly and with W through
-//! eta(u~), whose derivative needs d u~ = -M^{-1} (...) (canonical link:
-//! the Hessian of the penalized deviance is 2 M). The traces use the
+//! where u~ is the PIRLS mode and W the observed information there (half the
+//! second derivative of each deviance residual in eta; Fisher's weights for
+//! a canonical link). By the envelope theorem the first two terms need only
+//! their partial derivatives; log |M| changes with Lambda directly and with
+//! W through eta(u~), whose derivative needs d u~ = -M^{-1} (...) (the
+//! Hessian of the penalized deviance is exactly 2 M). The traces use the
 //! selected inverse of M.
 
 use crate::blocked::{BlockedSystem, Factor};
 use crate::pirls::{z_times, GlmmData, PirlsResult};
-use crate::family::{Distribution, Link};
-
-/// Is the exact gradient valid for this family and link?
-pub fn canonical_without_scale(dist: Distribution, link: Link) -> bool {
-    matches!(
-        (dist, link),
-        (Distribution::Bernoulli, Link::Logit) | (Distribution::Binomial, Link::Logit) | (Distribution::Poisson, Link::Log)
-    )
-}
-
-/// Z' v for v of length n (full random-effects order).
-fn zt_times(sys: &BlockedSystem, v: &[f64]) -> Vec<f64> {
-    let mut out = vec![0.0; sys.q()];
-    for (t, term) in sys.terms.iter().enumerate() {
-        let off = sys.term_offset[t];
-        let k = term.k;
-        for i in 0..sys.n {
-            let z = term.zrow(i);
-            let base = off + term.group[i] * k;
-            for a in 0..k {
-                out[base + a] += z[a] * v[i];
-            }
-        }
-    }
-    out
-}
-
-/// x <- Lambda' x.
-fn lambda_t_times(sys: &BlockedSystem, lambdas: &[Vec<f64>], x: &mut [f64]) {
-    for (t, term) in sys.terms.iter().enumerate() {
-        let k = term.k;
-        let lam = &lambdas[t];
-        for lev in 0..term.nlevels {
-            let s = sys.term_offset[t] + lev * k;
-            let blk = &mut x[s..s + k];
-            for r in 0..k {
-                let mut acc = 0.0;
-                for q in r..k {
-                    acc += lam[q + r * k] * blk[q];
-                }
-                blk[r] = acc;
-            }
-        }
-    }
-}
 
 /// Gradient of the Laplace objective at the mode, in the order
-/// (theta..., beta...). `f` is the factor at the mode (Fisher weights).
+/// (theta..., beta...). `f` is the factor at the mode (observed information).
 pub fn laplace_gradient(data: &GlmmData, sys: &BlockedSystem, f: &Factor, mode: &PirlsResult) -> Vec<f64> {
     let n = data.n;
     let p = data.p;
     let nt = sys.terms.len();
-    // per observation: d'(eta), Fisher weight and its derivative
+    // per observation: the deviance residual's first derivative in eta, the
+    // observed information (half the second) and its derivative (half the
+    // third): the weights of the factor at the mode and how they move
     let mut d1 = vec![0.0; n];
     let mut w = vec![0.0; n];
     let mut w1 = vec![0.0; n];
     for i in 0..n {
-        let eta = mode.eta[i];
-        let mu = data.mu(eta);
-        let m1 = data.link.mu_eta(eta);
-        let m2 = data.link.mu_eta_deriv(eta);
-        let v = data.dist.variance(mu).max(1e-300);
-        let v1 = data.dist.variance_deriv(mu);
-        let wt = data.weights[i];
-        d1[i] = -2.0 * wt * (data.y[i] - mu) * m1 / v;
-        w[i] = wt * m1 * m1 / v;
-        w1[i] = wt * (2.0 * m1 * m2 / v - m1 * m1 * m1 * v1 / (v * v));
+        let t = data.obs_terms(i, mode.eta[i]);
+        d1[i] = t.d1;
+        w[i] = 0.5 * t.d2;
+        w1[i] = 0.5 * t.d3;
     }
     let si = sys.selected_inverse(f);
     let lambdas = &f.lambdas;
@@ -155,8 +107,8 @@ pub fn laplace_gradient(data: &GlmmData, sys: &BlockedSystem, f: &Factor, mode: 
     // du = -M^{-1} rhs; only sum_i g_i d eta_i is needed, so with
     // xi = M^{-1} Lambda' Z' g and zeta = Z Lambda xi (one solve for all),
     // sum_i g_i (Z Lambda du)_i = -xi' rhs.
-    let mut xi = zt_times(sys, &g);
-    lambda_t_times(sys, lambdas, &mut xi);
+    let mut xi = sys.zt_times(&g);
+    sys.lambda_t_times(lambdas, &mut xi);
     sys.solve_m(f, &mut xi);
     let mut zeta = vec![0.0; n];
     z_times(sys, &sys.apply_lambdas(lambdas, &xi), &mut zeta);

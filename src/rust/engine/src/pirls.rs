@@ -1,6 +1,7 @@
 //! Penalized iteratively reweighted least squares: the conditional modes of
 //! the spherical random effects u (and, for nAGQ = 0, of beta as well) for
-//! given theta, by Fisher scoring on the penalized deviance
+//! given theta, by Newton steps (Fisher scoring for the joint mode of
+//! nAGQ = 0, as lme4) on the penalized deviance
 //!   sum_i d_i(mu_i) + ||u||^2,   eta = X beta + offset + Z Lambda u,
 //! with step halving. Each step solves a weighted version of the LMM's
 //! penalized least-squares problem on the same blocked system.
@@ -48,15 +49,26 @@ impl GlmmData {
         }
         let mut s = 0.0;
         for i in 0..self.n {
-            s += self.dist.dev_resid(self.y[i], self.mu(eta[i]), self.weights[i]);
+            s += self.scaled_dev(i, eta[i]);
         }
-        s / self.phi
+        s
     }
 
-    /// One observation's deviance residual over phi.
+    /// Is eta valid for the link, and its mean for the family?
+    #[inline]
+    fn valid(&self, eta: f64, mu_raw: f64) -> bool {
+        self.link.valid_eta(eta) && self.dist.valid_mu(mu_raw)
+    }
+
+    /// One observation's deviance residual over phi (infinite where eta or
+    /// its mean is out of range).
     #[inline]
     pub fn scaled_dev(&self, i: usize, eta: f64) -> f64 {
-        self.dist.dev_resid(self.y[i], self.mu(eta), self.weights[i]) / self.phi
+        let mu_raw = self.link.linkinv(eta);
+        if !self.valid(eta, mu_raw) {
+            return f64::INFINITY;
+        }
+        self.dist.dev_resid(self.y[i], self.dist.clamp_mu(mu_raw), self.weights[i]) / self.phi
     }
 
     /// X beta + offset.
@@ -83,25 +95,31 @@ impl GlmmData {
             let (dev, mu, _) = self.binomial_logit(i, eta);
             let wt = self.weights[i];
             let m1 = mu * (1.0 - mu);
-            return ObsTerms {
-                dev,
-                d1: -2.0 * wt * (self.y[i] - mu),
-                d2: 2.0 * wt * m1,
-                w: wt * m1,
-                w1: wt * m1 * (1.0 - 2.0 * mu),
-            };
+            let w1 = wt * m1 * (1.0 - 2.0 * mu);
+            return ObsTerms { dev, d1: -2.0 * wt * (self.y[i] - mu), d2: 2.0 * wt * m1, d3: 2.0 * w1, w: wt * m1, w1 };
         }
         let (mu_raw, m1, m2) = self.link.inv_derivs(eta);
+        if !self.valid(eta, mu_raw) {
+            return ObsTerms { dev: f64::INFINITY, ..Default::default() };
+        }
+        let m3 = self.link.mu_eta_deriv2(eta);
         let mu = self.dist.clamp_mu(mu_raw);
         let v = self.dist.variance(mu).max(1e-300);
         let v1 = self.dist.variance_deriv(mu);
+        let v2 = self.dist.variance_deriv2(mu);
         let wt = self.weights[i] / self.phi;
         let r = self.y[i] - mu;
+        // d = -2 wt (y - mu) a(eta) with a = mu' / V(mu); a' and a'' below
+        let a = m1 / v;
+        let a1 = m2 / v - m1 * m1 * v1 / (v * v);
+        let a2 = m3 / v - 3.0 * m1 * m2 * v1 / (v * v) - m1 * m1 * m1 * v2 / (v * v)
+            + 2.0 * m1 * m1 * m1 * v1 * v1 / (v * v * v);
         ObsTerms {
             dev: self.dist.dev_resid(self.y[i], mu, self.weights[i]) / self.phi,
-            d1: -2.0 * wt * r * m1 / v,
-            d2: -2.0 * wt * (-m1 * m1 / v + r * (m2 / v - m1 * m1 * v1 / (v * v))),
-            w: wt * m1 * m1 / v,
+            d1: -2.0 * wt * r * a,
+            d2: -2.0 * wt * (-m1 * a + r * a1),
+            d3: -2.0 * wt * (-m2 * a - 2.0 * m1 * a1 + r * a2),
+            w: wt * m1 * a,
             w1: wt * (2.0 * m1 * m2 / v - m1 * m1 * m1 * v1 / (v * v)),
         }
     }
@@ -114,6 +132,9 @@ impl GlmmData {
             return (dev, -2.0 * self.weights[i] * (self.y[i] - mu));
         }
         let (mu_raw, m1, _) = self.link.inv_derivs(eta);
+        if !self.valid(eta, mu_raw) {
+            return (f64::INFINITY, 0.0);
+        }
         let mu = self.dist.clamp_mu(mu_raw);
         let v = self.dist.variance(mu).max(1e-300);
         let wt = self.weights[i] / self.phi;
@@ -145,12 +166,46 @@ impl GlmmData {
         (dev.max(0.0), mu, e)
     }
 
-    /// One observation's Fisher weight (over phi) at eta.
-    #[inline]
-    pub fn fisher_weight(&self, i: usize, eta: f64, w: &mut f64) {
-        let mu = self.mu(eta);
-        let d = self.link.mu_eta(eta);
-        *w = self.weights[i] * d * d / (self.dist.variance(mu).max(1e-300) * self.phi);
+    /// Is the link the family's canonical one (observed and Fisher
+    /// information then coincide)?
+    pub fn is_canonical(&self) -> bool {
+        matches!(
+            (self.dist, self.link),
+            (Distribution::Bernoulli | Distribution::Binomial, Link::Logit)
+                | (Distribution::Poisson, Link::Log)
+                | (Distribution::Gaussian, Link::Identity)
+        )
+    }
+
+    /// Newton weights: w = d2 / 2, the observed information, and half the
+    /// negative slope, g = -d1 / 2, so that M u = Lambda' Z' (w Z b + g)
+    /// is an exact Newton step on the penalized deviance. A weight may be
+    /// negative (links that are not log-concave, e.g. cauchit) or zero (y = 1
+    /// under the binomial log link): only M must be positive definite, which
+    /// the factorisation checks. Returns false where a value is not finite.
+    pub fn newton_weights(&self, eta: &[f64], w: &mut [f64], g: &mut [f64]) -> bool {
+        for i in 0..self.n {
+            let t = self.obs_terms(i, eta[i]);
+            if !(t.dev.is_finite() && t.d2.is_finite() && t.d1.is_finite()) {
+                return false;
+            }
+            w[i] = 0.5 * t.d2;
+            g[i] = -0.5 * t.d1;
+        }
+        true
+    }
+
+    /// The observed information d2 / 2 of each observation: the weights of
+    /// the true Laplace approximation's factor at the mode. False where one
+    /// is not finite.
+    pub fn observed_weights(&self, eta: &[f64], w: &mut [f64]) -> bool {
+        for i in 0..self.n {
+            w[i] = 0.5 * self.obs_terms(i, eta[i]).d2;
+            if !w[i].is_finite() {
+                return false;
+            }
+        }
+        true
     }
 
     /// Working weights (over phi) and working residuals (y - mu) / (d mu / d eta).
@@ -177,12 +232,17 @@ impl GlmmData {
     }
 }
 
-/// Per-observation quantities at one eta (see `GlmmData::obs_terms`).
+/// Per-observation quantities at one eta (see `GlmmData::obs_terms`): the
+/// scaled deviance residual `dev`, its derivatives in eta `d1`, `d2`, `d3`
+/// (d2 / 2 is the observed information, the weight of the true Laplace
+/// approximation), and the Fisher weight `w` with its derivative `w1`
+/// (PIRLS's scoring weight). For canonical links d2 = 2 w and d3 = 2 w1.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ObsTerms {
     pub dev: f64,
     pub d1: f64,
     pub d2: f64,
+    pub d3: f64,
     pub w: f64,
     pub w1: f64,
 }
@@ -215,6 +275,20 @@ pub struct PirlsResult {
     pub deviance: f64,
     pub usq: f64,
     pub iterations: usize,
+}
+
+impl PirlsResult {
+    /// No mode: the linear predictor leaves the link's or the family's
+    /// range at every starting point, so the objective is +infinity there
+    /// (the optimizer's line search steps back).
+    fn out_of_range(u: Vec<f64>, beta: &[f64], eta: Vec<f64>) -> Self {
+        PirlsResult { u, beta: beta.to_vec(), eta, deviance: f64::INFINITY, usq: 0.0, iterations: 0 }
+    }
+
+    /// Was a mode found?
+    pub fn in_range(&self) -> bool {
+        self.deviance.is_finite()
+    }
 }
 
 const MAX_ITER: usize = 100;
@@ -257,19 +331,33 @@ pub fn pirls_u(
         set_eta(sys, &f, &u, &mut zb, &mut eta);
         usq = 0.0;
         pdev = data.deviance(&eta);
+        if !pdev.is_finite() {
+            return Ok(PirlsResult::out_of_range(u, beta, eta));
+        }
     }
+    // Newton steps (Fisher scoring where a curvature is not positive); for
+    // a non-canonical link one more step once converged, so that the mode,
+    // and with it the Laplace value, is exact to working precision.
+    let mut polish = !data.is_canonical();
     for it in 0..MAX_ITER {
         let iterations = it + 1;
-        data.working(&eta, &mut w, &mut resid);
-        for i in 0..n {
-            work[i] = zb[i] + resid[i];
-        }
-        sys.update_crossproducts(&[], &work, &w);
-        // PIRLS never reads the penalized residual sum of squares: a unit
-        // added to it keeps an exact fit from stopping the factorisation.
-        sys.add_to_response_ss(1.0);
-        sys.factor(theta, &mut f)?;
-        let (u_new, _) = sys.solve_u_beta(&f);
+        let u_new = match newton_step(data, sys, &mut f, theta, &lambdas, &eta, &zb, &mut w, &mut resid)? {
+            Some(u_new) => u_new,
+            None => {
+                // Fisher scoring: the LMM's system with working weights
+                data.working(&eta, &mut w, &mut resid);
+                for i in 0..n {
+                    work[i] = zb[i] + resid[i];
+                }
+                sys.update_crossproducts(&[], &work, &w);
+                // PIRLS never reads the penalized residual sum of squares: a
+                // unit added to it keeps an exact fit from stopping the
+                // factorisation.
+                sys.add_to_response_ss(1.0);
+                sys.factor(theta, &mut f)?;
+                sys.solve_u_beta(&f).0
+            }
+        };
         // step halving on the penalized deviance
         let mut step = 1.0;
         let mut accepted = false;
@@ -288,7 +376,11 @@ pub fn pirls_u(
                 pdev = pdev_t;
                 accepted = true;
                 if change.abs() < TOL * (1.0 + pdev.abs()) {
-                    return finish(data, sys, factor, theta, u, beta.to_vec(), eta, pdev - usq, usq, iterations, &mut w, &mut resid);
+                    if polish {
+                        polish = false;
+                        break;
+                    }
+                    return finish(data, sys, factor, theta, u, beta.to_vec(), eta, pdev - usq, usq, iterations, true, &mut w, &mut resid);
                 }
                 break;
             }
@@ -297,10 +389,43 @@ pub fn pirls_u(
         if !accepted {
             // no decrease along the scoring direction: at the mode to precision
             set_eta(sys, &f, &u, &mut zb, &mut eta);
-            return finish(data, sys, factor, theta, u, beta.to_vec(), eta, pdev - usq, usq, iterations, &mut w, &mut resid);
+            return finish(data, sys, factor, theta, u, beta.to_vec(), eta, pdev - usq, usq, iterations, true, &mut w, &mut resid);
         }
     }
     Err(EngineError::Optimizer("PIRLS did not converge in 100 iterations".into()))
+}
+
+/// The Newton step's target: u solving M u = Lambda' Z' (w Z b + g) with
+/// the observed information as weights (see `GlmmData::newton_weights`), or
+/// None where that M is not positive definite (Fisher scoring then).
+#[allow(clippy::too_many_arguments)]
+fn newton_step(
+    data: &GlmmData,
+    sys: &mut BlockedSystem,
+    f: &mut Factor,
+    theta: &[f64],
+    lambdas: &[Vec<f64>],
+    eta: &[f64],
+    zb: &[f64],
+    w: &mut [f64],
+    g: &mut [f64],
+) -> Result<Option<Vec<f64>>> {
+    if !data.newton_weights(eta, w, g) {
+        return Ok(None);
+    }
+    let zero = vec![0.0; data.n];
+    sys.update_crossproducts(&[], &zero, w);
+    sys.add_to_response_ss(1.0);
+    if sys.factor(theta, f).is_err() {
+        return Ok(None);
+    }
+    for i in 0..data.n {
+        g[i] += w[i] * zb[i];
+    }
+    let mut rhs = sys.zt_times(g);
+    sys.lambda_t_times(lambdas, &mut rhs);
+    sys.solve_m(f, &mut rhs);
+    Ok(Some(rhs))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -315,12 +440,23 @@ fn finish(
     deviance: f64,
     usq: f64,
     iterations: usize,
+    observed: bool,
     w: &mut [f64],
     resid: &mut [f64],
 ) -> Result<PirlsResult> {
-    // the factor with the weights at the mode, for the Laplace term
-    data.working(&eta, w, resid);
+    // The factor at the mode, for the Laplace term: with the observed
+    // information (the true Laplace approximation) when `observed`, else,
+    // or where the observed information is not positive definite, with
+    // Fisher's (lme4's choice; the same for canonical links).
     let zero = vec![0.0; data.n];
+    if observed && data.observed_weights(&eta, w) {
+        sys.update_crossproducts(&data.x[..sys.p * data.n], &zero, w);
+        sys.add_to_response_ss(1.0);
+        if sys.factor(theta, factor).is_ok() {
+            return Ok(PirlsResult { u, beta, eta, deviance, usq, iterations });
+        }
+    }
+    data.working(&eta, w, resid);
     sys.update_crossproducts(&data.x[..sys.p * data.n], &zero, w);
     sys.add_to_response_ss(1.0);
     sys.factor(theta, factor)?;
@@ -380,7 +516,7 @@ pub fn pirls_u_beta(
                 pdev = pdev_t;
                 accepted = true;
                 if have && change.abs() < TOL * (1.0 + pdev.abs()) {
-                    return finish(data, sys, factor, theta, u, beta, eta, pdev - usq, usq, iterations, &mut w, &mut resid);
+                    return finish(data, sys, factor, theta, u, beta, eta, pdev - usq, usq, iterations, false, &mut w, &mut resid);
                 }
                 have = true;
                 break;
@@ -394,7 +530,7 @@ pub fn pirls_u_beta(
             if !have {
                 return Err(EngineError::Optimizer("PIRLS could not start: non-finite deviance".into()));
             }
-            return finish(data, sys, factor, theta, u, beta, eta, pdev - usq, usq, iterations, &mut w, &mut resid);
+            return finish(data, sys, factor, theta, u, beta, eta, pdev - usq, usq, iterations, false, &mut w, &mut resid);
         }
     }
     Err(EngineError::Optimizer("PIRLS did not converge in 100 iterations".into()))
@@ -428,6 +564,9 @@ pub fn pirls_scalar_term(
         let mut uj = if u[j].is_finite() { u[j] } else { 0.0 };
         if !g_at(uj).is_finite() {
             uj = 0.0;
+            if !g_at(uj).is_finite() {
+                return Ok(PirlsResult::out_of_range(u, beta, eta));
+            }
         }
         // One pass per iteration gives G and its first two derivatives at
         // the current u; a step that does not decrease G is halved.
