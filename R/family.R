@@ -77,13 +77,15 @@ check_nagq_terms <- function(nAGQ, reterms) {
 
 #' The response of a GLMM as the engine takes it
 #'
-#' Returns list(y, weights, dist, has_scale): for binomial, y is the proportion of
-#' successes and the weights count the trials (as glm), dist is "bernoulli"
-#' when every y is 0 or 1.
+#' Returns list(y, weights, dist, has_scale, ll_correction): for binomial, y is
+#' the proportion of successes and the weights count the trials (as glm),
+#' dist is "bernoulli" when every y is 0 or 1; ll_correction is what the
+#' engine's -2 log L lacks for a weighted cbind() response (0 otherwise).
 #' @noRd
 glmm_response <- function(response, family, weights) {
   fam <- family$family
   if (is.null(response)) stop("the formula has no response", call. = FALSE)
+  ll_correction <- 0
   if (fam == "binomial") {
     if (is.matrix(response)) {
       if (ncol(response) != 2L || !is.numeric(response)) {
@@ -100,6 +102,12 @@ glmm_response <- function(response, family, weights) {
       }
       trials <- s + f
       y <- ifelse(trials > 0, s / trials, 0)
+      # The engine sees w * n trials per row; with prior weights w != 1 its
+      # binomial coefficient choose(w n, w s) is not the likelihood's
+      # choose(n, s)^w (a row of weight w stands for w identical rows, as in
+      # glm and lme4): the difference is a constant of the data.
+      ll_correction <- -2 * (sum(weights * lchoose(trials, s)) -
+                               sum(lchoose(weights * trials, round(weights * s))))
       weights <- weights * trials
     } else if (is.factor(response)) {
       y <- as.numeric(response != levels(response)[1L])
@@ -161,5 +169,6 @@ glmm_response <- function(response, family, weights) {
     stop("the response contains non-finite values", call. = FALSE)
   }
   list(y = y, weights = as.numeric(weights), dist = dist,
-       has_scale = fam %in% c("Gamma", "inverse.gaussian", "gaussian"))
+       has_scale = fam %in% c("Gamma", "inverse.gaussian", "gaussian"),
+       ll_correction = ll_correction)
 }

@@ -92,9 +92,12 @@ glmmr <- function(formula, data = NULL, family = gaussian, REML = FALSE,
   resp <- glmm_response(structures$response, family, structures$weights)
   structures$weights <- resp$weights
   fit <- glmm_engine_fit(resp, structures, family, nAGQ, control)
-  new_glmmr(fit, mc, frame, structures, resp$y, family, FALSE, control,
-            nAGQ = as.integer(nAGQ), dist = resp$dist,
-            has_scale = resp$has_scale)
+  fit$objective <- fit$objective + resp$ll_correction
+  object <- new_glmmr(fit, mc, frame, structures, resp$y, family, FALSE,
+                      control, nAGQ = as.integer(nAGQ), dist = resp$dist,
+                      has_scale = resp$has_scale)
+  object$ll_correction <- resp$ll_correction
+  object
 }
 
 #' The response of a linear mixed model: a finite numeric vector
@@ -300,4 +303,12 @@ check_convergence <- function(object) {
       call. = FALSE)
   }
   invisible(TRUE)
+}
+
+#' The objective at the optimum on the engine's own scale, which refits and
+#' profile steps report (without the constant of a weighted cbind() binomial
+#' response, see glmm_response())
+#' @noRd
+engine_objective <- function(object) {
+  object$objective - if (is.null(object$ll_correction)) 0 else object$ll_correction
 }

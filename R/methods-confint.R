@@ -104,7 +104,7 @@ profile_beta <- function(object, name, crit) {
   attr(Xm, "assign") <- attr(object$X, "assign")[-j]
   rise <- function(b) {
     fit <- refit_response(object, object$y, X = Xm, offset = object$offset + b * xj)
-    fit$objective - object$objective - crit
+    fit$objective - engine_objective(object) - crit
   }
   est <- object$beta[[j]]
   se <- sqrt(vcov(object)[j, j])
@@ -171,7 +171,7 @@ profile_param <- function(object, sp, crit) {
                           if (isTRUE(object$use_scale)) 2 * log(object$sigma)),
                         sp$held, v)
     }
-    engine_call(res)$value - object$objective - crit
+    engine_call(res)$value - engine_objective(object) - crit
   }
   est <- sp$estimate
   if (sp$held[1] == 2) {

@@ -30,3 +30,14 @@ fit_glmm_fixture <- function(fx, ...) {
 
 # -2 log L of a fit, on glmmr's (absolute) scale
 m2ll <- function(m) -2 * as.numeric(stats::logLik(m))
+
+# Reference fits by glmmTMB (made by data-raw/glmmtmb_fixtures.R) for
+# non-canonical links and dispersion families, where glmmTMB's Laplace
+# approximation (observed information) and its ML dispersion are the right
+# reference; lme4's -2 log L and standard errors of the same models beside.
+glmmtmb_fixtures <- readRDS(test_path("fixtures", "glmmtmb-fixtures.rds"))
+
+fit_glmmtmb_fixture <- function(fx, ...) {
+  glmmr::glmmr(stats::as.formula(fx$formula), fx$data,
+               family = get(fx$family, mode = "function")(link = fx$link), ...)
+}

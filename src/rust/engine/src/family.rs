@@ -202,9 +202,9 @@ impl Link {
         }
     }
 
-    /// Is eta in the link's domain? The sqrt and 1/mu^2 links are one to
-    /// one only for eta > 0 (glm's `valideta`): mu = eta^2 would otherwise
-    /// give every level a second, mirrored mode.
+    /// Is eta on the link's principal branch (glm's `valideta`)? The sqrt
+    /// and 1/mu^2 links are one to one only for eta > 0: mu = eta^2 gives
+    /// every level a second, mirrored mode.
     #[inline]
     pub fn valid_eta(self, eta: f64) -> bool {
         match self {

@@ -43,25 +43,39 @@ impl GlmmData {
 
     /// Sum of deviance residuals at linear predictor eta, over phi: the
     /// part of -2 log L that depends on mu.
+    /// Infinite off the link's principal branch (see `on_branch`): PIRLS
+    /// reads it, so modes are searched where the link is one to one.
     pub fn deviance(&self, eta: &[f64]) -> f64 {
         if self.is_binomial_logit() {
             return (0..self.n).map(|i| self.binomial_logit(i, eta[i]).0).sum();
         }
         let mut s = 0.0;
         for i in 0..self.n {
+            if !self.on_branch(eta[i]) {
+                return f64::INFINITY;
+            }
             s += self.scaled_dev(i, eta[i]);
         }
         s
     }
 
-    /// Is eta valid for the link, and its mean for the family?
+    /// Is eta on the link's principal branch (glm's `valideta`)? Under the
+    /// sqrt link mu = eta^2 mirrors every mode to eta < 0: modes are sought
+    /// for eta > 0, while integrals still cover the whole line (the model's
+    /// mean is eta^2 everywhere, as R's linkinv says).
     #[inline]
-    fn valid(&self, eta: f64, mu_raw: f64) -> bool {
-        self.link.valid_eta(eta) && self.dist.valid_mu(mu_raw)
+    pub fn on_branch(&self, eta: f64) -> bool {
+        self.link.valid_eta(eta)
     }
 
-    /// One observation's deviance residual over phi (infinite where eta or
-    /// its mean is out of range).
+    /// Can the family have this mean at eta?
+    #[inline]
+    fn valid(&self, eta: f64, mu_raw: f64) -> bool {
+        !eta.is_nan() && self.dist.valid_mu(mu_raw)
+    }
+
+    /// One observation's deviance residual over phi (infinite where the
+    /// mean is out of the family's range).
     #[inline]
     pub fn scaled_dev(&self, i: usize, eta: f64) -> f64 {
         let mu_raw = self.link.linkinv(eta);
@@ -557,7 +571,11 @@ pub fn pirls_scalar_term(
         let g_at = |uj: f64| -> f64 {
             let mut g = uj * uj;
             for (o, &i) in obs.iter().enumerate() {
-                g += data.scaled_dev(i, fixed[o] + term.z[i] * theta * uj);
+                let eta = fixed[o] + term.z[i] * theta * uj;
+                if !data.on_branch(eta) {
+                    return f64::INFINITY;
+                }
+                g += data.scaled_dev(i, eta);
             }
             g
         };
@@ -574,8 +592,9 @@ pub fn pirls_scalar_term(
             let (mut g, mut gp, mut gpp, mut fisher) = (uj * uj, 2.0 * uj, 2.0, 2.0);
             for (o, &i) in obs.iter().enumerate() {
                 let c = term.z[i] * theta;
-                let t = data.obs_terms(i, fixed[o] + c * uj);
-                g += t.dev;
+                let eta = fixed[o] + c * uj;
+                let t = data.obs_terms(i, eta);
+                g += if data.on_branch(eta) { t.dev } else { f64::INFINITY };
                 gp += c * t.d1;
                 gpp += c * c * t.d2;
                 fisher += 2.0 * c * c * t.w;
