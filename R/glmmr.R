@@ -16,7 +16,9 @@
 #' model, fitted by maximum likelihood or REML. Other families (binomial and
 #' Poisson with their usual links) give a generalized linear mixed model,
 #' fitted by maximum likelihood with the Laplace approximation (`nAGQ = 1`,
-#' the default) or adaptive Gauss-Hermite quadrature (`nAGQ > 1`, for a
+#' the default; the true Laplace approximation, with the observed
+#' information at the mode, for every link, as glmmTMB, where lme4 uses the
+#' expected information) or adaptive Gauss-Hermite quadrature (`nAGQ > 1`, for a
 #' single scalar random-effects term); `nAGQ = 0` estimates the fixed
 #' effects inside the penalized iteratively reweighted least squares, a fast
 #' approximation. The log-likelihood is always reported on one absolute
