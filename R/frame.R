@@ -17,19 +17,22 @@ deparse_var <- function(x) {
         collapse = " ")
 }
 
-#' Terms of the fixed-effects part, evaluated against a model frame
+#' Terms of part of the model, evaluated against the model frame
 #'
-#' The terms of `no_bars(formula)`, with the `"predvars"` and
-#' `"dataClasses"` attributes taken from the terms of the full model frame,
-#' so that data-dependent bases (e.g. `poly()`, `ns()`) can be re-created
-#' for new data in `predict()`.
+#' The terms of `form` (the fixed-effects part, or the left-hand side of a
+#' random-effects term), with the `"predvars"` and `"dataClasses"`
+#' attributes taken from the terms of the full model frame, so that
+#' data-dependent bases (e.g. `poly()`, `scale()`, `ns()`) are re-created
+#' for new data in `predict()` with the coefficients of the fit rather than
+#' recomputed from the new rows.
 #'
-#' @param formula The full mixed-model formula.
+#' @param form A formula (one- or two-sided) whose variables are variables
+#'   of the model frame.
 #' @param frame A model frame built from `sub_bars(formula)`.
 #' @return A `terms` object.
 #' @noRd
-make_fixed_terms <- function(formula, frame) {
-  ft <- stats::terms(no_bars(formula))
+make_sub_terms <- function(form, frame) {
+  ft <- stats::terms(form)
   full <- attr(frame, "terms")
   if (is.null(full)) return(ft)
   fvars <- as.list(attr(ft, "variables"))[-1L]
@@ -50,6 +53,18 @@ make_fixed_terms <- function(formula, frame) {
     attr(ft, "dataClasses") <- dc[keep]
   }
   ft
+}
+
+#' Terms of the fixed-effects part, evaluated against a model frame
+#'
+#' [make_sub_terms()] of `no_bars(formula)`.
+#'
+#' @param formula The full mixed-model formula.
+#' @param frame A model frame built from `sub_bars(formula)`.
+#' @return A `terms` object.
+#' @noRd
+make_fixed_terms <- function(formula, frame) {
+  make_sub_terms(no_bars(formula), frame)
 }
 
 #' Check a raw model frame for non-finite numeric values
@@ -297,7 +312,10 @@ grouping_factor <- function(grp, frame, env) {
 #'     zeros if none),
 #'   * `reterms`: list of random-effects term records, ordered by decreasing
 #'     number of random effects (`nlevels * ncol(z)`; ties keep formula
-#'     order), each `list(group_name, cnms, group, levels, nlevels, z)`,
+#'     order), each `list(group_name, bar, cnms, group, levels, nlevels, z,
+#'     z_terms, z_xlev, z_contrasts)`; the last three rebuild `z` for new
+#'     data (the lhs terms with the fit's predvars, its factor levels and
+#'     contrasts),
 #'   * `fixed_terms`: terms of the fixed-effects part,
 #'   * `formula`: the mixed-model formula.
 #' @noRd
@@ -359,13 +377,17 @@ build_structures <- function(frame, formula = attr(frame, "formula"),
     lhs <- b[[2L]]
     grp <- b[[3L]]
     lhs_form <- stats::as.formula(call("~", lhs), env = fenv)
-    z <- stats::model.matrix(stats::terms(lhs_form), frame)
+    # the lhs terms keep the fit's predvars and factor levels, so that new
+    # data give the same columns (lme4's mkNewReTrms)
+    z_terms <- make_sub_terms(lhs_form, frame)
+    z <- stats::model.matrix(z_terms, frame)
     if (ncol(z) == 0L) {
       stop("random-effects term (", deparse1(b),
            ") has no columns in its model matrix", call. = FALSE)
     }
     cnms <- colnames(z)
     k <- ncol(z)
+    z_contrasts <- attr(z, "contrasts")
     # drop the n row names and other attributes without copying the values
     attributes(z) <- NULL
     z <- matrix(as.double(z), nrow = n, ncol = k, dimnames = list(NULL, cnms))
@@ -376,7 +398,10 @@ build_structures <- function(frame, formula = attr(frame, "formula"),
          group = as.integer(f),
          levels = levels(f),
          nlevels = nlevels(f),
-         z = z)
+         z = z,
+         z_terms = z_terms,
+         z_xlev = stats::.getXlevels(z_terms, frame),
+         z_contrasts = z_contrasts)
   })
 
   if (check_nlev) {

@@ -97,8 +97,7 @@ new_design <- function(object, newdata, keep, allow.new.levels) {
   fenv <- environment(object$formula)
   for (i in which(keep)) {
     t <- object$reterms[[i]]
-    lhs <- t$bar[[2L]]
-    z <- stats::model.matrix(stats::as.formula(call("~", lhs), env = fenv), newdata)
+    z <- new_re_z(t, newdata)
     labels <- group_labels(t$bar[[3L]], newdata, fenv)
     idx <- match(labels, t$levels)
     if (anyNA(idx) && !allow.new.levels) {
@@ -112,6 +111,24 @@ new_design <- function(object, newdata, keep, allow.new.levels) {
     zb <- zb + rowSums(z[, t$cnms, drop = FALSE] * b)
   }
   list(X = X, offset = offset, zb = zb)
+}
+
+#' A random-effects term's model-matrix columns on new data
+#'
+#' Built from the term's lhs terms with the fit's predvars (so `poly()` or
+#' `scale()` keep the fit's coefficients instead of being recomputed from
+#' the new rows), its factor levels (a factor given as character, or with
+#' only some of its levels present, gets the fit's levels) and contrasts,
+#' as lme4's mkNewReTrms does.
+#' @param t A random-effects term record of the fit.
+#' @param newdata A data frame.
+#' @return An nrow(newdata)-by-k matrix with the term's columns `t$cnms`.
+#' @noRd
+new_re_z <- function(t, newdata) {
+  mf <- stats::model.frame(t$z_terms, newdata, na.action = stats::na.pass,
+                           xlev = t$z_xlev)
+  z <- stats::model.matrix(t$z_terms, mf, contrasts.arg = t$z_contrasts)
+  z[, t$cnms, drop = FALSE]
 }
 
 #' The grouping factor's labels (a:b joined by ":") on new data

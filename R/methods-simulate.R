@@ -61,10 +61,7 @@ simulate.glmmr <- function(object, nsim = 1, seed = NULL, re.form = NA,
                                           unique(group_labels(t$bar[[3L]], newdata, fenv)[is.na(idx)]))
       idx
     })
-    zs <- lapply(object$reterms, function(t) {
-      stats::model.matrix(stats::as.formula(call("~", t$bar[[2L]]), env = fenv),
-                          newdata)[, t$cnms, drop = FALSE]
-    })
+    zs <- lapply(object$reterms, new_re_z, newdata = newdata)
     w <- rep(1, nrow(nd$X))
   }
   vc <- VarCorr(object)

@@ -358,7 +358,8 @@ test_that("reterm records have the documented structure", {
   st <- fake_structures(y ~ x + (1 + z | g), data = d)
   expect_length(st$reterms, 1)
   tr <- st$reterms[[1]]
-  expect_named(tr, c("group_name", "bar", "cnms", "group", "levels", "nlevels", "z"))
+  expect_named(tr, c("group_name", "bar", "cnms", "group", "levels", "nlevels", "z",
+                     "z_terms", "z_xlev", "z_contrasts"))
   expect_identical(tr$group_name, "g")
   expect_identical(deparse(tr$bar), "1 + z | g")
   expect_identical(tr$cnms, c("(Intercept)", "z"))

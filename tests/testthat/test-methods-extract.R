@@ -160,3 +160,47 @@ test_that("ngrps and isSingular, also through lme4's functions", {
   expect_identical(lme4::isSingular(s), TRUE)
   expect_identical(lme4::isSingular(m), FALSE)
 })
+
+test_that("new data reuse the fit's poly()/scale() bases and factor levels in random-effects terms", {
+  # Issue 10 (3): these were recomputed from the new rows (poly: 29.4, 319.8,
+  # 567.3 on the first three training rows, whose fitted values are 250.2,
+  # 271.6, 292.7), a one-row newdata failed with scale(), and a factor given
+  # as character or with one level present failed in contrasts().
+  for (f in c("Reaction ~ Days + (poly(Days, 2) | Subject)",
+              "Reaction ~ Days + (scale(Days) | Subject)")) {
+    m <- glmmr(as.formula(f), sleepstudy)
+    expect_equal(predict(m, newdata = sleepstudy), fitted(m), info = f)
+    expect_equal(predict(m, newdata = sleepstudy[1:3, ]), fitted(m)[1:3], info = f)
+    expect_equal(predict(m, newdata = sleepstudy[2, ]), fitted(m)[2], info = f)
+    # simulate() on new data conditions on the same linear predictor
+    s <- simulate(m, nsim = 2000, seed = 3, re.form = NULL, newdata = sleepstudy[1:3, ])
+    expect_lt(max(abs(rowMeans(s) - fitted(m)[1:3])), 5 * sigma(m) / sqrt(2000))
+  }
+  d <- sleepstudy
+  d$f <- factor(ifelse(d$Days > 4, "b", "a"))
+  m <- glmmr(Reaction ~ Days + (f | Subject), d)
+  nd <- d[1:3, ]
+  expect_equal(predict(m, nd), fitted(m)[1:3])
+  nd$f <- as.character(nd$f)
+  expect_equal(predict(m, nd), fitted(m)[1:3])
+  expect_equal(predict(m, nd[1, ]), fitted(m)[1])
+  expect_equal(simulate(m, newdata = nd, seed = 1)$sim_1,
+               simulate(m, newdata = d[1:3, ], seed = 1)$sim_1)
+})
+
+test_that("predictions on new data with poly()/scale()/factors in random-effects terms match lme4's", {
+  skip_if_not_installed("lme4")
+  nd <- data.frame(Days = c(0.5, 4.5, 9.5), Subject = c("308", "309", "372"),
+                   f = c("a", "a", "b"))
+  d <- sleepstudy
+  d$f <- factor(ifelse(d$Days > 4, "b", "a"))
+  for (f in c("Reaction ~ Days + (poly(Days, 2) | Subject)",
+              "Reaction ~ Days + (scale(Days) | Subject)",
+              "Reaction ~ Days + (f | Subject)")) {
+    m <- glmmr(as.formula(f), d)
+    l <- suppressWarnings(lme4::lmer(as.formula(f), d, REML = FALSE,
+                                     control = lme4::lmerControl(optimizer = "bobyqa")))
+    expect_equal(predict(m, nd), predict(l, nd), tolerance = 1e-4, info = f)
+    expect_equal(predict(m, nd[2, ]), predict(l, nd[2, ]), tolerance = 1e-4, info = f)
+  }
+})
