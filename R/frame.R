@@ -245,29 +245,27 @@ build_frame <- function(mc, env = parent.frame()) {
 #' Grouping factor of a random-effects term
 #'
 #' Evaluates the grouping expression of a bar term against the model frame.
-#' An interaction `a:b` is the interaction of the component variables, with
-#' labels `"a1:b1"` (first factor varying slowest, as with `:` on factors)
-#' and only the combinations present. Factors, characters, integers,
-#' numerics and logicals are accepted; unused levels are dropped.
+#' An interaction `a:b` is the interaction of the component variables: one
+#' level per combination present, ordered with the first component varying
+#' slowest (as `:` on factors). The levels are built from the components'
+#' integer codes, not from pasted labels, so that combinations whose labels
+#' paste to the same text (`"a:b"` with `"c"` and `"a"` with `"b:c"`) stay
+#' distinct groups. Their labels are the component labels joined by `":"`;
+#' only when two of them would coincide, components containing `":"` are
+#' wrapped in parentheses (`"(a:b):c"`, `"a:(b:c)"`). Factors, characters,
+#' integers, numerics and logicals are accepted; unused levels are dropped.
 #'
 #' @param grp Language object of the grouping expression.
 #' @param frame The model frame.
 #' @param env Environment in which to evaluate expressions that are not
 #'   columns of the frame.
-#' @return A factor of length `nrow(frame)`.
+#' @return A factor of length `nrow(frame)` with attribute `"key"`:
+#'   `list(components, codes)`, the levels of each component and, for each
+#'   level of the factor, its components' codes joined by `"."`, which
+#'   [new_group_index()] matches new data against.
 #' @noRd
 grouping_factor <- function(grp, frame, env) {
-  comps <- list()
-  split_colon <- function(e) {
-    while (is_call_to(e, "(")) e <- e[[2L]]
-    if (is_call_to(e, ":") && length(e) == 3L) {
-      c(split_colon(e[[2L]]), split_colon(e[[3L]]))
-    } else {
-      list(e)
-    }
-  }
-  comps <- split_colon(grp)
-  vals <- lapply(comps, function(e) {
+  vals <- lapply(group_components(grp), function(e) {
     nm <- deparse_var(e)
     x <- if (nm %in% names(frame)) frame[[nm]] else eval(e, frame, env)
     if (NROW(x) != nrow(frame) || (!is.null(dim(x)) && NCOL(x) != 1L)) {
@@ -280,12 +278,23 @@ grouping_factor <- function(grp, frame, env) {
     }
     if (is.factor(x)) droplevels(x) else factor(x)
   })
-  if (length(vals) == 1L) {
-    f <- vals[[1L]]
-  } else {
-    f <- interaction(vals, drop = TRUE, sep = ":", lex.order = TRUE)
+  components <- lapply(vals, levels)
+  codes <- lapply(vals, as.integer)
+  row_key <- do.call(paste, c(codes, sep = "."))
+  first <- !duplicated(row_key)
+  combos <- lapply(codes, `[`, first)
+  ord <- do.call(order, unname(combos))
+  combos <- lapply(combos, `[`, ord)
+  level_key <- do.call(paste, c(combos, sep = "."))
+  labs <- Map(function(cd, lv) lv[cd], combos, components)
+  labels <- do.call(paste, c(labs, sep = ":"))
+  if (anyDuplicated(labels)) {
+    labs <- lapply(labs, function(l) ifelse(grepl(":", l, fixed = TRUE),
+                                            paste0("(", l, ")"), l))
+    labels <- make.unique(do.call(paste, c(labs, sep = ":")))
   }
-  droplevels(f)
+  structure(match(row_key, level_key), levels = labels, class = "factor",
+            key = list(components = components, codes = level_key))
 }
 
 #' Model structures of a mixed model
@@ -312,10 +321,11 @@ grouping_factor <- function(grp, frame, env) {
 #'     zeros if none),
 #'   * `reterms`: list of random-effects term records, ordered by decreasing
 #'     number of random effects (`nlevels * ncol(z)`; ties keep formula
-#'     order), each `list(group_name, bar, cnms, group, levels, nlevels, z,
-#'     z_terms, z_xlev, z_contrasts)`; the last three rebuild `z` for new
-#'     data (the lhs terms with the fit's predvars, its factor levels and
-#'     contrasts),
+#'     order), each `list(group_name, bar, cnms, group, levels, nlevels,
+#'     group_key, z, z_terms, z_xlev, z_contrasts)`; `group_key` finds the
+#'     levels of new data (see [grouping_factor()]), the last three rebuild
+#'     `z` for new data (the lhs terms with the fit's predvars, its factor
+#'     levels and contrasts),
 #'   * `fixed_terms`: terms of the fixed-effects part,
 #'   * `formula`: the mixed-model formula.
 #' @noRd
@@ -398,6 +408,7 @@ build_structures <- function(frame, formula = attr(frame, "formula"),
          group = as.integer(f),
          levels = levels(f),
          nlevels = nlevels(f),
+         group_key = attr(f, "key"),
          z = z,
          z_terms = z_terms,
          z_xlev = stats::.getXlevels(z_terms, frame),

@@ -98,11 +98,11 @@ new_design <- function(object, newdata, keep, allow.new.levels) {
   for (i in which(keep)) {
     t <- object$reterms[[i]]
     z <- new_re_z(t, newdata)
-    labels <- group_labels(t$bar[[3L]], newdata, fenv)
-    idx <- match(labels, t$levels)
+    g <- new_group_index(t, newdata, fenv)
+    idx <- g$index
     if (anyNA(idx) && !allow.new.levels) {
       stop("new level(s) of grouping factor '", t$group_name, "' in `newdata`: ",
-           paste(utils::head(unique(labels[is.na(idx)]), 5), collapse = ", "),
+           paste(utils::head(unique(g$labels[is.na(idx)]), 5), collapse = ", "),
            "; use allow.new.levels = TRUE to predict them at the population value",
            call. = FALSE)
     }
@@ -131,17 +131,28 @@ new_re_z <- function(t, newdata) {
   z[, t$cnms, drop = FALSE]
 }
 
-#' The grouping factor's labels (a:b joined by ":") on new data
+#' Each row's level of a random-effects term's grouping factor on new data
+#'
+#' Each component of the grouping expression (`a` and `b` of `a:b`) is
+#' matched to that component's levels in the fit, and the combination to
+#' the fit's combinations by their codes, never by pasted labels (which can
+#' coincide, see [grouping_factor()]).
+#' @param t A random-effects term record of the fit.
+#' @param data A data frame.
+#' @param env The environment of the model formula.
+#' @return A list: `index`, each row's level among `t$levels` (NA for a
+#'   combination the fit has not seen), `new_id`, an id shared by the rows of
+#'   one unseen combination, and `labels`, the rows' labels for messages.
 #' @noRd
-group_labels <- function(grp, data, env) {
-  parts <- list()
-  split_colon <- function(e) {
-    while (is_call_to(e, "(")) e <- e[[2L]]
-    if (is_call_to(e, ":") && length(e) == 3L) c(split_colon(e[[2L]]), split_colon(e[[3L]]))
-    else list(e)
-  }
-  vals <- lapply(split_colon(grp), function(e) as.character(eval(e, data, env)))
-  do.call(paste, c(vals, sep = ":"))
+new_group_index <- function(t, data, env) {
+  vals <- lapply(group_components(t$bar[[3L]]),
+                 function(e) as.character(eval(e, data, env)))
+  key <- t$group_key
+  codes <- Map(match, vals, key$components)
+  index <- match(do.call(paste, c(codes, sep = ".")), key$codes)
+  own <- do.call(paste, c(lapply(vals, function(v) match(v, unique(v))), sep = "."))
+  list(index = index, new_id = match(own, unique(own)),
+       labels = do.call(paste, c(vals, sep = ":")))
 }
 
 #' @importFrom stats predict .getXlevels

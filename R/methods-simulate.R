@@ -51,14 +51,15 @@ simulate.glmmr <- function(object, nsim = 1, seed = NULL, re.form = NA,
     fixed <- drop(nd$X %*% object$beta) + nd$offset
     fenv <- environment(object$formula)
     groups <- lapply(object$reterms, function(t) {
-      idx <- match(group_labels(t$bar[[3L]], newdata, fenv), t$levels)
+      g <- new_group_index(t, newdata, fenv)
+      idx <- g$index
       if (conditional && anyNA(idx)) {
         stop("`newdata` has levels of '", t$group_name, "' the fit has not ",
              "seen; use re.form = NA to draw random effects for them", call. = FALSE)
       }
       # unseen levels get their own new draws (indices past the fitted ones)
-      idx[is.na(idx)] <- t$nlevels + match(group_labels(t$bar[[3L]], newdata, fenv)[is.na(idx)],
-                                          unique(group_labels(t$bar[[3L]], newdata, fenv)[is.na(idx)]))
+      unseen <- is.na(idx)
+      idx[unseen] <- t$nlevels + match(g$new_id[unseen], unique(g$new_id[unseen]))
       idx
     })
     zs <- lapply(object$reterms, new_re_z, newdata = newdata)

@@ -192,3 +192,32 @@ test_that("raw and centred/scaled quadratic-in-days terms give the same -2 log L
                    lmm_fixtures$sleep_vector3_scaled$deviance) /
                lmm_fixtures$sleep_vector3_scaled$deviance, 1e-6)
 })
+
+test_that("groups of a:b whose labels contain ':' are fitted and predicted as distinct groups (lme4 on relabelled data)", {
+  # Issue 10 (9). lme4 merges ("a:b", "c") with ("a", "b:c"); its fit to the
+  # same data with "_" for ":" in the labels is the reference (6 groups).
+  set.seed(1)
+  d <- data.frame(a = rep(c("a:b", "a", "x", "x:y", "p", "p"), each = 10),
+                  b = rep(c("c", "b:c", "y", "z", "q", "r"), each = 10))
+  d$y <- rnorm(60) + rep(c(-2, 2, 0, 1, -1, 0.5), each = 10)
+  d$x <- rnorm(60)
+  m <- glmmr(y ~ x + (1 | a:b), d)
+  expect_identical(ngrps(m), c("a:b" = 6L))
+  # lme4 1.1-31, lmer(y ~ x + (1 | a:b), d2, REML = FALSE), d2 relabelled
+  expect_equal(as.numeric(logLik(m)), -87.15109, tolerance = 1e-6)
+  expect_equal(ranef(m)[["a:b"]][["(Intercept)"]],
+               c(1.9487554, -1.9505622, -0.9982487, 0.4209855, -0.3094363, 0.8885063),
+               tolerance = 1e-4)
+  # new data find each group by its components
+  expect_equal(predict(m, newdata = d), fitted(m))
+  nd <- d[c(11, 1), ]
+  expect_equal(unname(predict(m, nd)), unname(fitted(m)[c(11, 1)]))
+  skip_if_not_installed("lme4")
+  d2 <- d
+  d2$a <- gsub(":", "_", d2$a)
+  d2$b <- gsub(":", "_", d2$b)
+  l <- lme4::lmer(y ~ x + (1 | a:b), d2, REML = FALSE)
+  expect_equal(as.numeric(logLik(m)), as.numeric(logLik(l)), tolerance = 1e-6)
+  expect_equal(ranef(m)[["a:b"]][["(Intercept)"]], lme4::ranef(l)[["a:b"]][["(Intercept)"]],
+               tolerance = 1e-4)
+})
