@@ -180,9 +180,11 @@ new_glmmr <- function(fit, call, frame, structures, y, family, REML, control,
   vcov <- if (!is.null(vcov_hessian)) vcov_hessian else vcov_factor
   vcov_type <- if (!is.null(vcov_hessian)) "hessian" else "factor"
 
-  # Split theta and b by term; name theta as lme4 does (group.var1.var2).
+  # Split theta and b by term; name theta as lme4 does (group.var1.var2),
+  # with term_labels() keeping the names of repeated terms apart.
   theta_names <- character(0)
   ranef <- vector("list", length(reterms))
+  labels <- term_labels(reterms)
   pos <- 0L
   for (i in seq_along(reterms)) {
     t <- reterms[[i]]
@@ -193,8 +195,8 @@ new_glmmr <- function(fit, call, frame, structures, y, family, REML, control,
     pos <- pos + t$nlevels * k
     for (j in seq_len(k)) for (r in j:k) {
       theta_names <- c(theta_names,
-                       if (r == j) paste(t$group_name, t$cnms[r], sep = ".")
-                       else paste(t$group_name, t$cnms[r], t$cnms[j], sep = "."))
+                       if (r == j) paste(labels[i], t$cnms[r], sep = ".")
+                       else paste(labels[i], t$cnms[r], t$cnms[j], sep = "."))
     }
   }
   names(ranef) <- vapply(reterms, `[[`, "", "group_name")
@@ -267,6 +269,32 @@ new_glmmr <- function(fit, call, frame, structures, y, family, REML, control,
   ), class = "glmmr")
   check_convergence(object)
   object
+}
+
+#' A label per random-effects term for naming its parameters
+#'
+#' The name of the term's grouping factor; but where the term's parameters
+#' would take the names of an earlier term's (the same column of the same
+#' factor, as in `(1 | g) + (1 | g)`), lme4's VarCorr label for the term:
+#' the factor's name with `.k` for its k-th further term (`g.1`), so that
+#' every parameter of the fit (theta, and the rows of confint()) has its own
+#' name. `(x || g)` keeps `g` for both terms, as lme4 names their intervals.
+#' @param reterms The fit's random-effects term records.
+#' @return A character vector, one label per term.
+#' @noRd
+term_labels <- function(reterms) {
+  groups <- vapply(reterms, `[[`, "", "group_name")
+  labels <- groups
+  taken <- character(0)
+  for (i in seq_along(reterms)) {
+    cnms <- reterms[[i]]$cnms
+    k <- sum(groups[seq_len(i - 1L)] == groups[i])
+    if (k > 0L && any(paste(groups[i], cnms, sep = "|") %in% taken)) {
+      labels[i] <- paste0(groups[i], ".", k)
+    }
+    taken <- c(taken, paste(labels[i], cnms, sep = "|"))
+  }
+  labels
 }
 
 #' Z b: each term's columns times its random effects at each row's level

@@ -68,13 +68,16 @@ confint.glmmr <- function(object, parm, level = 0.95, method = c("Wald", "profil
 
 #' Fixed effects, random-effect standard deviations and correlations, and
 #' sigma, from theta, beta and sigma, named as lme4 does with
-#' oldNames = FALSE
+#' oldNames = FALSE; a repeated term's parameters carry its term_labels()
+#' label (`sd_(Intercept)|g.1`), where lme4 repeats the name
 #' @noRd
 parameter_vector <- function(theta, beta, sigma, object) {
   out <- numeric(0)
   pos <- 0L
   sc <- if (is.na(object$nAGQ)) sigma else 1
-  for (t in object$reterms) {
+  labels <- term_labels(object$reterms)
+  for (i in seq_along(object$reterms)) {
+    t <- object$reterms[[i]]
     k <- length(t$cnms)
     nt <- k * (k + 1L) / 2L
     lam <- matrix(0, k, k)
@@ -82,12 +85,12 @@ parameter_vector <- function(theta, beta, sigma, object) {
     pos <- pos + nt
     cv <- sc^2 * lam %*% t(lam)
     sd <- sqrt(diag(cv))
-    out <- c(out, stats::setNames(sd, paste0("sd_", t$cnms, "|", t$group_name)))
+    out <- c(out, stats::setNames(sd, paste0("sd_", t$cnms, "|", labels[i])))
     if (k > 1L) {
       cr <- cv / outer(sd, sd)
       idx <- which(lower.tri(cr), arr.ind = TRUE)
       out <- c(out, stats::setNames(cr[idx],
-        paste0("cor_", t$cnms[idx[, "row"]], ".", t$cnms[idx[, "col"]], "|", t$group_name)))
+        paste0("cor_", t$cnms[idx[, "row"]], ".", t$cnms[idx[, "col"]], "|", labels[i])))
     }
   }
   if (isTRUE(object$use_scale)) out <- c(out, sigma = sigma)
@@ -129,6 +132,7 @@ profiled_params <- function(object) {
   vc <- VarCorr(object)
   out <- list()
   pos <- 0L
+  labels <- term_labels(object$reterms)
   for (i in seq_along(object$reterms)) {
     t <- object$reterms[[i]]
     k <- length(t$cnms)
@@ -136,12 +140,12 @@ profiled_params <- function(object) {
     cr <- attr(vc[[i]], "correlation")
     for (a in seq_len(k)) {
       out[[length(out) + 1L]] <- list(
-        name = paste0("sd_", t$cnms[a], "|", t$group_name),
+        name = paste0("sd_", t$cnms[a], "|", labels[i]),
         held = c(1, pos, k, a - 1L, 0), estimate = sd[[a]], range = c(0, Inf))
     }
     for (a in seq_len(k)) for (b in seq_len(k)) if (a < b) {
       out[[length(out) + 1L]] <- list(
-        name = paste0("cor_", t$cnms[b], ".", t$cnms[a], "|", t$group_name),
+        name = paste0("cor_", t$cnms[b], ".", t$cnms[a], "|", labels[i]),
         held = c(2, pos, k, a - 1L, b - 1L), estimate = cr[b, a], range = c(-1, 1))
     }
     pos <- pos + k * (k + 1L) / 2L

@@ -112,3 +112,28 @@ test_that("a dispersion GLMM's random-effect sd has a profile interval around it
   expect_true(ci["sigma", 1] < sigma(m) && sigma(m) < ci["sigma", 2])
   expect_true(ci["sigma", 1] < 0.459 && 0.459 < ci["sigma", 2])
 })
+
+test_that("a repeated term's parameters have their own names and profile intervals", {
+  # Issue 10 (10): in (1 | Subject) + (1 | Subject) both sds were named
+  # "sd_(Intercept)|Subject", and the second row of the profile intervals
+  # was NA. Only the sum of the two variances is identified, so each sd's
+  # profile is flat from 0 up to the single term's estimate and then follows
+  # the single term's profile: the interval is 0 to the single (1 | Subject)
+  # model's upper limit (lme4's, profile-fixtures.rds).
+  m <- suppressWarnings(glmmr(Reaction ~ Days + (1 | Subject) + (1 | Subject), sleepstudy))
+  expect_identical(names(m$theta), c("Subject.(Intercept)", "Subject.1.(Intercept)"))
+  ci <- confint(m, method = "profile")
+  expect_identical(rownames(ci), c("sd_(Intercept)|Subject", "sd_(Intercept)|Subject.1",
+                                   "sigma", "(Intercept)", "Days"))
+  ref <- readRDS(test_path("fixtures", "profile-fixtures.rds"))$sleep_intercept$ci
+  for (nm in c("sd_(Intercept)|Subject", "sd_(Intercept)|Subject.1")) {
+    expect_equal(ci[nm, 1], 0)
+    expect_equal(ci[nm, 2], ref["sd_(Intercept)|Subject", 2], tolerance = 1e-4)
+  }
+  for (nm in c("sigma", "(Intercept)", "Days")) {
+    expect_equal(unname(ci[nm, ]), unname(ref[nm, ]), tolerance = 1e-4)
+  }
+  # (x || g) keeps lme4's names, without a suffix
+  m2 <- glmmr(Reaction ~ Days + (Days || Subject), sleepstudy)
+  expect_identical(rownames(confint(m2))[1:2], c("sd_(Intercept)|Subject", "sd_Days|Subject"))
+})
