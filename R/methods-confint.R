@@ -11,7 +11,13 @@
 #' by the chi-square quantile. This covers the fixed effects (held as an
 #' offset), the residual standard deviation of a linear mixed model, and the
 #' standard deviations and correlations of the random effects, and `sigma`
-#' (the square root of the dispersion) of a GLMM with a dispersion.
+#' (the square root of the dispersion) of a GLMM with a dispersion. The
+#' fixed effects of a REML fit are profiled on -2 log L of the model
+#' refitted by maximum likelihood, as lme4 does (with a message): REML
+#' criteria of models with different fixed effects are not comparable. (lme4
+#' profiles a REML fit's variance parameters on the ML refit too; glmmr
+#' profiles them on the REML criterion, which is comparable across their
+#' values.)
 #' `method = "boot"`: a parametric bootstrap: `nsim` responses
 #' simulated from the fit (new random effects each time), the model refitted
 #' to each, and percentile intervals for the fixed effects, the standard
@@ -49,7 +55,19 @@ confint.glmmr <- function(object, parm, level = 0.95, method = c("Wald", "profil
     wanted <- names(est)
     if (!missing(parm)) wanted <- intersect(wanted, if (is.numeric(parm)) names(est)[parm] else parm)
     crit <- stats::qchisq(level, 1)
-    for (nm in intersect(wanted, names(object$beta))) ci[nm, ] <- profile_beta(object, nm, crit)
+    fixed <- intersect(wanted, names(object$beta))
+    if (length(fixed)) {
+      # The profile of a fixed effect refits the model without its column
+      # (the coefficient held as an offset): REML criteria of fits with
+      # different X are not comparable, so a REML fit's fixed effects are
+      # profiled on the ML criterion of the model refitted by ML, as lme4 does.
+      ml <- if (isTRUE(object$REML)) {
+        message("profiling the fixed effects of a REML fit on the ML criterion ",
+                "(the model refitted by ML), as lme4 does")
+        ml_fit(object)
+      } else object
+      for (nm in fixed) ci[nm, ] <- profile_beta(ml, nm, crit)
+    }
     for (sp in profiled_params(object)) {
       if (sp$name %in% wanted) ci[sp$name, ] <- profile_param(object, sp, crit)
     }
@@ -97,8 +115,22 @@ parameter_vector <- function(theta, beta, sigma, object) {
   c(out, beta)
 }
 
+#' What profile_beta() needs of the ML refit of a REML fit: its objective
+#' (-2 log L), fixed effects and their covariance, and REML = FALSE
+#' @noRd
+ml_fit <- function(object) {
+  fit <- refit_response(object, object$y, REML = FALSE)
+  p <- length(object$beta)
+  object$REML <- FALSE
+  object$objective <- fit$objective
+  object$beta <- stats::setNames(fit$beta, names(object$beta))
+  object$vcov <- matrix(fit$vcov, p, p, dimnames = dimnames(object$vcov))
+  object
+}
+
 #' The profile interval of one fixed effect: where the refitted objective
 #' with that coefficient held fixed rises by `crit` above the optimum
+#' (for an ML fit or a GLMM; confint() gives a REML fit's ML refit)
 #' @noRd
 profile_beta <- function(object, name, crit) {
   j <- match(name, names(object$beta))
@@ -110,7 +142,7 @@ profile_beta <- function(object, name, crit) {
     fit$objective - object$objective - crit
   }
   est <- object$beta[[j]]
-  se <- sqrt(vcov(object)[j, j])
+  se <- sqrt(object$vcov[j, j])
   bound <- function(dir) {
     step <- 1
     while (rise(est + dir * step * se) < 0) {
@@ -203,13 +235,14 @@ profile_param <- function(object, sp, crit) {
 #' Refit the model to a new response (same design unless X and offset are
 #' given), returning the engine's estimates with sigma
 #' @noRd
-refit_response <- function(object, y, X = object$X, offset = object$offset) {
+refit_response <- function(object, y, X = object$X, offset = object$offset,
+                           REML = object$REML) {
   structures <- list(X = X, reterms = object$reterms,
                      weights = object$weights, offset = offset)
   control <- object$control
   control$progress <- FALSE
   if (is.na(object$nAGQ)) {
-    fit <- lmm_engine_fit(as.numeric(y), structures, object$REML, control)
+    fit <- lmm_engine_fit(as.numeric(y), structures, REML, control)
     fit$sigma_out <- fit$sigma
   } else {
     dist <- if (object$dist == "bernoulli" && !all(y %in% c(0, 1))) "binomial" else object$dist
