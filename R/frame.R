@@ -360,8 +360,12 @@ build_structures <- function(frame, formula = attr(frame, "formula"),
   }
   X <- stats::model.matrix(fixed_terms, frame, contrasts.arg = contrasts)
   dropped <- character(0)
-  if (ncol(X) > 0L) {
-    qx <- qr(X, tol = 1e-7, LAPACK = FALSE)
+  # the rank that counts is that of the rows the engine fits (zero-weight
+  # rows are left out of the fit, see engine_rows()), as in lm.wfit()
+  prior_w <- stats::model.weights(frame)
+  fit_rows <- if (is.null(prior_w)) seq_len(n) else which(prior_w > 0)
+  if (ncol(X) > 0L && length(fit_rows)) {
+    qx <- qr(X[fit_rows, , drop = FALSE], tol = 1e-7, LAPACK = FALSE)
     r <- qx$rank
     if (r < ncol(X)) {
       keep <- sort(qx$pivot[seq_len(r)])

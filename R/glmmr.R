@@ -34,6 +34,9 @@
 #'   maximum likelihood. The default is `FALSE` (the seed's and MixedModels'
 #'   choice; note that `lme4::lmer()` defaults to `TRUE`).
 #' @param weights Optional prior weights (a column of `data` or a vector).
+#'   A row with weight 0 is left out of the likelihood, as in [stats::glm()]:
+#'   the estimates and `nobs()` are those of the fit without it, while
+#'   `fitted()`, `residuals()` and `predict()` still cover it.
 #' @param offset Optional offset, added to any `offset()` terms of the formula.
 #' @param subset Optional expression selecting the rows to use.
 #' @param na.action How to treat missing values; the default drops every row
@@ -115,28 +118,54 @@ gaussian_response <- function(response) {
 #' One call into the engine for a linear mixed model
 #' @noRd
 lmm_engine_fit <- function(y, structures, REML, control) {
-  X <- structures$X
-  if (REML && length(y) <= ncol(X)) {
+  d <- engine_rows(y, structures$X, structures$reterms, structures$weights,
+                   structures$offset)
+  if (REML && length(d$y) <= d$p) {
     stop("REML needs more observations than fixed-effects coefficients",
          call. = FALSE)
   }
-  engine_call(rust_fit_lmm(
-    y, plain_double(X), ncol(X), engine_terms(structures$reterms),
-    as.numeric(structures$weights), as.numeric(structures$offset), REML,
-    engine_control(control)
-  ))
+  engine_call(rust_fit_lmm(d$y, d$x, d$p, d$terms, d$weights, d$offset, REML,
+                           engine_control(control)))
 }
 
 #' One call into the engine for a generalized linear mixed model
 #' @noRd
 glmm_engine_fit <- function(resp, structures, family, nAGQ, control) {
-  X <- structures$X
-  engine_call(rust_fit_glmm(
-    resp$y, plain_double(X), ncol(X), engine_terms(structures$reterms),
-    as.numeric(resp$weights), as.numeric(structures$offset), resp$dist,
-    family$link, as.integer(nAGQ),
-    engine_control(control)
-  ))
+  d <- engine_rows(resp$y, structures$X, structures$reterms, resp$weights,
+                   structures$offset)
+  engine_call(rust_fit_glmm(d$y, d$x, d$p, d$terms, d$weights, d$offset,
+                            resp$dist, family$link, as.integer(nAGQ),
+                            engine_control(control)))
+}
+
+#' The data the engine fits: the rows with a positive prior weight
+#'
+#' A zero prior weight takes an observation out of the likelihood, as in
+#' glm(): it must not count in n (which the profiled deviance and sigma of a
+#' linear mixed model use), and its variance phi / w is infinite. So the
+#' engine sees the other rows only. The grouping codes keep every level of
+#' the fit: a level seen only in zero-weight rows gets no data, so its
+#' random effect is predicted as 0 with the prior covariance.
+#' @param y,X,reterms,weights,offset The response, fixed-effects matrix,
+#'   random-effects term records, prior weights and offset of all the rows.
+#' @return A list: y, x (X as a plain double vector), p, terms (as
+#'   [engine_terms()]), weights and offset of the rows with positive weight.
+#' @noRd
+engine_rows <- function(y, X, reterms, weights, offset) {
+  keep <- weights > 0
+  if (!any(keep)) {
+    stop("no observations with a positive weight", call. = FALSE)
+  }
+  rows <- if (all(keep)) NULL else which(keep)
+  if (!is.null(rows)) {
+    X <- X[rows, , drop = FALSE]
+    y <- y[rows]
+    weights <- weights[rows]
+    offset <- offset[rows]
+  }
+  list(y = as.numeric(y), x = plain_double(X), p = ncol(X),
+       terms = engine_terms(reterms, rows), weights = as.numeric(weights),
+       offset = as.numeric(offset))
 }
 
 #' The values of a numeric matrix as a plain double vector (column-major),
@@ -153,11 +182,17 @@ engine_control <- function(control) {
   unclass(control)[c("max_evals", "rel_tol", "cost_tol", "max_iter", "progress")]
 }
 
-#' Term records in the shape the engine reads
+#' Term records in the shape the engine reads (of the given rows, by
+#' default all)
 #' @noRd
-engine_terms <- function(reterms) {
+engine_terms <- function(reterms, rows = NULL) {
   lapply(reterms, function(t) {
-    list(group = as.integer(t$group), nlevels = as.integer(t$nlevels), z = t$z)
+    if (is.null(rows)) {
+      list(group = as.integer(t$group), nlevels = as.integer(t$nlevels), z = t$z)
+    } else {
+      list(group = as.integer(t$group[rows]), nlevels = as.integer(t$nlevels),
+           z = t$z[rows, , drop = FALSE])
+    }
   })
 }
 
@@ -167,7 +202,6 @@ new_glmmr <- function(fit, call, frame, structures, y, family, REML, control,
                       nAGQ, dist = "gaussian", has_scale = TRUE) {
   X <- structures$X
   p <- ncol(X)
-  n <- length(y)
   reterms <- structures$reterms
   beta <- stats::setNames(fit$beta, colnames(X))
   as_vcov <- function(v) {
@@ -215,9 +249,12 @@ new_glmmr <- function(fit, call, frame, structures, y, family, REML, control,
   objective <- fit$objective
   loglik <- -objective / 2
   is_lmm <- is.na(nAGQ)
-  # the linear predictor X beta + offset + Z b, in the frame's row order
-  eta <- if (!is.null(fit$eta)) fit$eta else
-    drop(X %*% beta) + structures$offset + z_times_b(reterms, ranef)
+  # the linear predictor X beta + offset + Z b, in the frame's row order;
+  # the engine's on the rows it fitted (those with a positive weight, see
+  # engine_rows()), and at the estimates for the zero-weight rows
+  fitted_rows <- structures$weights > 0
+  eta <- drop(X %*% beta) + structures$offset + z_times_b(reterms, ranef)
+  if (!is.null(fit$eta)) eta[fitted_rows] <- fit$eta
   # sigma: the residual standard deviation of an LMM, sqrt(dispersion) of a
   # GLMM with a scale, 1 otherwise. Random effects are sigma * lambda * u in
   # an LMM (lme4's parameterisation) and lambda * u in a GLMM.
@@ -263,7 +300,7 @@ new_glmmr <- function(fit, call, frame, structures, y, family, REML, control,
     cond_var = cond_var,
     objective = objective,
     loglik = loglik,
-    nobs = n,
+    nobs = sum(fitted_rows),
     optinfo = optinfo,
     control = control
   ), class = "glmmr")

@@ -193,15 +193,13 @@ profiled_params <- function(object) {
 #' @noRd
 profile_param <- function(object, sp, crit) {
   is_lmm <- is.na(object$nAGQ)
-  terms <- engine_terms(object$reterms)
+  d <- engine_rows(object$y, object$X, object$reterms, object$weights, object$offset)
   rise <- function(v) {
     res <- if (is_lmm) {
-      rust_profile_lmm(object$y, plain_double(object$X), ncol(object$X), terms,
-                       object$weights, object$offset, object$REML,
+      rust_profile_lmm(d$y, d$x, d$p, d$terms, d$weights, d$offset, object$REML,
                        unname(object$theta), sp$held, v)
     } else {
-      rust_profile_glmm(object$y, plain_double(object$X), ncol(object$X), terms,
-                        object$weights, object$offset, object$dist,
+      rust_profile_glmm(d$y, d$x, d$p, d$terms, d$weights, d$offset, object$dist,
                         object$family$link, object$nAGQ,
                         c(unname(object$theta), unname(object$beta),
                           if (isTRUE(object$use_scale)) 2 * log(object$sigma)),

@@ -15,7 +15,8 @@
 #' @param ... Unused.
 #' @return A data frame with `nsim` columns `sim_1`, ... of simulated
 #'   responses (binomial responses as proportions of the trials in
-#'   `weights()`), with the seed as attribute `"seed"`.
+#'   `weights()`; `NA` for rows with a zero prior weight, which are outside
+#'   the likelihood), with the seed as attribute `"seed"`.
 #' @examples
 #' m <- glmmr(Reaction ~ Days + (Days | Subject), sleepstudy)
 #' s <- simulate(m, nsim = 2, seed = 1)
@@ -94,11 +95,17 @@ draw_effects <- function(nlev, cv) {
   matrix(stats::rnorm(nlev * k), nlev, k) %*% t(root)
 }
 
-#' Responses from the conditional distribution with mean mu
+#' Responses from the conditional distribution with mean mu; NA where the
+#' prior weight is 0 (an observation outside the likelihood, whose variance
+#' phi / w is infinite; the refits of the bootstrap leave it out too)
 #' @noRd
 draw_response <- function(object, mu, w) {
+  out <- rep(NA_real_, length(mu))
+  pos <- w > 0
+  mu <- mu[pos]
+  w <- w[pos]
   n <- length(mu)
-  switch(object$family$family,
+  out[pos] <- switch(object$family$family,
     gaussian = mu + stats::rnorm(n, sd = object$sigma / sqrt(w)),
     binomial = {
       trials <- round(w)
@@ -118,6 +125,7 @@ draw_response <- function(object, mu, w) {
       ifelse(stats::runif(n) <= mu / (mu + x), x, mu^2 / x)
     },
     stop("simulate() does not know family ", object$family$family, call. = FALSE))
+  out
 }
 
 #' @importFrom stats simulate
