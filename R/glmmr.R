@@ -40,7 +40,10 @@
 #' @param offset Optional offset, added to any `offset()` terms of the formula.
 #' @param subset Optional expression selecting the rows to use.
 #' @param na.action How to treat missing values; the default drops every row
-#'   with a missing value in any variable of the model, once.
+#'   with a missing value in any variable of the model, once. With
+#'   `na.exclude`, `fitted()`, `residuals()` and `predict()` (without
+#'   `newdata`) are padded with `NA` to the rows of the data, as in glm and
+#'   lme4.
 #' @param contrasts Optional list of contrasts for factors of the fixed part,
 #'   as in [stats::glm()].
 #' @param nAGQ For generalized models: 1 (Laplace), an integer from 2 to 25

@@ -19,7 +19,8 @@
 #'   link scale (or, with `type = "response"`, by the delta method).
 #' @param ... Unused.
 #' @return A numeric vector, or with `se.fit = TRUE` a list with `fit` and
-#'   `se.fit`.
+#'   `se.fit`. Without `newdata`, a fit with `na.action = na.exclude` gets
+#'   `NA` for the rows left out (as [stats::napredict()] does).
 #' @examples
 #' m <- glmmr(Reaction ~ Days + (Days | Subject), sleepstudy)
 #' head(predict(m))
@@ -51,13 +52,17 @@ predict.glmmr <- function(object, newdata = NULL, re.form = NULL,
   eta <- drop(X %*% object$beta) + offset + zb
   fit <- if (type == "response") object$family$linkinv(eta) else eta
   fit <- stats::setNames(fit, rn)
-  if (!se.fit) return(fit)
+  # the training rows: padded to the data's rows under na.exclude
+  pad <- if (is.null(newdata)) {
+    function(v) stats::napredict(attr(object$frame, "na.action"), v)
+  } else identity
+  if (!se.fit) return(pad(fit))
   if (any(keep)) {
     stop("`se.fit = TRUE` is available for `re.form = NA` only", call. = FALSE)
   }
   se <- sqrt(rowSums((X %*% vcov(object)) * X))
   if (type == "response") se <- se * abs(object$family$mu.eta(eta))
-  list(fit = fit, se.fit = stats::setNames(se, rn))
+  list(fit = pad(fit), se.fit = pad(stats::setNames(se, rn)))
 }
 
 #' Which random-effects terms re.form keeps (logical, one per term)

@@ -21,7 +21,7 @@ summary.glmmr <- function(object, ...) {
   coefs <- cbind(Estimate = object$beta, "Std. Error" = se, "z value" = z,
                  "Pr(>|z|)" = 2 * stats::pnorm(-abs(z)))
   corr <- v / outer(se, se)
-  scaled <- residuals(object, type = "pearson")
+  scaled <- model_residuals(object, type = "pearson")
   if (is.na(object$nAGQ)) scaled <- scaled / object$sigma
   # rows with a zero prior weight are outside the fit (their Pearson
   # residuals are 0 by construction)

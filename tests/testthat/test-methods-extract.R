@@ -204,3 +204,38 @@ test_that("predictions on new data with poly()/scale()/factors in random-effects
     expect_equal(predict(m, nd[2, ]), predict(l, nd[2, ]), tolerance = 1e-4, info = f)
   }
 })
+
+test_that("na.exclude pads fitted, residuals and predict with NA to the data's rows", {
+  d <- sleepstudy
+  d$Reaction[c(3, 50)] <- NA
+  d$Days[7] <- NA
+  m <- glmmr(Reaction ~ Days + (Days | Subject), d, na.action = na.exclude)
+  o <- glmmr(Reaction ~ Days + (Days | Subject), d, na.action = na.omit)
+  gone <- c(3L, 7L, 50L)
+  for (v in list(fitted(m), residuals(m), residuals(m, "pearson"), predict(m),
+                 predict(m, re.form = NA), predict(m, re.form = NA, se.fit = TRUE)$se.fit)) {
+    expect_length(v, 180L)
+    expect_identical(unname(which(is.na(v))), gone)
+    expect_identical(names(v), rownames(d))
+  }
+  expect_equal(fitted(m)[-gone], fitted(o))
+  expect_equal(residuals(m)[-gone], residuals(o))
+  expect_equal(predict(m)[-gone], predict(o))
+  # na.omit keeps the short vectors; summary still works
+  expect_length(fitted(o), 177L)
+  expect_s3_class(summary(m), "summary.glmmr")
+  skip_if_not_installed("lme4")
+  l <- lme4::lmer(Reaction ~ Days + (Days | Subject), d, na.action = na.exclude, REML = FALSE)
+  expect_equal(fitted(m), fitted(l), tolerance = 1e-5)
+  expect_equal(residuals(m), residuals(l), tolerance = 1e-4)
+  expect_equal(predict(m), predict(l), tolerance = 1e-5)
+  expect_equal(predict(m, re.form = NA), predict(l, re.form = NA), tolerance = 1e-5)
+  cb <- lme4_cbpp()
+  cb$incidence[2] <- NA
+  g <- glmmr(cbind(incidence, size - incidence) ~ period + (1 | herd), cb,
+             family = binomial, na.action = na.exclude)
+  gl <- lme4::glmer(cbind(incidence, size - incidence) ~ period + (1 | herd), cb,
+                    family = binomial, na.action = na.exclude)
+  expect_equal(residuals(g), residuals(gl), tolerance = 1e-3)
+  expect_equal(fitted(g), fitted(gl), tolerance = 1e-3) # lme4 stops earlier
+})
