@@ -115,16 +115,23 @@ parameter_vector <- function(theta, beta, sigma, object) {
   c(out, beta)
 }
 
-#' What profile_beta() needs of the ML refit of a REML fit: its objective
-#' (-2 log L), fixed effects and their covariance, and REML = FALSE
+#' The ML refit of a REML linear mixed model, as far as confint() and
+#' anova() use it: -2 log L and log L, the fixed effects and their
+#' covariance, theta, sigma, and REML = FALSE (the random effects and the
+#' linear predictor are left as they were)
 #' @noRd
 ml_fit <- function(object) {
   fit <- refit_response(object, object$y, REML = FALSE)
   p <- length(object$beta)
   object$REML <- FALSE
   object$objective <- fit$objective
+  object$loglik <- -fit$objective / 2
   object$beta <- stats::setNames(fit$beta, names(object$beta))
   object$vcov <- matrix(fit$vcov, p, p, dimnames = dimnames(object$vcov))
+  object$vcov_factor <- object$vcov
+  object$theta <- stats::setNames(fit$theta, names(object$theta))
+  object$sigma <- fit$sigma
+  object$re_scale <- fit$sigma
   object
 }
 

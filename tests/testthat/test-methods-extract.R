@@ -239,3 +239,35 @@ test_that("na.exclude pads fitted, residuals and predict with NA to the data's r
   expect_equal(residuals(g), residuals(gl), tolerance = 1e-3)
   expect_equal(fitted(g), fitted(gl), tolerance = 1e-3) # lme4 stops earlier
 })
+
+test_that("anova of REML fits with different fixed effects refits them by ML, as lme4 does", {
+  m0 <- glmmr(Reaction ~ 1 + (Days | Subject), sleepstudy, REML = TRUE)
+  m1 <- glmmr(Reaction ~ Days + (Days | Subject), sleepstudy, REML = TRUE)
+  expect_message(a <- anova(m0, m1), "refitting model\\(s\\) with ML \\(instead of REML\\)")
+  # the table of the ML fits
+  b <- anova(update(m0, REML = FALSE), update(m1, REML = FALSE))
+  expect_equal(unname(as.matrix(a)), unname(as.matrix(b)), tolerance = 1e-6)
+  # lme4 1.1-31: anova(l0, l1) of the REML lmer fits (bobyqa)
+  expect_equal(a$AIC, c(1785.476, 1763.939), tolerance = 1e-6)
+  expect_equal(a$BIC, c(1801.441, 1783.097), tolerance = 1e-6)
+  expect_equal(a$logLik, c(-887.7379, -875.9697), tolerance = 1e-6)
+  expect_equal(a$Chisq[2], 23.53654, tolerance = 1e-5)
+  expect_equal(a[["Pr(>Chisq)"]][2], 1.22564e-06, tolerance = 1e-4)
+  # a REML fit with an ML fit of the same fixed effects: refitted too
+  expect_message(c2 <- anova(m1, update(m1, . ~ . - (Days | Subject) + (1 | Subject), REML = FALSE)),
+                 "refitting")
+  expect_equal(c2$logLik[2], as.numeric(logLik(update(m1, REML = FALSE))), tolerance = 1e-7)
+  # REML fits with the same fixed effects: compared by the REML criterion, silently
+  m2 <- update(m1, . ~ . - (Days | Subject) + (1 | Subject))
+  expect_silent(r <- anova(m1, m2))
+  expect_equal(r$logLik, c(as.numeric(logLik(m2)), as.numeric(logLik(m1))))
+  skip_if_not_installed("lme4")
+  l0 <- lme4::lmer(Reaction ~ 1 + (Days | Subject), sleepstudy,
+                   control = lme4::lmerControl(optimizer = "bobyqa"))
+  l1 <- lme4::lmer(Reaction ~ Days + (Days | Subject), sleepstudy,
+                   control = lme4::lmerControl(optimizer = "bobyqa"))
+  la <- suppressMessages(anova(l0, l1))
+  for (col in c("npar", "AIC", "BIC", "logLik", "Chisq", "Df")) {
+    expect_equal(a[[col]], la[[col]], tolerance = 1e-6, info = col)
+  }
+})
