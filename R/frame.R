@@ -419,8 +419,14 @@ build_structures <- function(frame, formula = attr(frame, "formula"),
          z_contrasts = z_contrasts)
   })
 
+  # a variance cannot be estimated from one level (lme4 refuses it too)
+  nl <- vapply(reterms, `[[`, integer(1), "nlevels")
+  if (any(nl < 2L)) {
+    stop("grouping factors must have > 1 sampled level (problems: ",
+         paste(unique(vapply(reterms[nl < 2L], `[[`, "", "group_name")),
+               collapse = ", "), ")", call. = FALSE)
+  }
   if (check_nlev) {
-    nl <- vapply(reterms, `[[`, integer(1), "nlevels")
     bad <- nl >= n
     if (any(bad)) {
       stop("number of levels of each grouping factor must be < number of ",
