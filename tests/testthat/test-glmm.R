@@ -436,10 +436,16 @@ test_that("a non-integer Poisson response warns (as glm and lme4) and is fitted"
   d$y[3] <- -0.5
   expect_error(glmmr(y ~ x + (1 | g), d, family = poisson),
                "response value -0.5 \\(row 3\\).*poisson")
+  d$y[3] <- 0.5
+  skip_if_not_installed("lme4")
+  l <- suppressWarnings(lme4::glmer(y ~ x + (1 | g), d, family = poisson, nAGQ = 25,
+                                    control = lme4::glmerControl(optimizer = "bobyqa")))
+  m <- suppressWarnings(glmmr(y ~ x + (1 | g), d, family = poisson, nAGQ = 25))
+  expect_equal(unname(c(fixef(m), m$theta)),
+               unname(c(lme4::fixef(l), lme4::getME(l, "theta"))), tolerance = 1e-5)
   # Laplace: glmmTMB (whose Poisson density also uses lgamma(y + 1)); lme4's
   # Laplace criterion uses dpois(), -Inf at non-integers, and stays at its start
   skip_if_not_installed("glmmTMB")
-  d$y[3] <- 0.5
   m <- suppressWarnings(glmmr(y ~ x + (1 | g), d, family = poisson))
   tmb <- suppressWarnings(glmmTMB::glmmTMB(y ~ x + (1 | g), d, family = poisson))
   expect_equal(as.numeric(logLik(m)), as.numeric(logLik(tmb)), tolerance = 1e-8)
