@@ -250,7 +250,9 @@ refit_response <- function(object, y, X = object$X, offset = object$offset,
     fit <- lmm_engine_fit(as.numeric(y), structures, REML, control)
     fit$sigma_out <- fit$sigma
   } else {
-    dist <- if (object$dist == "bernoulli" && !all(y %in% c(0, 1))) "binomial" else object$dist
+    # (zero-weight rows are NA in simulations and outside the fit)
+    fitted_y <- y[object$weights > 0]
+    dist <- if (object$dist == "bernoulli" && !all(fitted_y %in% c(0, 1))) "binomial" else object$dist
     resp <- list(y = as.numeric(y), weights = object$weights, dist = dist)
     fit <- glmm_engine_fit(resp, structures, object$family, object$nAGQ, control)
     fit$sigma <- if (isTRUE(object$use_scale)) sqrt(fit$phi) else 1
