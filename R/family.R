@@ -140,11 +140,20 @@ glmm_response <- function(response, family, weights) {
            call. = FALSE)
     }
     y <- as.numeric(response)
-    bad <- which(y < 0 | y != round(y))
+    bad <- which(y < 0)
     if (length(bad)) {
       stop("response value ", y[bad[1L]], " (row ", bad[1L], ") is not ",
-           "valid for family poisson: counts must be non-negative whole ",
-           "numbers", call. = FALSE)
+           "valid for family poisson: counts must be non-negative",
+           call. = FALSE)
+    }
+    # Non-integer counts: glm() and lme4 warn and fit. The engine's
+    # log-likelihood uses lgamma(y + 1) for y!, so it is defined for them.
+    frac <- which(is.finite(y) & y != round(y))
+    if (length(frac)) {
+      warning(sprintf(paste0(
+        "non-integer x = %f (row %d; %d non-integer response value(s)) for ",
+        "family poisson: the log-likelihood uses lgamma(y + 1) for y!"),
+        y[frac[1L]], frac[1L], length(frac)), call. = FALSE)
     }
     dist <- "poisson"
   } else if (fam %in% c("Gamma", "inverse.gaussian", "gaussian")) {

@@ -162,6 +162,24 @@ expand_bars <- function(bars) {
   out
 }
 
+#' The components of a grouping expression
+#'
+#' `a:b:c` (parentheses allowed) gives `a`, `b` and `c`; anything else is a
+#' single component.
+#'
+#' @param grp Language object of the grouping part of a bar (after
+#'   [expand_slash()]).
+#' @return A list of language objects.
+#' @noRd
+group_components <- function(grp) {
+  while (is_call_to(grp, "(")) grp <- grp[[2L]]
+  if (is_call_to(grp, ":") && length(grp) == 3L) {
+    c(group_components(grp[[2L]]), group_components(grp[[3L]]))
+  } else {
+    list(grp)
+  }
+}
+
 #' Fixed-effects part of a mixed-model formula
 #'
 #' Removes every random-effects bar term from the right-hand side, keeping

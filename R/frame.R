@@ -17,19 +17,22 @@ deparse_var <- function(x) {
         collapse = " ")
 }
 
-#' Terms of the fixed-effects part, evaluated against a model frame
+#' Terms of part of the model, evaluated against the model frame
 #'
-#' The terms of `no_bars(formula)`, with the `"predvars"` and
-#' `"dataClasses"` attributes taken from the terms of the full model frame,
-#' so that data-dependent bases (e.g. `poly()`, `ns()`) can be re-created
-#' for new data in `predict()`.
+#' The terms of `form` (the fixed-effects part, or the left-hand side of a
+#' random-effects term), with the `"predvars"` and `"dataClasses"`
+#' attributes taken from the terms of the full model frame, so that
+#' data-dependent bases (e.g. `poly()`, `scale()`, `ns()`) are re-created
+#' for new data in `predict()` with the coefficients of the fit rather than
+#' recomputed from the new rows.
 #'
-#' @param formula The full mixed-model formula.
+#' @param form A formula (one- or two-sided) whose variables are variables
+#'   of the model frame.
 #' @param frame A model frame built from `sub_bars(formula)`.
 #' @return A `terms` object.
 #' @noRd
-make_fixed_terms <- function(formula, frame) {
-  ft <- stats::terms(no_bars(formula))
+make_sub_terms <- function(form, frame) {
+  ft <- stats::terms(form)
   full <- attr(frame, "terms")
   if (is.null(full)) return(ft)
   fvars <- as.list(attr(ft, "variables"))[-1L]
@@ -50,6 +53,18 @@ make_fixed_terms <- function(formula, frame) {
     attr(ft, "dataClasses") <- dc[keep]
   }
   ft
+}
+
+#' Terms of the fixed-effects part, evaluated against a model frame
+#'
+#' [make_sub_terms()] of `no_bars(formula)`.
+#'
+#' @param formula The full mixed-model formula.
+#' @param frame A model frame built from `sub_bars(formula)`.
+#' @return A `terms` object.
+#' @noRd
+make_fixed_terms <- function(formula, frame) {
+  make_sub_terms(no_bars(formula), frame)
 }
 
 #' Check a raw model frame for non-finite numeric values
@@ -230,29 +245,27 @@ build_frame <- function(mc, env = parent.frame()) {
 #' Grouping factor of a random-effects term
 #'
 #' Evaluates the grouping expression of a bar term against the model frame.
-#' An interaction `a:b` is the interaction of the component variables, with
-#' labels `"a1:b1"` (first factor varying slowest, as with `:` on factors)
-#' and only the combinations present. Factors, characters, integers,
-#' numerics and logicals are accepted; unused levels are dropped.
+#' An interaction `a:b` is the interaction of the component variables: one
+#' level per combination present, ordered with the first component varying
+#' slowest (as `:` on factors). The levels are built from the components'
+#' integer codes, not from pasted labels, so that combinations whose labels
+#' paste to the same text (`"a:b"` with `"c"` and `"a"` with `"b:c"`) stay
+#' distinct groups. Their labels are the component labels joined by `":"`;
+#' only when two of them would coincide, components containing `":"` are
+#' wrapped in parentheses (`"(a:b):c"`, `"a:(b:c)"`). Factors, characters,
+#' integers, numerics and logicals are accepted; unused levels are dropped.
 #'
 #' @param grp Language object of the grouping expression.
 #' @param frame The model frame.
 #' @param env Environment in which to evaluate expressions that are not
 #'   columns of the frame.
-#' @return A factor of length `nrow(frame)`.
+#' @return A factor of length `nrow(frame)` with attribute `"key"`:
+#'   `list(components, codes)`, the levels of each component and, for each
+#'   level of the factor, its components' codes joined by `"."`, which
+#'   [new_group_index()] matches new data against.
 #' @noRd
 grouping_factor <- function(grp, frame, env) {
-  comps <- list()
-  split_colon <- function(e) {
-    while (is_call_to(e, "(")) e <- e[[2L]]
-    if (is_call_to(e, ":") && length(e) == 3L) {
-      c(split_colon(e[[2L]]), split_colon(e[[3L]]))
-    } else {
-      list(e)
-    }
-  }
-  comps <- split_colon(grp)
-  vals <- lapply(comps, function(e) {
+  vals <- lapply(group_components(grp), function(e) {
     nm <- deparse_var(e)
     x <- if (nm %in% names(frame)) frame[[nm]] else eval(e, frame, env)
     if (NROW(x) != nrow(frame) || (!is.null(dim(x)) && NCOL(x) != 1L)) {
@@ -265,12 +278,23 @@ grouping_factor <- function(grp, frame, env) {
     }
     if (is.factor(x)) droplevels(x) else factor(x)
   })
-  if (length(vals) == 1L) {
-    f <- vals[[1L]]
-  } else {
-    f <- interaction(vals, drop = TRUE, sep = ":", lex.order = TRUE)
+  components <- lapply(vals, levels)
+  codes <- lapply(vals, as.integer)
+  row_key <- do.call(paste, c(codes, sep = "."))
+  first <- !duplicated(row_key)
+  combos <- lapply(codes, `[`, first)
+  ord <- do.call(order, unname(combos))
+  combos <- lapply(combos, `[`, ord)
+  level_key <- do.call(paste, c(combos, sep = "."))
+  labs <- Map(function(cd, lv) lv[cd], combos, components)
+  labels <- do.call(paste, c(labs, sep = ":"))
+  if (anyDuplicated(labels)) {
+    labs <- lapply(labs, function(l) ifelse(grepl(":", l, fixed = TRUE),
+                                            paste0("(", l, ")"), l))
+    labels <- make.unique(do.call(paste, c(labs, sep = ":")))
   }
-  droplevels(f)
+  structure(match(row_key, level_key), levels = labels, class = "factor",
+            key = list(components = components, codes = level_key))
 }
 
 #' Model structures of a mixed model
@@ -297,7 +321,11 @@ grouping_factor <- function(grp, frame, env) {
 #'     zeros if none),
 #'   * `reterms`: list of random-effects term records, ordered by decreasing
 #'     number of random effects (`nlevels * ncol(z)`; ties keep formula
-#'     order), each `list(group_name, cnms, group, levels, nlevels, z)`,
+#'     order), each `list(group_name, bar, cnms, group, levels, nlevels,
+#'     group_key, z, z_terms, z_xlev, z_contrasts)`; `group_key` finds the
+#'     levels of new data (see [grouping_factor()]), the last three rebuild
+#'     `z` for new data (the lhs terms with the fit's predvars, its factor
+#'     levels and contrasts),
 #'   * `fixed_terms`: terms of the fixed-effects part,
 #'   * `formula`: the mixed-model formula.
 #' @noRd
@@ -332,8 +360,12 @@ build_structures <- function(frame, formula = attr(frame, "formula"),
   }
   X <- stats::model.matrix(fixed_terms, frame, contrasts.arg = contrasts)
   dropped <- character(0)
-  if (ncol(X) > 0L) {
-    qx <- qr(X, tol = 1e-7, LAPACK = FALSE)
+  # the rank that counts is that of the rows the engine fits (zero-weight
+  # rows are left out of the fit, see engine_rows()), as in lm.wfit()
+  prior_w <- stats::model.weights(frame)
+  fit_rows <- if (is.null(prior_w)) seq_len(n) else which(prior_w > 0)
+  if (ncol(X) > 0L && length(fit_rows)) {
+    qx <- qr(X[fit_rows, , drop = FALSE], tol = 1e-7, LAPACK = FALSE)
     r <- qx$rank
     if (r < ncol(X)) {
       keep <- sort(qx$pivot[seq_len(r)])
@@ -359,13 +391,17 @@ build_structures <- function(frame, formula = attr(frame, "formula"),
     lhs <- b[[2L]]
     grp <- b[[3L]]
     lhs_form <- stats::as.formula(call("~", lhs), env = fenv)
-    z <- stats::model.matrix(stats::terms(lhs_form), frame)
+    # the lhs terms keep the fit's predvars and factor levels, so that new
+    # data give the same columns (lme4's mkNewReTrms)
+    z_terms <- make_sub_terms(lhs_form, frame)
+    z <- stats::model.matrix(z_terms, frame)
     if (ncol(z) == 0L) {
       stop("random-effects term (", deparse1(b),
            ") has no columns in its model matrix", call. = FALSE)
     }
     cnms <- colnames(z)
     k <- ncol(z)
+    z_contrasts <- attr(z, "contrasts")
     # drop the n row names and other attributes without copying the values
     attributes(z) <- NULL
     z <- matrix(as.double(z), nrow = n, ncol = k, dimnames = list(NULL, cnms))
@@ -376,11 +412,21 @@ build_structures <- function(frame, formula = attr(frame, "formula"),
          group = as.integer(f),
          levels = levels(f),
          nlevels = nlevels(f),
-         z = z)
+         group_key = attr(f, "key"),
+         z = z,
+         z_terms = z_terms,
+         z_xlev = stats::.getXlevels(z_terms, frame),
+         z_contrasts = z_contrasts)
   })
 
+  # a variance cannot be estimated from one level (lme4 refuses it too)
+  nl <- vapply(reterms, `[[`, integer(1), "nlevels")
+  if (any(nl < 2L)) {
+    stop("grouping factors must have > 1 sampled level (problems: ",
+         paste(unique(vapply(reterms[nl < 2L], `[[`, "", "group_name")),
+               collapse = ", "), ")", call. = FALSE)
+  }
   if (check_nlev) {
-    nl <- vapply(reterms, `[[`, integer(1), "nlevels")
     bad <- nl >= n
     if (any(bad)) {
       stop("number of levels of each grouping factor must be < number of ",

@@ -36,10 +36,16 @@
 #'   maximum likelihood. The default is `FALSE` (the seed's and MixedModels'
 #'   choice; note that `lme4::lmer()` defaults to `TRUE`).
 #' @param weights Optional prior weights (a column of `data` or a vector).
+#'   A row with weight 0 is left out of the likelihood, as in [stats::glm()]:
+#'   the estimates and `nobs()` are those of the fit without it, while
+#'   `fitted()`, `residuals()` and `predict()` still cover it.
 #' @param offset Optional offset, added to any `offset()` terms of the formula.
 #' @param subset Optional expression selecting the rows to use.
 #' @param na.action How to treat missing values; the default drops every row
-#'   with a missing value in any variable of the model, once.
+#'   with a missing value in any variable of the model, once. With
+#'   `na.exclude`, `fitted()`, `residuals()` and `predict()` (without
+#'   `newdata`) are padded with `NA` to the rows of the data, as in glm and
+#'   lme4.
 #' @param contrasts Optional list of contrasts for factors of the fixed part,
 #'   as in [stats::glm()].
 #' @param nAGQ For generalized models: 1 (Laplace), an integer from 2 to 25
@@ -120,28 +126,54 @@ gaussian_response <- function(response) {
 #' One call into the engine for a linear mixed model
 #' @noRd
 lmm_engine_fit <- function(y, structures, REML, control) {
-  X <- structures$X
-  if (REML && length(y) <= ncol(X)) {
+  d <- engine_rows(y, structures$X, structures$reterms, structures$weights,
+                   structures$offset)
+  if (REML && length(d$y) <= d$p) {
     stop("REML needs more observations than fixed-effects coefficients",
          call. = FALSE)
   }
-  engine_call(rust_fit_lmm(
-    y, plain_double(X), ncol(X), engine_terms(structures$reterms),
-    as.numeric(structures$weights), as.numeric(structures$offset), REML,
-    engine_control(control)
-  ))
+  engine_call(rust_fit_lmm(d$y, d$x, d$p, d$terms, d$weights, d$offset, REML,
+                           engine_control(control)))
 }
 
 #' One call into the engine for a generalized linear mixed model
 #' @noRd
 glmm_engine_fit <- function(resp, structures, family, nAGQ, control) {
-  X <- structures$X
-  engine_call(rust_fit_glmm(
-    resp$y, plain_double(X), ncol(X), engine_terms(structures$reterms),
-    as.numeric(resp$weights), as.numeric(structures$offset), resp$dist,
-    family$link, as.integer(nAGQ),
-    engine_control(control)
-  ))
+  d <- engine_rows(resp$y, structures$X, structures$reterms, resp$weights,
+                   structures$offset)
+  engine_call(rust_fit_glmm(d$y, d$x, d$p, d$terms, d$weights, d$offset,
+                            resp$dist, family$link, as.integer(nAGQ),
+                            engine_control(control)))
+}
+
+#' The data the engine fits: the rows with a positive prior weight
+#'
+#' A zero prior weight takes an observation out of the likelihood, as in
+#' glm(): it must not count in n (which the profiled deviance and sigma of a
+#' linear mixed model use), and its variance phi / w is infinite. So the
+#' engine sees the other rows only. The grouping codes keep every level of
+#' the fit: a level seen only in zero-weight rows gets no data, so its
+#' random effect is predicted as 0 with the prior covariance.
+#' @param y,X,reterms,weights,offset The response, fixed-effects matrix,
+#'   random-effects term records, prior weights and offset of all the rows.
+#' @return A list: y, x (X as a plain double vector), p, terms (as
+#'   [engine_terms()]), weights and offset of the rows with positive weight.
+#' @noRd
+engine_rows <- function(y, X, reterms, weights, offset) {
+  keep <- weights > 0
+  if (!any(keep)) {
+    stop("no observations with a positive weight", call. = FALSE)
+  }
+  rows <- if (all(keep)) NULL else which(keep)
+  if (!is.null(rows)) {
+    X <- X[rows, , drop = FALSE]
+    y <- y[rows]
+    weights <- weights[rows]
+    offset <- offset[rows]
+  }
+  list(y = as.numeric(y), x = plain_double(X), p = ncol(X),
+       terms = engine_terms(reterms, rows), weights = as.numeric(weights),
+       offset = as.numeric(offset))
 }
 
 #' The values of a numeric matrix as a plain double vector (column-major),
@@ -158,11 +190,17 @@ engine_control <- function(control) {
   unclass(control)[c("max_evals", "rel_tol", "cost_tol", "max_iter", "progress")]
 }
 
-#' Term records in the shape the engine reads
+#' Term records in the shape the engine reads (of the given rows, by
+#' default all)
 #' @noRd
-engine_terms <- function(reterms) {
+engine_terms <- function(reterms, rows = NULL) {
   lapply(reterms, function(t) {
-    list(group = as.integer(t$group), nlevels = as.integer(t$nlevels), z = t$z)
+    if (is.null(rows)) {
+      list(group = as.integer(t$group), nlevels = as.integer(t$nlevels), z = t$z)
+    } else {
+      list(group = as.integer(t$group[rows]), nlevels = as.integer(t$nlevels),
+           z = t$z[rows, , drop = FALSE])
+    }
   })
 }
 
@@ -172,7 +210,6 @@ new_glmmr <- function(fit, call, frame, structures, y, family, REML, control,
                       nAGQ, dist = "gaussian", has_scale = TRUE) {
   X <- structures$X
   p <- ncol(X)
-  n <- length(y)
   reterms <- structures$reterms
   beta <- stats::setNames(fit$beta, colnames(X))
   as_vcov <- function(v) {
@@ -185,9 +222,11 @@ new_glmmr <- function(fit, call, frame, structures, y, family, REML, control,
   vcov <- if (!is.null(vcov_hessian)) vcov_hessian else vcov_factor
   vcov_type <- if (!is.null(vcov_hessian)) "hessian" else "factor"
 
-  # Split theta and b by term; name theta as lme4 does (group.var1.var2).
+  # Split theta and b by term; name theta as lme4 does (group.var1.var2),
+  # with term_labels() keeping the names of repeated terms apart.
   theta_names <- character(0)
   ranef <- vector("list", length(reterms))
+  labels <- term_labels(reterms)
   pos <- 0L
   for (i in seq_along(reterms)) {
     t <- reterms[[i]]
@@ -198,8 +237,8 @@ new_glmmr <- function(fit, call, frame, structures, y, family, REML, control,
     pos <- pos + t$nlevels * k
     for (j in seq_len(k)) for (r in j:k) {
       theta_names <- c(theta_names,
-                       if (r == j) paste(t$group_name, t$cnms[r], sep = ".")
-                       else paste(t$group_name, t$cnms[r], t$cnms[j], sep = "."))
+                       if (r == j) paste(labels[i], t$cnms[r], sep = ".")
+                       else paste(labels[i], t$cnms[r], t$cnms[j], sep = "."))
     }
   }
   names(ranef) <- vapply(reterms, `[[`, "", "group_name")
@@ -218,9 +257,12 @@ new_glmmr <- function(fit, call, frame, structures, y, family, REML, control,
   objective <- fit$objective
   loglik <- -objective / 2
   is_lmm <- is.na(nAGQ)
-  # the linear predictor X beta + offset + Z b, in the frame's row order
-  eta <- if (!is.null(fit$eta)) fit$eta else
-    drop(X %*% beta) + structures$offset + z_times_b(reterms, ranef)
+  # the linear predictor X beta + offset + Z b, in the frame's row order;
+  # the engine's on the rows it fitted (those with a positive weight, see
+  # engine_rows()), and at the estimates for the zero-weight rows
+  fitted_rows <- structures$weights > 0
+  eta <- drop(X %*% beta) + structures$offset + z_times_b(reterms, ranef)
+  if (!is.null(fit$eta)) eta[fitted_rows] <- fit$eta
   # sigma: the residual standard deviation of an LMM, sqrt(dispersion) of a
   # GLMM with a scale, 1 otherwise. Random effects are sigma * lambda * u in
   # an LMM (lme4's parameterisation) and lambda * u in a GLMM.
@@ -266,12 +308,38 @@ new_glmmr <- function(fit, call, frame, structures, y, family, REML, control,
     cond_var = cond_var,
     objective = objective,
     loglik = loglik,
-    nobs = n,
+    nobs = sum(fitted_rows),
     optinfo = optinfo,
     control = control
   ), class = "glmmr")
   check_convergence(object)
   object
+}
+
+#' A label per random-effects term for naming its parameters
+#'
+#' The name of the term's grouping factor; but where the term's parameters
+#' would take the names of an earlier term's (the same column of the same
+#' factor, as in `(1 | g) + (1 | g)`), lme4's VarCorr label for the term:
+#' the factor's name with `.k` for its k-th further term (`g.1`), so that
+#' every parameter of the fit (theta, and the rows of confint()) has its own
+#' name. `(x || g)` keeps `g` for both terms, as lme4 names their intervals.
+#' @param reterms The fit's random-effects term records.
+#' @return A character vector, one label per term.
+#' @noRd
+term_labels <- function(reterms) {
+  groups <- vapply(reterms, `[[`, "", "group_name")
+  labels <- groups
+  taken <- character(0)
+  for (i in seq_along(reterms)) {
+    cnms <- reterms[[i]]$cnms
+    k <- sum(groups[seq_len(i - 1L)] == groups[i])
+    if (k > 0L && any(paste(groups[i], cnms, sep = "|") %in% taken)) {
+      labels[i] <- paste0(groups[i], ".", k)
+    }
+    taken <- c(taken, paste(labels[i], cnms, sep = "|"))
+  }
+  labels
 }
 
 #' Z b: each term's columns times its random effects at each row's level

@@ -7,11 +7,12 @@
 #' number of parameters, AIC, BIC, log-likelihood and -2 log L, and between
 #' consecutive models (ordered by the number of parameters) the chi-square
 #' statistic (twice the log-likelihood difference), its degrees of freedom
-#' and p-value. The fits must use the same observations; REML fits are
-#' compared through their REML criteria only when their fixed effects are
-#' the same (as in lme4, which refits them by ML: do that with
-#' `REML = FALSE`). With one fit, a Wald chi-square test for each term of the
-#' fixed-effects part.
+#' and p-value. The fits must use the same observations. REML fits with the
+#' same fixed effects are compared through their REML criteria; otherwise
+#' (fixed effects that differ, or REML and ML fits together) the REML fits
+#' are refitted by maximum likelihood, with a message, as lme4 does (lme4
+#' refits REML fits in every case). With one fit, a Wald chi-square test
+#' for each term of the fixed-effects part.
 #'
 #' @param object A fitted `"glmmr"` model.
 #' @param ... Further fitted `"glmmr"` models.
@@ -35,10 +36,16 @@ anova.glmmr <- function(object, ...) {
     stop("the models were not all fitted to the same data (different ",
          "observations or responses)", call. = FALSE)
   }
+  # REML criteria are comparable only between fits with the same fixed
+  # effects (and not with ML log-likelihoods): otherwise the REML fits are
+  # refitted by ML, as lme4's anova() does
   reml <- vapply(models, function(m) isTRUE(m$REML), TRUE)
-  if (any(reml) && length(unique(lapply(models, function(m) colnames(m$X)))) > 1L) {
-    stop("REML fits with different fixed effects cannot be compared by their ",
-         "likelihoods: refit them with REML = FALSE", call. = FALSE)
+  same_x <- all(vapply(models, function(m) {
+    isTRUE(all.equal(unname(m$X), unname(models[[1L]]$X), check.attributes = FALSE))
+  }, TRUE))
+  if (any(reml) && !(all(reml) && same_x)) {
+    message("refitting model(s) with ML (instead of REML)")
+    models[reml] <- lapply(models[reml], ml_fit)
   }
   ll <- lapply(models, logLik)
   npar <- vapply(ll, attr, 0, "df")

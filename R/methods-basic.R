@@ -121,7 +121,8 @@ logLik.glmmr <- function(object, ...) {
 #'
 #' @param object A fitted `"glmmr"` model.
 #' @param ... Unused.
-#' @return The number of rows of the model frame.
+#' @return The number of rows of the model frame with a non-zero prior
+#'   weight (as `nobs()` of a glm; rows of weight 0 are outside the fit).
 #' @examples
 #' m <- glmmr(Reaction ~ Days + (Days | Subject), sleepstudy)
 #' nobs(m)

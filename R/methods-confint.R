@@ -11,7 +11,13 @@
 #' by the chi-square quantile. This covers the fixed effects (held as an
 #' offset), the residual standard deviation of a linear mixed model, and the
 #' standard deviations and correlations of the random effects, and `sigma`
-#' (the square root of the dispersion) of a GLMM with a dispersion.
+#' (the square root of the dispersion) of a GLMM with a dispersion. The
+#' fixed effects of a REML fit are profiled on -2 log L of the model
+#' refitted by maximum likelihood, as lme4 does (with a message): REML
+#' criteria of models with different fixed effects are not comparable. (lme4
+#' profiles a REML fit's variance parameters on the ML refit too; glmmr
+#' profiles them on the REML criterion, which is comparable across their
+#' values.)
 #' `method = "boot"`: a parametric bootstrap: `nsim` responses
 #' simulated from the fit (new random effects each time), the model refitted
 #' to each, and percentile intervals for the fixed effects, the standard
@@ -49,7 +55,19 @@ confint.glmmr <- function(object, parm, level = 0.95, method = c("Wald", "profil
     wanted <- names(est)
     if (!missing(parm)) wanted <- intersect(wanted, if (is.numeric(parm)) names(est)[parm] else parm)
     crit <- stats::qchisq(level, 1)
-    for (nm in intersect(wanted, names(object$beta))) ci[nm, ] <- profile_beta(object, nm, crit)
+    fixed <- intersect(wanted, names(object$beta))
+    if (length(fixed)) {
+      # The profile of a fixed effect refits the model without its column
+      # (the coefficient held as an offset): REML criteria of fits with
+      # different X are not comparable, so a REML fit's fixed effects are
+      # profiled on the ML criterion of the model refitted by ML, as lme4 does.
+      ml <- if (isTRUE(object$REML)) {
+        message("profiling the fixed effects of a REML fit on the ML criterion ",
+                "(the model refitted by ML), as lme4 does")
+        ml_fit(object)
+      } else object
+      for (nm in fixed) ci[nm, ] <- profile_beta(ml, nm, crit)
+    }
     for (sp in profiled_params(object)) {
       if (sp$name %in% wanted) ci[sp$name, ] <- profile_param(object, sp, crit)
     }
@@ -68,13 +86,16 @@ confint.glmmr <- function(object, parm, level = 0.95, method = c("Wald", "profil
 
 #' Fixed effects, random-effect standard deviations and correlations, and
 #' sigma, from theta, beta and sigma, named as lme4 does with
-#' oldNames = FALSE
+#' oldNames = FALSE; a repeated term's parameters carry its term_labels()
+#' label (`sd_(Intercept)|g.1`), where lme4 repeats the name
 #' @noRd
 parameter_vector <- function(theta, beta, sigma, object) {
   out <- numeric(0)
   pos <- 0L
   sc <- if (is.na(object$nAGQ)) sigma else 1
-  for (t in object$reterms) {
+  labels <- term_labels(object$reterms)
+  for (i in seq_along(object$reterms)) {
+    t <- object$reterms[[i]]
     k <- length(t$cnms)
     nt <- k * (k + 1L) / 2L
     lam <- matrix(0, k, k)
@@ -82,20 +103,41 @@ parameter_vector <- function(theta, beta, sigma, object) {
     pos <- pos + nt
     cv <- sc^2 * lam %*% t(lam)
     sd <- sqrt(diag(cv))
-    out <- c(out, stats::setNames(sd, paste0("sd_", t$cnms, "|", t$group_name)))
+    out <- c(out, stats::setNames(sd, paste0("sd_", t$cnms, "|", labels[i])))
     if (k > 1L) {
       cr <- cv / outer(sd, sd)
       idx <- which(lower.tri(cr), arr.ind = TRUE)
       out <- c(out, stats::setNames(cr[idx],
-        paste0("cor_", t$cnms[idx[, "row"]], ".", t$cnms[idx[, "col"]], "|", t$group_name)))
+        paste0("cor_", t$cnms[idx[, "row"]], ".", t$cnms[idx[, "col"]], "|", labels[i])))
     }
   }
   if (isTRUE(object$use_scale)) out <- c(out, sigma = sigma)
   c(out, beta)
 }
 
+#' The ML refit of a REML linear mixed model, as far as confint() and
+#' anova() use it: -2 log L and log L, the fixed effects and their
+#' covariance, theta, sigma, and REML = FALSE (the random effects and the
+#' linear predictor are left as they were)
+#' @noRd
+ml_fit <- function(object) {
+  fit <- refit_response(object, object$y, REML = FALSE)
+  p <- length(object$beta)
+  object$REML <- FALSE
+  object$objective <- fit$objective
+  object$loglik <- -fit$objective / 2
+  object$beta <- stats::setNames(fit$beta, names(object$beta))
+  object$vcov <- matrix(fit$vcov, p, p, dimnames = dimnames(object$vcov))
+  object$vcov_factor <- object$vcov
+  object$theta <- stats::setNames(fit$theta, names(object$theta))
+  object$sigma <- fit$sigma
+  object$re_scale <- fit$sigma
+  object
+}
+
 #' The profile interval of one fixed effect: where the refitted objective
 #' with that coefficient held fixed rises by `crit` above the optimum
+#' (for an ML fit or a GLMM; confint() gives a REML fit's ML refit)
 #' @noRd
 profile_beta <- function(object, name, crit) {
   j <- match(name, names(object$beta))
@@ -107,7 +149,7 @@ profile_beta <- function(object, name, crit) {
     fit$objective - engine_objective(object) - crit
   }
   est <- object$beta[[j]]
-  se <- sqrt(vcov(object)[j, j])
+  se <- sqrt(object$vcov[j, j])
   bound <- function(dir) {
     step <- 1
     while (rise(est + dir * step * se) < 0) {
@@ -129,6 +171,7 @@ profiled_params <- function(object) {
   vc <- VarCorr(object)
   out <- list()
   pos <- 0L
+  labels <- term_labels(object$reterms)
   for (i in seq_along(object$reterms)) {
     t <- object$reterms[[i]]
     k <- length(t$cnms)
@@ -136,12 +179,12 @@ profiled_params <- function(object) {
     cr <- attr(vc[[i]], "correlation")
     for (a in seq_len(k)) {
       out[[length(out) + 1L]] <- list(
-        name = paste0("sd_", t$cnms[a], "|", t$group_name),
+        name = paste0("sd_", t$cnms[a], "|", labels[i]),
         held = c(1, pos, k, a - 1L, 0), estimate = sd[[a]], range = c(0, Inf))
     }
     for (a in seq_len(k)) for (b in seq_len(k)) if (a < b) {
       out[[length(out) + 1L]] <- list(
-        name = paste0("cor_", t$cnms[b], ".", t$cnms[a], "|", t$group_name),
+        name = paste0("cor_", t$cnms[b], ".", t$cnms[a], "|", labels[i]),
         held = c(2, pos, k, a - 1L, b - 1L), estimate = cr[b, a], range = c(-1, 1))
     }
     pos <- pos + k * (k + 1L) / 2L
@@ -157,15 +200,13 @@ profiled_params <- function(object) {
 #' @noRd
 profile_param <- function(object, sp, crit) {
   is_lmm <- is.na(object$nAGQ)
-  terms <- engine_terms(object$reterms)
+  d <- engine_rows(object$y, object$X, object$reterms, object$weights, object$offset)
   rise <- function(v) {
     res <- if (is_lmm) {
-      rust_profile_lmm(object$y, plain_double(object$X), ncol(object$X), terms,
-                       object$weights, object$offset, object$REML,
+      rust_profile_lmm(d$y, d$x, d$p, d$terms, d$weights, d$offset, object$REML,
                        unname(object$theta), sp$held, v)
     } else {
-      rust_profile_glmm(object$y, plain_double(object$X), ncol(object$X), terms,
-                        object$weights, object$offset, object$dist,
+      rust_profile_glmm(d$y, d$x, d$p, d$terms, d$weights, d$offset, object$dist,
                         object$family$link, object$nAGQ,
                         c(unname(object$theta), unname(object$beta),
                           if (isTRUE(object$use_scale)) 2 * log(object$sigma)),
@@ -199,16 +240,19 @@ profile_param <- function(object, sp, crit) {
 #' Refit the model to a new response (same design unless X and offset are
 #' given), returning the engine's estimates with sigma
 #' @noRd
-refit_response <- function(object, y, X = object$X, offset = object$offset) {
+refit_response <- function(object, y, X = object$X, offset = object$offset,
+                           REML = object$REML) {
   structures <- list(X = X, reterms = object$reterms,
                      weights = object$weights, offset = offset)
   control <- object$control
   control$progress <- FALSE
   if (is.na(object$nAGQ)) {
-    fit <- lmm_engine_fit(as.numeric(y), structures, object$REML, control)
+    fit <- lmm_engine_fit(as.numeric(y), structures, REML, control)
     fit$sigma_out <- fit$sigma
   } else {
-    dist <- if (object$dist == "bernoulli" && !all(y %in% c(0, 1))) "binomial" else object$dist
+    # (zero-weight rows are NA in simulations and outside the fit)
+    fitted_y <- y[object$weights > 0]
+    dist <- if (object$dist == "bernoulli" && !all(fitted_y %in% c(0, 1))) "binomial" else object$dist
     resp <- list(y = as.numeric(y), weights = object$weights, dist = dist)
     fit <- glmm_engine_fit(resp, structures, object$family, object$nAGQ, control)
     fit$sigma <- if (isTRUE(object$use_scale)) sqrt(fit$phi) else 1

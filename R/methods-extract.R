@@ -43,13 +43,17 @@ print.coef.glmmr <- function(x, ...) {
 #'
 #' @param object A fitted `"glmmr"` model.
 #' @param ... Unused.
-#' @return A numeric vector named by the rows of the model frame.
+#' @return A numeric vector named by the rows of the model frame; with
+#'   `na.action = na.exclude`, padded with `NA` to the rows of the data (as
+#'   [stats::napredict()] does for glm and lme4).
 #' @examples
 #' m <- glmmr(Reaction ~ Days + (Days | Subject), sleepstudy)
 #' head(fitted(m))
 #' @export
 fitted.glmmr <- function(object, ...) {
-  stats::setNames(object$family$linkinv(object$eta), rownames(object$frame))
+  stats::napredict(attr(object$frame, "na.action"),
+                   stats::setNames(object$family$linkinv(object$eta),
+                                   rownames(object$frame)))
 }
 
 #' Residuals of a fitted model
@@ -64,7 +68,9 @@ fitted.glmmr <- function(object, ...) {
 #' @param object A fitted `"glmmr"` model.
 #' @param type The kind of residual.
 #' @param ... Unused.
-#' @return A numeric vector named by the rows of the model frame.
+#' @return A numeric vector named by the rows of the model frame; with
+#'   `na.action = na.exclude`, padded with `NA` to the rows of the data (as
+#'   [stats::naresid()] does for glm and lme4).
 #' @examples
 #' m <- glmmr(Reaction ~ Days + (Days | Subject), sleepstudy)
 #' summary(residuals(m))
@@ -72,6 +78,13 @@ fitted.glmmr <- function(object, ...) {
 residuals.glmmr <- function(object, type = c("default", "response", "pearson",
                                              "deviance", "working"), ...) {
   type <- match.arg(type)
+  stats::naresid(attr(object$frame, "na.action"), model_residuals(object, type))
+}
+
+#' Residuals of the rows of the model frame (residuals.glmmr() before the
+#' na.exclude padding)
+#' @noRd
+model_residuals <- function(object, type) {
   if (type == "default") type <- if (is.na(object$nAGQ)) "response" else "deviance"
   fam <- object$family
   y <- object$y

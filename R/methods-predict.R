@@ -19,7 +19,8 @@
 #'   link scale (or, with `type = "response"`, by the delta method).
 #' @param ... Unused.
 #' @return A numeric vector, or with `se.fit = TRUE` a list with `fit` and
-#'   `se.fit`.
+#'   `se.fit`. Without `newdata`, a fit with `na.action = na.exclude` gets
+#'   `NA` for the rows left out (as [stats::napredict()] does).
 #' @examples
 #' m <- glmmr(Reaction ~ Days + (Days | Subject), sleepstudy)
 #' head(predict(m))
@@ -51,13 +52,17 @@ predict.glmmr <- function(object, newdata = NULL, re.form = NULL,
   eta <- drop(X %*% object$beta) + offset + zb
   fit <- if (type == "response") object$family$linkinv(eta) else eta
   fit <- stats::setNames(fit, rn)
-  if (!se.fit) return(fit)
+  # the training rows: padded to the data's rows under na.exclude
+  pad <- if (is.null(newdata)) {
+    function(v) stats::napredict(attr(object$frame, "na.action"), v)
+  } else identity
+  if (!se.fit) return(pad(fit))
   if (any(keep)) {
     stop("`se.fit = TRUE` is available for `re.form = NA` only", call. = FALSE)
   }
   se <- sqrt(rowSums((X %*% vcov(object)) * X))
   if (type == "response") se <- se * abs(object$family$mu.eta(eta))
-  list(fit = fit, se.fit = stats::setNames(se, rn))
+  list(fit = pad(fit), se.fit = pad(stats::setNames(se, rn)))
 }
 
 #' Which random-effects terms re.form keeps (logical, one per term)
@@ -97,13 +102,12 @@ new_design <- function(object, newdata, keep, allow.new.levels) {
   fenv <- environment(object$formula)
   for (i in which(keep)) {
     t <- object$reterms[[i]]
-    lhs <- t$bar[[2L]]
-    z <- stats::model.matrix(stats::as.formula(call("~", lhs), env = fenv), newdata)
-    labels <- group_labels(t$bar[[3L]], newdata, fenv)
-    idx <- match(labels, t$levels)
+    z <- new_re_z(t, newdata)
+    g <- new_group_index(t, newdata, fenv)
+    idx <- g$index
     if (anyNA(idx) && !allow.new.levels) {
       stop("new level(s) of grouping factor '", t$group_name, "' in `newdata`: ",
-           paste(utils::head(unique(labels[is.na(idx)]), 5), collapse = ", "),
+           paste(utils::head(unique(g$labels[is.na(idx)]), 5), collapse = ", "),
            "; use allow.new.levels = TRUE to predict them at the population value",
            call. = FALSE)
     }
@@ -114,17 +118,46 @@ new_design <- function(object, newdata, keep, allow.new.levels) {
   list(X = X, offset = offset, zb = zb)
 }
 
-#' The grouping factor's labels (a:b joined by ":") on new data
+#' A random-effects term's model-matrix columns on new data
+#'
+#' Built from the term's lhs terms with the fit's predvars (so `poly()` or
+#' `scale()` keep the fit's coefficients instead of being recomputed from
+#' the new rows), its factor levels (a factor given as character, or with
+#' only some of its levels present, gets the fit's levels) and contrasts,
+#' as lme4's mkNewReTrms does.
+#' @param t A random-effects term record of the fit.
+#' @param newdata A data frame.
+#' @return An nrow(newdata)-by-k matrix with the term's columns `t$cnms`.
 #' @noRd
-group_labels <- function(grp, data, env) {
-  parts <- list()
-  split_colon <- function(e) {
-    while (is_call_to(e, "(")) e <- e[[2L]]
-    if (is_call_to(e, ":") && length(e) == 3L) c(split_colon(e[[2L]]), split_colon(e[[3L]]))
-    else list(e)
-  }
-  vals <- lapply(split_colon(grp), function(e) as.character(eval(e, data, env)))
-  do.call(paste, c(vals, sep = ":"))
+new_re_z <- function(t, newdata) {
+  mf <- stats::model.frame(t$z_terms, newdata, na.action = stats::na.pass,
+                           xlev = t$z_xlev)
+  z <- stats::model.matrix(t$z_terms, mf, contrasts.arg = t$z_contrasts)
+  z[, t$cnms, drop = FALSE]
+}
+
+#' Each row's level of a random-effects term's grouping factor on new data
+#'
+#' Each component of the grouping expression (`a` and `b` of `a:b`) is
+#' matched to that component's levels in the fit, and the combination to
+#' the fit's combinations by their codes, never by pasted labels (which can
+#' coincide, see [grouping_factor()]).
+#' @param t A random-effects term record of the fit.
+#' @param data A data frame.
+#' @param env The environment of the model formula.
+#' @return A list: `index`, each row's level among `t$levels` (NA for a
+#'   combination the fit has not seen), `new_id`, an id shared by the rows of
+#'   one unseen combination, and `labels`, the rows' labels for messages.
+#' @noRd
+new_group_index <- function(t, data, env) {
+  vals <- lapply(group_components(t$bar[[3L]]),
+                 function(e) as.character(eval(e, data, env)))
+  key <- t$group_key
+  codes <- Map(match, vals, key$components)
+  index <- match(do.call(paste, c(codes, sep = ".")), key$codes)
+  own <- do.call(paste, c(lapply(vals, function(v) match(v, unique(v))), sep = "."))
+  list(index = index, new_id = match(own, unique(own)),
+       labels = do.call(paste, c(vals, sep = ":")))
 }
 
 #' @importFrom stats predict .getXlevels

@@ -15,7 +15,8 @@
 #' @param ... Unused.
 #' @return A data frame with `nsim` columns `sim_1`, ... of simulated
 #'   responses (binomial responses as proportions of the trials in
-#'   `weights()`), with the seed as attribute `"seed"`.
+#'   `weights()`; `NA` for rows with a zero prior weight, which are outside
+#'   the likelihood), with the seed as attribute `"seed"`.
 #' @examples
 #' m <- glmmr(Reaction ~ Days + (Days | Subject), sleepstudy)
 #' s <- simulate(m, nsim = 2, seed = 1)
@@ -51,20 +52,18 @@ simulate.glmmr <- function(object, nsim = 1, seed = NULL, re.form = NA,
     fixed <- drop(nd$X %*% object$beta) + nd$offset
     fenv <- environment(object$formula)
     groups <- lapply(object$reterms, function(t) {
-      idx <- match(group_labels(t$bar[[3L]], newdata, fenv), t$levels)
+      g <- new_group_index(t, newdata, fenv)
+      idx <- g$index
       if (conditional && anyNA(idx)) {
         stop("`newdata` has levels of '", t$group_name, "' the fit has not ",
              "seen; use re.form = NA to draw random effects for them", call. = FALSE)
       }
       # unseen levels get their own new draws (indices past the fitted ones)
-      idx[is.na(idx)] <- t$nlevels + match(group_labels(t$bar[[3L]], newdata, fenv)[is.na(idx)],
-                                          unique(group_labels(t$bar[[3L]], newdata, fenv)[is.na(idx)]))
+      unseen <- is.na(idx)
+      idx[unseen] <- t$nlevels + match(g$new_id[unseen], unique(g$new_id[unseen]))
       idx
     })
-    zs <- lapply(object$reterms, function(t) {
-      stats::model.matrix(stats::as.formula(call("~", t$bar[[2L]]), env = fenv),
-                          newdata)[, t$cnms, drop = FALSE]
-    })
+    zs <- lapply(object$reterms, new_re_z, newdata = newdata)
     w <- rep(1, nrow(nd$X))
   }
   vc <- VarCorr(object)
@@ -96,11 +95,17 @@ draw_effects <- function(nlev, cv) {
   matrix(stats::rnorm(nlev * k), nlev, k) %*% t(root)
 }
 
-#' Responses from the conditional distribution with mean mu
+#' Responses from the conditional distribution with mean mu; NA where the
+#' prior weight is 0 (an observation outside the likelihood, whose variance
+#' phi / w is infinite; the refits of the bootstrap leave it out too)
 #' @noRd
 draw_response <- function(object, mu, w) {
+  out <- rep(NA_real_, length(mu))
+  pos <- w > 0
+  mu <- mu[pos]
+  w <- w[pos]
   n <- length(mu)
-  switch(object$family$family,
+  out[pos] <- switch(object$family$family,
     gaussian = mu + stats::rnorm(n, sd = object$sigma / sqrt(w)),
     binomial = {
       trials <- round(w)
@@ -120,6 +125,7 @@ draw_response <- function(object, mu, w) {
       ifelse(stats::runif(n) <= mu / (mu + x), x, mu^2 / x)
     },
     stop("simulate() does not know family ", object$family$family, call. = FALSE))
+  out
 }
 
 #' @importFrom stats simulate

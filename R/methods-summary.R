@@ -21,8 +21,11 @@ summary.glmmr <- function(object, ...) {
   coefs <- cbind(Estimate = object$beta, "Std. Error" = se, "z value" = z,
                  "Pr(>|z|)" = 2 * stats::pnorm(-abs(z)))
   corr <- v / outer(se, se)
-  scaled <- residuals(object, type = "pearson")
+  scaled <- model_residuals(object, type = "pearson")
   if (is.na(object$nAGQ)) scaled <- scaled / object$sigma
+  # rows with a zero prior weight are outside the fit (their Pearson
+  # residuals are 0 by construction)
+  scaled <- scaled[object$weights > 0]
   structure(list(object = object, coefficients = coefs, vcov_type = attr(v, "type"),
                  correlation = corr, varcor = VarCorr(object),
                  logLik = logLik(object),

@@ -7,6 +7,13 @@ sleep <- lmer(Reaction ~ Days + (1 | Subject), sleepstudy, REML = FALSE,
               control = lmerControl(optimizer = "bobyqa"))
 sleep_slope <- lmer(Reaction ~ Days + (Days | Subject), sleepstudy, REML = FALSE,
                     control = lmerControl(optimizer = "bobyqa"))
+# REML fits: lme4's profile() refits them by ML (devfun2() calls refitML())
+# and profiles every parameter on the ML deviance; glmmr matches the fixed
+# effects' rows (its variance parameters are profiled on the REML criterion).
+sleep_reml <- lmer(Reaction ~ Days + (1 | Subject), sleepstudy, REML = TRUE,
+                   control = lmerControl(optimizer = "bobyqa"))
+sleep_slope_reml <- lmer(Reaction ~ Days + (Days | Subject), sleepstudy, REML = TRUE,
+                         control = lmerControl(optimizer = "bobyqa"))
 cbpp_data <- lme4::cbpp
 cbpp_fit <- glmer(cbind(incidence, size - incidence) ~ period + (1 | herd), cbpp_data,
                   family = binomial, control = glmerControl(optimizer = "bobyqa"))
@@ -17,6 +24,12 @@ fixtures <- list(
   sleep_slope = list(
     formula = "Reaction ~ Days + (Days | Subject)", data = sleepstudy, family = "gaussian",
     ci = confint(sleep_slope, method = "profile", oldNames = FALSE)),
+  sleep_reml_intercept = list(
+    formula = "Reaction ~ Days + (1 | Subject)", data = sleepstudy, family = "gaussian",
+    REML = TRUE, ci = confint(sleep_reml, method = "profile", oldNames = FALSE)),
+  sleep_reml_slope = list(
+    formula = "Reaction ~ Days + (Days | Subject)", data = sleepstudy, family = "gaussian",
+    REML = TRUE, ci = confint(sleep_slope_reml, method = "profile", oldNames = FALSE)),
   cbpp = list(
     formula = "cbind(incidence, size - incidence) ~ period + (1 | herd)",
     data = cbpp_data, family = "binomial",

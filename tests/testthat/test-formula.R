@@ -198,3 +198,10 @@ test_that("sub_bars handles a bar as the only RHS term", {
   sb <- sub_bars(y ~ 0 + (x | g))
   expect_setequal(all.vars(sb), c("y", "x", "g"))
 })
+
+test_that("group_components splits a:b:c (with parentheses) into its parts", {
+  expect_identical(group_components(quote(g)), list(quote(g)))
+  expect_identical(group_components(quote(a:b:c)), list(quote(a), quote(b), quote(c)))
+  expect_identical(group_components(quote((a:(b)))), list(quote(a), quote(b)))
+  expect_identical(group_components(quote(factor(a))), list(quote(factor(a))))
+})

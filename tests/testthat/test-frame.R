@@ -358,7 +358,9 @@ test_that("reterm records have the documented structure", {
   st <- fake_structures(y ~ x + (1 + z | g), data = d)
   expect_length(st$reterms, 1)
   tr <- st$reterms[[1]]
-  expect_named(tr, c("group_name", "bar", "cnms", "group", "levels", "nlevels", "z"))
+  expect_named(tr, c("group_name", "bar", "cnms", "group", "levels", "nlevels",
+                     "group_key", "z",
+                     "z_terms", "z_xlev", "z_contrasts"))
   expect_identical(tr$group_name, "g")
   expect_identical(deparse(tr$bar), "1 + z | g")
   expect_identical(tr$cnms, c("(Intercept)", "z"))
@@ -456,6 +458,21 @@ test_that("interaction grouping a:b uses present combinations", {
   st <- fake_structures(y ~ x + (1 | g:h), data = d2)
   expect_identical(st$reterms[[1]]$levels,
                    c("g1:p", "g2:p", "g2:q", "g3:p", "g3:q"))
+})
+
+test_that("a:b keeps groups whose labels paste to the same text distinct", {
+  # Issue 10 (9): ("a:b", "c") and ("a", "b:c") both paste to "a:b:c" and
+  # were merged into one level (as interaction() and lme4 merge them).
+  d <- data.frame(y = 1:8, a = rep(c("a:b", "a", "x", "x"), each = 2),
+                  b = rep(c("c", "b:c", "y", "z"), each = 2))
+  tr <- fake_structures(y ~ 1 + (1 | a:b), data = d)$reterms[[1]]
+  expect_identical(tr$nlevels, 4L)
+  expect_identical(tr$group, c(2L, 2L, 1L, 1L, 3L, 3L, 4L, 4L))
+  expect_identical(tr$levels, c("a:(b:c)", "(a:b):c", "x:y", "x:z"))
+  # without a clash the labels are the plain ones
+  d$b[1:2] <- "d"
+  tr <- fake_structures(y ~ 1 + (1 | a:b), data = d)$reterms[[1]]
+  expect_identical(tr$levels, c("a:b:c", "a:b:d", "x:y", "x:z"))
 })
 
 test_that("nested grouping a/b gives terms a and a:b", {

@@ -412,3 +412,47 @@ test_that("dispersion families: quadrature -2 log L equals a numerical integral 
     expect_equal(m2ll(m), want, tolerance = 1e-7, info = cs$family$family)
   }
 })
+
+test_that("a non-integer Poisson response warns (as glm and lme4) and is fitted", {
+  set.seed(7)
+  d <- data.frame(g = factor(rep(1:12, each = 8)), x = rnorm(96))
+  d$y <- rpois(96, exp(0.5 + 0.4 * d$x + rep(rnorm(12, sd = 0.6), each = 8))) +
+    rep(c(0, 0.5), 48)
+  expect_warning(m <- glmmr(y ~ x + (1 | g), d, family = poisson, nAGQ = 25),
+                 "non-integer x = 3.500000 \\(row 2; 48 non-integer")
+  # -2 log L is the integral, by brute force, of the density
+  # exp(y log mu - mu - lgamma(y + 1)) over the random intercept
+  eta0 <- drop(cbind(1, d$x) %*% fixef(m))
+  th <- unname(m$theta)
+  bf <- -2 * sum(vapply(split(seq_len(96), d$g), function(i) {
+    f <- function(z) vapply(z, function(zz) {
+      eta <- eta0[i] + th * zz
+      exp(sum(d$y[i] * eta - exp(eta) - lgamma(d$y[i] + 1)))
+    }, 0) * dnorm(z)
+    log(integrate(f, -Inf, Inf, rel.tol = 1e-10)$value)
+  }, 0))
+  expect_equal(m2ll(m), bf, tolerance = 1e-7)
+  # lme4 1.1-31, glmer(nAGQ = 25, bobyqa): 0.6806784, 0.2965378, theta 0.3259325
+  expect_equal(unname(c(fixef(m), m$theta)), c(0.6806784, 0.2965378, 0.3259325),
+               tolerance = 1e-5)
+  # negative values stay an error
+  d$y[3] <- -0.5
+  expect_error(glmmr(y ~ x + (1 | g), d, family = poisson),
+               "response value -0.5 \\(row 3\\).*poisson")
+  d$y[3] <- 0.5
+  skip_if_not_installed("lme4")
+  l <- suppressWarnings(lme4::glmer(y ~ x + (1 | g), d, family = poisson, nAGQ = 25,
+                                    control = lme4::glmerControl(optimizer = "bobyqa")))
+  m <- suppressWarnings(glmmr(y ~ x + (1 | g), d, family = poisson, nAGQ = 25))
+  expect_equal(unname(c(fixef(m), m$theta)),
+               unname(c(lme4::fixef(l), lme4::getME(l, "theta"))), tolerance = 1e-5)
+  # Laplace: glmmTMB (whose Poisson density also uses lgamma(y + 1)); lme4's
+  # Laplace criterion uses dpois(), -Inf at non-integers, and stays at its start
+  skip_if_not_installed("glmmTMB")
+  m <- suppressWarnings(glmmr(y ~ x + (1 | g), d, family = poisson))
+  tmb <- suppressWarnings(glmmTMB::glmmTMB(y ~ x + (1 | g), d, family = poisson))
+  expect_equal(as.numeric(logLik(m)), as.numeric(logLik(tmb)), tolerance = 1e-8)
+  expect_equal(unname(fixef(m)), unname(glmmTMB::fixef(tmb)$cond), tolerance = 1e-5)
+  expect_equal(as.data.frame(VarCorr(m))$sdcor,
+               unname(attr(glmmTMB::VarCorr(tmb)$cond$g, "stddev")), tolerance = 1e-5)
+})

@@ -192,3 +192,93 @@ test_that("raw and centred/scaled quadratic-in-days terms give the same -2 log L
                    lmm_fixtures$sleep_vector3_scaled$deviance) /
                lmm_fixtures$sleep_vector3_scaled$deviance, 1e-6)
 })
+
+test_that("groups of a:b whose labels contain ':' are fitted and predicted as distinct groups (lme4 on relabelled data)", {
+  # Issue 10 (9). lme4 merges ("a:b", "c") with ("a", "b:c"); its fit to the
+  # same data with "_" for ":" in the labels is the reference (6 groups).
+  set.seed(1)
+  d <- data.frame(a = rep(c("a:b", "a", "x", "x:y", "p", "p"), each = 10),
+                  b = rep(c("c", "b:c", "y", "z", "q", "r"), each = 10))
+  d$y <- rnorm(60) + rep(c(-2, 2, 0, 1, -1, 0.5), each = 10)
+  d$x <- rnorm(60)
+  m <- glmmr(y ~ x + (1 | a:b), d)
+  expect_identical(ngrps(m), c("a:b" = 6L))
+  # lme4 1.1-31, lmer(y ~ x + (1 | a:b), d2, REML = FALSE), d2 relabelled
+  expect_equal(as.numeric(logLik(m)), -87.15109, tolerance = 1e-6)
+  expect_equal(ranef(m)[["a:b"]][["(Intercept)"]],
+               c(1.9487554, -1.9505622, -0.9982487, 0.4209855, -0.3094363, 0.8885063),
+               tolerance = 1e-4)
+  # new data find each group by its components
+  expect_equal(predict(m, newdata = d), fitted(m))
+  nd <- d[c(11, 1), ]
+  expect_equal(unname(predict(m, nd)), unname(fitted(m)[c(11, 1)]))
+  skip_if_not_installed("lme4")
+  d2 <- d
+  d2$a <- gsub(":", "_", d2$a)
+  d2$b <- gsub(":", "_", d2$b)
+  l <- lme4::lmer(y ~ x + (1 | a:b), d2, REML = FALSE)
+  expect_equal(as.numeric(logLik(m)), as.numeric(logLik(l)), tolerance = 1e-6)
+  expect_equal(ranef(m)[["a:b"]][["(Intercept)"]], lme4::ranef(l)[["a:b"]][["(Intercept)"]],
+               tolerance = 1e-4)
+})
+
+test_that("a row with zero prior weight contributes nothing: the fit without it (lme4 on the rows kept)", {
+  # Issue 10 (8): zero-weight rows still counted as observations in an LMM
+  # (sigma, theta and logLik changed), and simulate() drew NaN for them.
+  d <- sleepstudy
+  d$w <- 1
+  d$w[c(1, 5, 30, 77)] <- 0
+  m <- glmmr(Reaction ~ Days + (Days | Subject), d, weights = w)
+  kept <- glmmr(Reaction ~ Days + (Days | Subject), d[d$w > 0, ])
+  expect_equal(logLik(m), logLik(kept))
+  expect_equal(sigma(m), sigma(kept))
+  expect_equal(m$theta, kept$theta)
+  expect_equal(fixef(m), fixef(kept))
+  expect_identical(nobs(m), 176L)
+  expect_equal(df.residual(m), df.residual(kept))
+  # lme4 1.1-31 fitted to the 176 rows (its fit with zero weights has
+  # logLik -Inf): logLik -858.2306, sigma 25.79993
+  expect_equal(as.numeric(logLik(m)), -858.2306, tolerance = 1e-6)
+  expect_equal(sigma(m), 25.79993, tolerance = 1e-5)
+  # the zero-weight rows still get fitted values and residuals
+  expect_length(fitted(m), 180L)
+  expect_equal(unname(fitted(m)[1]), unname(predict(kept, newdata = d[1, ])))
+  # simulate() gives NA there (infinite variance), and the bootstrap runs
+  s <- simulate(m, nsim = 3, seed = 1)
+  expect_true(all(is.na(s[d$w == 0, ])))
+  expect_false(anyNA(s[d$w > 0, ]))
+  ci <- confint(m, method = "boot", nsim = 10, seed = 1)
+  expect_false(anyNA(ci))
+  expect_equal(confint(m, method = "profile"), confint(kept, method = "profile"))
+  # a level seen only in zero-weight rows: its random effect is 0
+  d$w[d$Subject == "308"] <- 0
+  m <- glmmr(Reaction ~ Days + (Days | Subject), d, weights = w)
+  kept <- glmmr(Reaction ~ Days + (Days | Subject), droplevels(d[d$w > 0, ]))
+  expect_equal(logLik(m), logLik(kept))
+  expect_equal(unlist(ranef(m)$Subject["308", ]), c("(Intercept)" = 0, Days = 0))
+  # a fixed-effects column that is zero on the weighted rows is aliased there
+  # (as lm() with weights finds); the fit is the one without that level
+  d <- sleepstudy
+  d$f <- factor(ifelse(seq_len(180) %in% c(1, 5), "odd", ifelse(d$Days > 4, "late", "early")))
+  d$w <- ifelse(d$f == "odd", 0, 1)
+  expect_message(m <- glmmr(Reaction ~ f + (1 | Subject), d, weights = w), "dropping 1")
+  kept <- glmmr(Reaction ~ f + (1 | Subject), droplevels(d[d$w > 0, ]))
+  expect_equal(logLik(m), logLik(kept))
+  expect_equal(fixef(m), fixef(kept))
+  # a GLMM too; lme4 1.1-31: logLik -88.94433, with or without the row
+  g <- glmmr(cbind(incidence, size - incidence) ~ period + (1 | herd), lme4_cbpp(),
+             family = binomial, weights = c(0, rep(1, 55)))
+  g_kept <- glmmr(cbind(incidence, size - incidence) ~ period + (1 | herd),
+                  lme4_cbpp()[-1, ], family = binomial)
+  expect_equal(logLik(g), logLik(g_kept))
+  expect_equal(fixef(g), fixef(g_kept))
+  expect_identical(nobs(g), 55L)
+  # (glmmr's optimum is 3e-4 above lme4's default-tolerance one)
+  expect_equal(as.numeric(logLik(g)), -88.94433, tolerance = 1e-5)
+  skip_if_not_installed("lme4")
+  l <- lme4::lmer(Reaction ~ Days + (Days | Subject), sleepstudy[-c(1, 5, 30, 77), ], REML = FALSE)
+  m <- glmmr(Reaction ~ Days + (Days | Subject), transform(sleepstudy, w = replace(rep(1, 180), c(1, 5, 30, 77), 0)),
+             weights = w)
+  expect_equal(as.numeric(logLik(m)), as.numeric(logLik(l)), tolerance = 1e-6)
+  expect_equal(sigma(m), sigma(l), tolerance = 1e-5)
+})

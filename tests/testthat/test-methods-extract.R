@@ -160,3 +160,114 @@ test_that("ngrps and isSingular, also through lme4's functions", {
   expect_identical(lme4::isSingular(s), TRUE)
   expect_identical(lme4::isSingular(m), FALSE)
 })
+
+test_that("new data reuse the fit's poly()/scale() bases and factor levels in random-effects terms", {
+  # Issue 10 (3): these were recomputed from the new rows (poly: 29.4, 319.8,
+  # 567.3 on the first three training rows, whose fitted values are 250.2,
+  # 271.6, 292.7), a one-row newdata failed with scale(), and a factor given
+  # as character or with one level present failed in contrasts().
+  for (f in c("Reaction ~ Days + (poly(Days, 2) | Subject)",
+              "Reaction ~ Days + (scale(Days) | Subject)")) {
+    m <- glmmr(as.formula(f), sleepstudy)
+    expect_equal(predict(m, newdata = sleepstudy), fitted(m), info = f)
+    expect_equal(predict(m, newdata = sleepstudy[1:3, ]), fitted(m)[1:3], info = f)
+    expect_equal(predict(m, newdata = sleepstudy[2, ]), fitted(m)[2], info = f)
+    # simulate() on new data conditions on the same linear predictor
+    s <- simulate(m, nsim = 2000, seed = 3, re.form = NULL, newdata = sleepstudy[1:3, ])
+    expect_lt(max(abs(rowMeans(s) - fitted(m)[1:3])), 5 * sigma(m) / sqrt(2000))
+  }
+  d <- sleepstudy
+  d$f <- factor(ifelse(d$Days > 4, "b", "a"))
+  m <- glmmr(Reaction ~ Days + (f | Subject), d)
+  nd <- d[1:3, ]
+  expect_equal(predict(m, nd), fitted(m)[1:3])
+  nd$f <- as.character(nd$f)
+  expect_equal(predict(m, nd), fitted(m)[1:3])
+  expect_equal(predict(m, nd[1, ]), fitted(m)[1])
+  expect_equal(simulate(m, newdata = nd, seed = 1)$sim_1,
+               simulate(m, newdata = d[1:3, ], seed = 1)$sim_1)
+})
+
+test_that("predictions on new data with poly()/scale()/factors in random-effects terms match lme4's", {
+  skip_if_not_installed("lme4")
+  nd <- data.frame(Days = c(0.5, 4.5, 9.5), Subject = c("308", "309", "372"),
+                   f = c("a", "a", "b"))
+  d <- sleepstudy
+  d$f <- factor(ifelse(d$Days > 4, "b", "a"))
+  for (f in c("Reaction ~ Days + (poly(Days, 2) | Subject)",
+              "Reaction ~ Days + (scale(Days) | Subject)",
+              "Reaction ~ Days + (f | Subject)")) {
+    m <- glmmr(as.formula(f), d)
+    l <- suppressWarnings(lme4::lmer(as.formula(f), d, REML = FALSE,
+                                     control = lme4::lmerControl(optimizer = "bobyqa")))
+    expect_equal(predict(m, nd), predict(l, nd), tolerance = 1e-4, info = f)
+    expect_equal(predict(m, nd[2, ]), predict(l, nd[2, ]), tolerance = 1e-4, info = f)
+  }
+})
+
+test_that("na.exclude pads fitted, residuals and predict with NA to the data's rows", {
+  d <- sleepstudy
+  d$Reaction[c(3, 50)] <- NA
+  d$Days[7] <- NA
+  m <- glmmr(Reaction ~ Days + (Days | Subject), d, na.action = na.exclude)
+  o <- glmmr(Reaction ~ Days + (Days | Subject), d, na.action = na.omit)
+  gone <- c(3L, 7L, 50L)
+  for (v in list(fitted(m), residuals(m), residuals(m, "pearson"), predict(m),
+                 predict(m, re.form = NA), predict(m, re.form = NA, se.fit = TRUE)$se.fit)) {
+    expect_length(v, 180L)
+    expect_identical(unname(which(is.na(v))), gone)
+    expect_identical(names(v), rownames(d))
+  }
+  expect_equal(fitted(m)[-gone], fitted(o))
+  expect_equal(residuals(m)[-gone], residuals(o))
+  expect_equal(predict(m)[-gone], predict(o))
+  # na.omit keeps the short vectors; summary still works
+  expect_length(fitted(o), 177L)
+  expect_s3_class(summary(m), "summary.glmmr")
+  skip_if_not_installed("lme4")
+  l <- lme4::lmer(Reaction ~ Days + (Days | Subject), d, na.action = na.exclude, REML = FALSE)
+  expect_equal(fitted(m), fitted(l), tolerance = 1e-5)
+  expect_equal(residuals(m), residuals(l), tolerance = 1e-4)
+  expect_equal(predict(m), predict(l), tolerance = 1e-5)
+  expect_equal(predict(m, re.form = NA), predict(l, re.form = NA), tolerance = 1e-5)
+  cb <- lme4_cbpp()
+  cb$incidence[2] <- NA
+  g <- glmmr(cbind(incidence, size - incidence) ~ period + (1 | herd), cb,
+             family = binomial, na.action = na.exclude)
+  gl <- lme4::glmer(cbind(incidence, size - incidence) ~ period + (1 | herd), cb,
+                    family = binomial, na.action = na.exclude)
+  expect_equal(residuals(g), residuals(gl), tolerance = 1e-3)
+  expect_equal(fitted(g), fitted(gl), tolerance = 1e-3) # lme4 stops earlier
+})
+
+test_that("anova of REML fits with different fixed effects refits them by ML, as lme4 does", {
+  m0 <- glmmr(Reaction ~ 1 + (Days | Subject), sleepstudy, REML = TRUE)
+  m1 <- glmmr(Reaction ~ Days + (Days | Subject), sleepstudy, REML = TRUE)
+  expect_message(a <- anova(m0, m1), "refitting model\\(s\\) with ML \\(instead of REML\\)")
+  # the table of the ML fits
+  b <- anova(update(m0, REML = FALSE), update(m1, REML = FALSE))
+  expect_equal(unname(as.matrix(a)), unname(as.matrix(b)), tolerance = 1e-6)
+  # lme4 1.1-31: anova(l0, l1) of the REML lmer fits (bobyqa)
+  expect_equal(a$AIC, c(1785.476, 1763.939), tolerance = 1e-6)
+  expect_equal(a$BIC, c(1801.441, 1783.097), tolerance = 1e-6)
+  expect_equal(a$logLik, c(-887.7379, -875.9697), tolerance = 1e-6)
+  expect_equal(a$Chisq[2], 23.53654, tolerance = 1e-5)
+  expect_equal(a[["Pr(>Chisq)"]][2], 1.22564e-06, tolerance = 1e-4)
+  # a REML fit with an ML fit of the same fixed effects: refitted too
+  expect_message(c2 <- anova(m1, update(m1, . ~ . - (Days | Subject) + (1 | Subject), REML = FALSE)),
+                 "refitting")
+  expect_equal(c2$logLik[2], as.numeric(logLik(update(m1, REML = FALSE))), tolerance = 1e-7)
+  # REML fits with the same fixed effects: compared by the REML criterion, silently
+  m2 <- update(m1, . ~ . - (Days | Subject) + (1 | Subject))
+  expect_silent(r <- anova(m1, m2))
+  expect_equal(r$logLik, c(as.numeric(logLik(m2)), as.numeric(logLik(m1))))
+  skip_if_not_installed("lme4")
+  l0 <- lme4::lmer(Reaction ~ 1 + (Days | Subject), sleepstudy,
+                   control = lme4::lmerControl(optimizer = "bobyqa"))
+  l1 <- lme4::lmer(Reaction ~ Days + (Days | Subject), sleepstudy,
+                   control = lme4::lmerControl(optimizer = "bobyqa"))
+  la <- suppressMessages(anova(l0, l1))
+  for (col in c("npar", "AIC", "BIC", "logLik", "Chisq", "Df")) {
+    expect_equal(a[[col]], la[[col]], tolerance = 1e-6, info = col)
+  }
+})

@@ -89,6 +89,7 @@ test_that("profile intervals contain the estimate and agree with Wald for a well
 test_that("profile intervals of the standard deviations, correlations and fixed effects match lme4's", {
   fx <- readRDS(test_path("fixtures", "profile-fixtures.rds")) # data-raw/profile_fixtures.R
   for (f in fx) {
+    if (isTRUE(f$REML)) next # REML fits: the next test
     m <- glmmr(as.formula(f$formula), f$data, family = f$family)
     ours <- confint(m, method = "profile")
     ref <- f$ci
@@ -97,6 +98,35 @@ test_that("profile intervals of the standard deviations, correlations and fixed 
                    info = paste(f$formula, nm))
     }
   }
+})
+
+test_that("a REML fit's fixed effects are profiled on the ML criterion, as lme4 does", {
+  # Issue 10 (6): profiling the REML criterion with a reduced X compares
+  # criteria that are not comparable (sleepstudy (1 | Subject) failed in
+  # uniroot). lme4 refits by ML and profiles its deviance
+  # (data-raw/profile_fixtures.R).
+  fx <- readRDS(test_path("fixtures", "profile-fixtures.rds"))
+  for (f in fx[vapply(fx, function(f) isTRUE(f$REML), TRUE)]) {
+    m <- glmmr(as.formula(f$formula), f$data, REML = TRUE)
+    expect_message(ours <- confint(m, method = "profile"), "ML criterion")
+    for (nm in names(fixef(m))) {
+      expect_equal(unname(ours[nm, ]), unname(f$ci[nm, ]), tolerance = 1e-5,
+                   info = paste(f$formula, nm))
+    }
+    # the fixed effects are equal to the ML fit's intervals
+    ml <- confint(update(m, REML = FALSE), parm = names(fixef(m)), method = "profile")
+    expect_equal(ours[names(fixef(m)), ], ml, tolerance = 1e-6)
+  }
+  # one message per call; none when no fixed effect is asked for
+  m <- glmmr(Reaction ~ Days + (1 | Subject), sleepstudy, REML = TRUE)
+  msgs <- character(0)
+  withCallingHandlers(confint(m, parm = c("(Intercept)", "Days"), method = "profile"),
+                      message = function(e) {
+                        msgs <<- c(msgs, conditionMessage(e))
+                        invokeRestart("muffleMessage")
+                      })
+  expect_length(msgs, 1)
+  expect_silent(confint(m, parm = "sigma", method = "profile"))
 })
 
 test_that("a dispersion GLMM's random-effect sd has a profile interval around its estimate", {
@@ -111,4 +141,29 @@ test_that("a dispersion GLMM's random-effect sd has a profile interval around it
   # sigma = sqrt(dispersion): around its estimate and glmmTMB's (0.459)
   expect_true(ci["sigma", 1] < sigma(m) && sigma(m) < ci["sigma", 2])
   expect_true(ci["sigma", 1] < 0.459 && 0.459 < ci["sigma", 2])
+})
+
+test_that("a repeated term's parameters have their own names and profile intervals", {
+  # Issue 10 (10): in (1 | Subject) + (1 | Subject) both sds were named
+  # "sd_(Intercept)|Subject", and the second row of the profile intervals
+  # was NA. Only the sum of the two variances is identified, so each sd's
+  # profile is flat from 0 up to the single term's estimate and then follows
+  # the single term's profile: the interval is 0 to the single (1 | Subject)
+  # model's upper limit (lme4's, profile-fixtures.rds).
+  m <- suppressWarnings(glmmr(Reaction ~ Days + (1 | Subject) + (1 | Subject), sleepstudy))
+  expect_identical(names(m$theta), c("Subject.(Intercept)", "Subject.1.(Intercept)"))
+  ci <- confint(m, method = "profile")
+  expect_identical(rownames(ci), c("sd_(Intercept)|Subject", "sd_(Intercept)|Subject.1",
+                                   "sigma", "(Intercept)", "Days"))
+  ref <- readRDS(test_path("fixtures", "profile-fixtures.rds"))$sleep_intercept$ci
+  for (nm in c("sd_(Intercept)|Subject", "sd_(Intercept)|Subject.1")) {
+    expect_equal(ci[nm, 1], 0)
+    expect_equal(ci[nm, 2], ref["sd_(Intercept)|Subject", 2], tolerance = 1e-4)
+  }
+  for (nm in c("sigma", "(Intercept)", "Days")) {
+    expect_equal(unname(ci[nm, ]), unname(ref[nm, ]), tolerance = 1e-4)
+  }
+  # (x || g) keeps lme4's names, without a suffix
+  m2 <- glmmr(Reaction ~ Days + (Days || Subject), sleepstudy)
+  expect_identical(rownames(confint(m2))[1:2], c("sd_(Intercept)|Subject", "sd_Days|Subject"))
 })
