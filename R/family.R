@@ -125,9 +125,12 @@ glmm_response <- function(response, family, weights) {
       succ <- y * weights
       bad <- which(abs(succ - round(succ)) > 1e-7)
       if (length(bad) && !all(y %in% c(0, 1))) {
-        stop("response value ", y[bad[1L]], " (row ", bad[1L], ") times its ",
-             "weight is not a whole number of successes: a binomial ",
-             "proportion needs `weights` = number of trials", call. = FALSE)
+        # glm's and lme4's words; fitted with the continuous binomial
+        # coefficient (as glmmTMB), not rounded successes
+        warning("non-integer #successes in a binomial glm! (response value ",
+                y[bad[1L]], " at row ", bad[1L], " times its weight; a ",
+                "proportion usually needs `weights` = number of trials)",
+                call. = FALSE)
       }
     } else {
       stop("the response for family binomial must be numeric, logical, a ",

@@ -116,3 +116,16 @@ test_that("a weighted cbind() binomial response has the log-likelihood of its ex
   expect_lt(ci[1], fixef(mw)[["period2"]])
   expect_gt(ci[2], fixef(mw)[["period2"]])
 })
+
+test_that("a binomial proportion without weights warns as glm does and is fitted as glmmTMB fits it", {
+  cbpp <- glmmtmb_fixtures$cbpp_cloglog$data
+  cbpp$p <- cbpp$incidence / cbpp$size
+  expect_warning(m <- glmmr(p ~ period + (1 | herd), cbpp, family = binomial),
+                 "non-integer #successes")
+  skip_if_not_installed("glmmTMB")
+  # glmmTMB keeps the non-integer successes in the terms of mu; lme4 rounds
+  # them there too and ends at a degenerate fit here (intercept -330)
+  t <- suppressWarnings(glmmTMB::glmmTMB(p ~ period + (1 | herd), cbpp, family = binomial))
+  expect_lte(abs(as.numeric(logLik(m)) - as.numeric(logLik(t))), 1e-3)
+  expect_equal(unname(fixef(m)), unname(glmmTMB::fixef(t)$cond), tolerance = 1e-3)
+})

@@ -117,11 +117,15 @@ impl Distribution {
                 -2.0 * wt * p.ln()
             }
             Distribution::Binomial => {
-                // y a proportion of wt trials
+                // y a proportion of wt trials. A non-integer number of
+                // successes (glm warns) keeps its value in the terms of mu
+                // and rounds in the binomial coefficient, as glm's aic()
+                // (glmmTMB's value for proportions of one trial)
                 let m = wt;
-                let s = (m * y).round();
+                let s = m * y;
                 let f = m - s;
-                let mut ll = ln_gamma(m + 1.0) - ln_gamma(s + 1.0) - ln_gamma(f + 1.0);
+                let (sr, fr) = (s.round(), f.round());
+                let mut ll = ln_gamma(m + 1.0) - ln_gamma(sr + 1.0) - ln_gamma(fr + 1.0);
                 if s > 0.0 {
                     ll += s * mu.ln();
                 }

@@ -622,14 +622,9 @@ fn check_response(dist: Distribution, y: &[f64], w: &[f64]) -> Result<()> {
     if let Some(i) = bad {
         return Err(EngineError::Input(format!("response value {} (observation {}) is not valid for the family", y[i], i + 1)));
     }
-    if dist == Distribution::Binomial {
-        if let Some(i) = (0..y.len()).find(|&i| ((y[i] * w[i]) - (y[i] * w[i]).round()).abs() > 1e-6) {
-            return Err(EngineError::Input(format!(
-                "binomial response at observation {} is not a whole number of successes out of its weight",
-                i + 1
-            )));
-        }
-    }
+    // Non-integer binomial successes are allowed (glm warns and fits; the
+    // log-likelihood then uses the continuous binomial coefficient).
+    let _ = w;
     Ok(())
 }
 
