@@ -9,7 +9,8 @@
 as_family <- function(family) {
   if (is.character(family)) {
     if (length(family) != 1L) stop("`family` must be a single name", call. = FALSE)
-    fun <- get0(family, mode = "function", envir = asNamespace("stats"))
+    fun <- if (identical(family, "nbinom2")) nbinom2 else
+      get0(family, mode = "function", envir = asNamespace("stats"))
     if (is.null(fun)) {
       stop("`family` \"", family, "\" is not a known family", call. = FALSE)
     }
@@ -20,7 +21,63 @@ as_family <- function(family) {
     stop("`family` must be a family object, a family function or its name",
          call. = FALSE)
   }
+  if (grepl("^Negative Binomial\\(", family$family)) {
+    # MASS::negative.binomial(theta): theta fixed at the given value
+    theta <- get0(".Theta", envir = environment(family$variance))
+    if (!is.numeric(theta) || length(theta) != 1L || !is.finite(theta) || theta <= 0) {
+      stop("`family` negative.binomial() needs a positive finite theta", call. = FALSE)
+    }
+    family <- nbinom2(link = family$link, theta = theta)
+  }
   family
+}
+
+#' The negative binomial family (glmmTMB's nbinom2)
+#'
+#' Counts with variance \eqn{\mu + \mu^2 / 	heta}: overdispersed relative to
+#' the Poisson, with \eqn{	heta} estimated by maximum likelihood together
+#' with the other parameters (or held at `theta` when given). glmmTMB's own
+#' `nbinom2()` family object and `MASS::negative.binomial(theta)` (theta
+#' fixed) are accepted as well. After a fit, `sigma()` returns
+#' \eqn{	heta}, as glmmTMB's does; a large \eqn{	heta} means little
+#' overdispersion (the Poisson is its limit).
+#'
+#' @param link The link: `"log"` (the default), `"sqrt"` or `"identity"`.
+#' @param theta `NULL` to estimate \eqn{	heta}, or a positive number to fix it.
+#' @return A family object of class `"family"`.
+#' @examples
+#' set.seed(1)
+#' d <- data.frame(g = factor(rep(1:20, each = 10)), x = rnorm(200))
+#' d$y <- rnbinom(200, mu = exp(0.5 + 0.3 * d$x + rnorm(20, sd = 0.4)[d$g]), size = 2)
+#' m <- glmmr(y ~ x + (1 | g), d, family = nbinom2)
+#' sigma(m)
+#' @export
+nbinom2 <- function(link = "log", theta = NULL) {
+  if (!is.character(link) || length(link) != 1L ||
+      !link %in% c("log", "sqrt", "identity")) {
+    stop("`link` for nbinom2 must be \"log\", \"sqrt\" or \"identity\"", call. = FALSE)
+  }
+  if (!is.null(theta) && (!is.numeric(theta) || length(theta) != 1L ||
+                          !is.finite(theta) || theta <= 0)) {
+    stop("`theta` must be NULL or a single positive number", call. = FALSE)
+  }
+  lk <- stats::make.link(link)
+  th <- if (is.null(theta)) NA_real_ else theta
+  structure(list(
+    family = "nbinom2", link = link,
+    linkfun = lk$linkfun, linkinv = lk$linkinv, mu.eta = lk$mu.eta,
+    valideta = lk$valideta,
+    variance = function(mu) mu + mu^2 / th,
+    dev.resids = function(y, mu, wt) {
+      2 * wt * (ifelse(y > 0, y * log(y / mu), 0) -
+                  (y + th) * log((y + th) / (mu + th)))
+    },
+    aic = function(y, n, mu, wt, dev) {
+      -2 * sum(wt * stats::dnbinom(y, size = th, mu = mu, log = TRUE))
+    },
+    validmu = function(mu) all(is.finite(mu)) && all(mu > 0),
+    theta = th, fixed_theta = !is.null(theta)
+  ), class = "family")
 }
 
 #' A linear mixed model: gaussian with the identity link
@@ -35,7 +92,8 @@ glmm_links <- list(
   poisson = c("log", "sqrt", "identity"),
   Gamma = c("log", "inverse", "identity"),
   inverse.gaussian = c("log", "inverse", "1/mu^2", "identity"),
-  gaussian = c("log", "inverse")
+  gaussian = c("log", "inverse"),
+  nbinom2 = c("log", "sqrt", "identity")
 )
 
 #' Stop unless the engine can fit this family and link
@@ -44,7 +102,7 @@ check_glmm_family <- function(family) {
   fam <- family$family
   if (!fam %in% names(glmm_links)) {
     stop("`family` ", fam, " is not supported; use gaussian, binomial, ",
-         "poisson, Gamma or inverse.gaussian", call. = FALSE)
+         "poisson, Gamma, inverse.gaussian or nbinom2", call. = FALSE)
   }
   if (!family$link %in% glmm_links[[fam]]) {
     stop("`family` ", fam, " with link \"", family$link, "\" is not ",
@@ -159,6 +217,20 @@ glmm_response <- function(response, family, weights) {
         y[frac[1L]], frac[1L], length(frac)), call. = FALSE)
     }
     dist <- "poisson"
+  } else if (fam == "nbinom2") {
+    if (is.matrix(response) || !is.numeric(response)) {
+      stop("the response for family nbinom2 must be a numeric vector of counts",
+           call. = FALSE)
+    }
+    y <- as.numeric(response)
+    bad <- which(y < 0 | y != round(y))
+    if (length(bad)) {
+      stop("response value ", y[bad[1L]], " (row ", bad[1L], ") is not ",
+           "valid for family nbinom2: counts must be non-negative whole ",
+           "numbers", call. = FALSE)
+    }
+    # the engine reads a fixed theta from the family's name
+    dist <- if (isTRUE(family$fixed_theta)) sprintf("nbinom2:%.17g", family$theta) else "nbinom2"
   } else if (fam %in% c("Gamma", "inverse.gaussian", "gaussian")) {
     if (is.matrix(response) || !is.numeric(response)) {
       stop("the response for family ", fam, " must be a numeric vector",

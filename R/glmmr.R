@@ -266,7 +266,8 @@ new_glmmr <- function(fit, call, frame, structures, y, family, REML, control,
   # sigma: the residual standard deviation of an LMM, sqrt(dispersion) of a
   # GLMM with a scale, 1 otherwise. Random effects are sigma * lambda * u in
   # an LMM (lme4's parameterisation) and lambda * u in a GLMM.
-  sigma <- if (is_lmm) fit$sigma else if (has_scale) sqrt(fit$phi) else 1
+  sigma <- if (is_lmm) fit$sigma else sigma_of_dispersion(dist, has_scale, fit$phi)
+  if (identical(family$family, "nbinom2")) family <- nbinom2(family$link, theta = sigma)
   optinfo <- list(
     evals = fit$evals, iterations = fit$iterations, message = fit$message,
     boundary = fit$boundary,
@@ -381,4 +382,25 @@ check_convergence <- function(object) {
 #' @noRd
 engine_objective <- function(object) {
   object$objective - if (is.null(object$ll_correction)) 0 else object$ll_correction
+}
+
+#' sigma() of a GLMM from the engine's dispersion value: sqrt(phi) for a
+#' family with a scale, the negative binomial's theta (as glmmTMB), else 1
+#' @noRd
+sigma_of_dispersion <- function(dist, has_scale, phi) {
+  if (has_scale) sqrt(phi) else if (startsWith(dist, "nbinom2")) phi else 1
+}
+
+#' Is a parameter besides theta and beta estimated (the dispersion, or the
+#' negative binomial's theta)? It counts in logLik's df and is profiled.
+#' @noRd
+has_extra_parameter <- function(object) {
+  isTRUE(object$use_scale) || identical(object$dist, "nbinom2")
+}
+
+#' That parameter on the engine's scale: log phi = 2 log sigma, or log theta
+#' @noRd
+log_extra_parameter <- function(object) {
+  if (isTRUE(object$use_scale)) 2 * log(object$sigma)
+  else if (identical(object$dist, "nbinom2")) log(object$sigma)
 }

@@ -111,7 +111,7 @@ vcov.glmmr <- function(object, type = c("default", "factor", "hessian"), ...) {
 logLik.glmmr <- function(object, ...) {
   structure(object$loglik,
             df = length(object$beta) + length(object$theta) +
-              as.integer(isTRUE(object$use_scale)),
+              as.integer(has_extra_parameter(object)),
             nobs = object$nobs,
             REML = object$REML,
             class = "logLik")

@@ -112,6 +112,7 @@ parameter_vector <- function(theta, beta, sigma, object) {
     }
   }
   if (isTRUE(object$use_scale)) out <- c(out, sigma = sigma)
+  if (identical(object$dist, "nbinom2")) out <- c(out, theta = sigma)
   c(out, beta)
 }
 
@@ -189,9 +190,11 @@ profiled_params <- function(object) {
     }
     pos <- pos + k * (k + 1L) / 2L
   }
-  if (isTRUE(object$use_scale)) {
-    out[[length(out) + 1L]] <- list(name = "sigma", held = c(0, 0, 0, 0, 0),
-                                    estimate = object$sigma, range = c(0, Inf))
+  if (has_extra_parameter(object)) {
+    # sigma (sqrt of the dispersion) or the negative binomial's theta
+    out[[length(out) + 1L]] <- list(
+      name = if (isTRUE(object$use_scale)) "sigma" else "theta",
+      held = c(0, 0, 0, 0, 0), estimate = object$sigma, range = c(0, Inf))
   }
   out
 }
@@ -209,7 +212,7 @@ profile_param <- function(object, sp, crit) {
       rust_profile_glmm(d$y, d$x, d$p, d$terms, d$weights, d$offset, object$dist,
                         object$family$link, object$nAGQ,
                         c(unname(object$theta), unname(object$beta),
-                          if (isTRUE(object$use_scale)) 2 * log(object$sigma)),
+                          log_extra_parameter(object)),
                         sp$held, v)
     }
     engine_call(res)$value - engine_objective(object) - crit
@@ -255,7 +258,7 @@ refit_response <- function(object, y, X = object$X, offset = object$offset,
     dist <- if (object$dist == "bernoulli" && !all(fitted_y %in% c(0, 1))) "binomial" else object$dist
     resp <- list(y = as.numeric(y), weights = object$weights, dist = dist)
     fit <- glmm_engine_fit(resp, structures, object$family, object$nAGQ, control)
-    fit$sigma <- if (isTRUE(object$use_scale)) sqrt(fit$phi) else 1
+    fit$sigma <- sigma_of_dispersion(object$dist, isTRUE(object$use_scale), fit$phi)
   }
   fit
 }

@@ -112,6 +112,7 @@ draw_response <- function(object, mu, w) {
       ifelse(trials > 0, stats::rbinom(n, trials, mu) / pmax(trials, 1), 0)
     },
     poisson = stats::rpois(n, mu),
+    nbinom2 = stats::rnbinom(n, size = object$sigma, mu = mu),
     Gamma = {
       phi <- object$sigma^2 / w
       stats::rgamma(n, shape = 1 / phi, scale = mu * phi)

@@ -44,7 +44,9 @@ VarCorr.glmmr <- function(x, sigma = 1, ...) {
     out[[length(out) + 1L]] <- cv
   }
   names(out) <- vapply(x$reterms, `[[`, "", "group_name")
-  structure(out, sc = sc, useSc = isTRUE(x$use_scale), class = "VarCorr.glmmr")
+  structure(out, sc = sc, useSc = isTRUE(x$use_scale),
+            nb_theta = if (startsWith(x$dist, "nbinom2")) x$sigma,
+            class = "VarCorr.glmmr")
 }
 
 #' @rdname VarCorr.glmmr
@@ -53,6 +55,11 @@ VarCorr.glmmr <- function(x, sigma = 1, ...) {
 print.VarCorr.glmmr <- function(x, digits = max(3L, getOption("digits") - 2L), ...) {
   tab <- format_varcorr(x, digits)
   print(tab, quote = FALSE, right = FALSE, row.names = FALSE)
+  if (!is.null(attr(x, "nb_theta"))) {
+    # the negative binomial's overdispersion: variance mu + mu^2 / theta
+    cat(" Negative binomial theta: ", format(signif(attr(x, "nb_theta"), digits)),
+        " (variance mu + mu^2 / theta)\n", sep = "")
+  }
   invisible(x)
 }
 

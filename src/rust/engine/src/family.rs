@@ -6,7 +6,7 @@ use crate::error::{EngineError, Result};
 use statrs::function::gamma::ln_gamma;
 use std::f64::consts::PI;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Distribution {
     Bernoulli,
     /// Binomial proportions with the number of trials as prior weights.
@@ -15,6 +15,9 @@ pub enum Distribution {
     Gaussian,
     Gamma,
     InverseGaussian,
+    /// Negative binomial with variance mu + mu^2 / theta (glmmTMB's
+    /// nbinom2); theta is estimated with the other parameters unless fixed.
+    NegBinomial { theta: f64, fixed: bool },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,8 +42,23 @@ impl Distribution {
             "gaussian" => Distribution::Gaussian,
             "Gamma" => Distribution::Gamma,
             "inverse.gaussian" => Distribution::InverseGaussian,
-            _ => return Err(EngineError::Input(format!("unknown family `{name}`"))),
+            "nbinom2" => Distribution::NegBinomial { theta: 1.0, fixed: false },
+            _ => {
+                // "nbinom2:<theta>": theta fixed (MASS::negative.binomial)
+                if let Some(t) = name.strip_prefix("nbinom2:").and_then(|v| v.parse::<f64>().ok()) {
+                    if t.is_finite() && t > 0.0 {
+                        return Ok(Distribution::NegBinomial { theta: t, fixed: true });
+                    }
+                }
+                return Err(EngineError::Input(format!("unknown family `{name}`")));
+            }
         })
+    }
+
+    /// Is a parameter besides theta and beta estimated: the dispersion phi,
+    /// or the negative binomial's theta (unless fixed)?
+    pub fn has_extra_parameter(self) -> bool {
+        self.has_scale() || matches!(self, Distribution::NegBinomial { fixed: false, .. })
     }
 
     /// Does the family have a dispersion parameter to estimate?
@@ -57,6 +75,7 @@ impl Distribution {
             Distribution::Gaussian => 1.0,
             Distribution::Gamma => mu * mu,
             Distribution::InverseGaussian => mu * mu * mu,
+            Distribution::NegBinomial { theta, .. } => mu + mu * mu / theta,
         }
     }
 
@@ -69,6 +88,7 @@ impl Distribution {
             Distribution::Gaussian => 0.0,
             Distribution::Gamma => 2.0 * mu,
             Distribution::InverseGaussian => 3.0 * mu * mu,
+            Distribution::NegBinomial { theta, .. } => 1.0 + 2.0 * mu / theta,
         }
     }
 
@@ -80,6 +100,7 @@ impl Distribution {
             Distribution::Poisson | Distribution::Gaussian => 0.0,
             Distribution::Gamma => 2.0,
             Distribution::InverseGaussian => 6.0 * mu,
+            Distribution::NegBinomial { theta, .. } => 2.0 / theta,
         }
     }
 
@@ -90,7 +111,7 @@ impl Distribution {
     pub fn valid_mu(self, mu: f64) -> bool {
         match self {
             Distribution::Bernoulli | Distribution::Binomial => (0.0..=1.0).contains(&mu),
-            Distribution::Poisson | Distribution::Gamma | Distribution::InverseGaussian => mu >= 0.0,
+            Distribution::Poisson | Distribution::Gamma | Distribution::InverseGaussian | Distribution::NegBinomial { .. } => mu >= 0.0,
             Distribution::Gaussian => mu.is_finite(),
         }
     }
@@ -101,7 +122,9 @@ impl Distribution {
         const EPS: f64 = 1e-15;
         match self {
             Distribution::Bernoulli | Distribution::Binomial => mu.clamp(EPS, 1.0 - EPS),
-            Distribution::Poisson | Distribution::Gamma | Distribution::InverseGaussian => mu.max(1e-300),
+            Distribution::Poisson | Distribution::Gamma | Distribution::InverseGaussian | Distribution::NegBinomial { .. } => {
+                mu.max(1e-300)
+            }
             Distribution::Gaussian => mu,
         }
     }
@@ -155,6 +178,13 @@ impl Distribution {
                 let ll = 0.5 * (lambda / (2.0 * PI * y * y * y)).ln() - lambda * r * r / (2.0 * mu * mu * y);
                 -2.0 * ll
             }
+            Distribution::NegBinomial { theta, .. } => {
+                let mut ll = ln_gamma(y + theta) - ln_gamma(theta) - ln_gamma(y + 1.0) + theta * (theta / (theta + mu)).ln();
+                if y > 0.0 {
+                    ll += y * (mu / (theta + mu)).ln();
+                }
+                -2.0 * wt * ll
+            }
         }
     }
 
@@ -171,6 +201,7 @@ impl Distribution {
             Distribution::Gaussian => wt * (y - mu) * (y - mu),
             Distribution::Gamma => -2.0 * wt * ((y / mu).ln() - (y - mu) / mu),
             Distribution::InverseGaussian => wt * (y - mu) * (y - mu) / (y * mu * mu),
+            Distribution::NegBinomial { theta, .. } => 2.0 * wt * (ylogy(y, mu) - (y + theta) * ((y + theta) / (mu + theta)).ln()),
         }
     }
 }
@@ -407,7 +438,14 @@ mod tests {
                 assert!((num - link.mu_eta_deriv2(eta)).abs() < 1e-5 * (1.0 + num.abs()), "{link:?} third at {mu}");
             }
         }
-        for &d in &[Distribution::Binomial, Distribution::Poisson, Distribution::Gaussian, Distribution::Gamma, Distribution::InverseGaussian] {
+        for &d in &[
+            Distribution::Binomial,
+            Distribution::Poisson,
+            Distribution::Gaussian,
+            Distribution::Gamma,
+            Distribution::InverseGaussian,
+            Distribution::NegBinomial { theta: 2.5, fixed: false },
+        ] {
             let h = 1e-6;
             let num = (d.variance(0.3 + h) - d.variance(0.3 - h)) / (2.0 * h);
             assert!((num - d.variance_deriv(0.3)).abs() < 1e-6, "{d:?}");
@@ -438,6 +476,23 @@ mod tests {
         let p = Distribution::Poisson.neg2_loglik(3.0, 2.0, 1.0, 1.0);
         let want = -2.0 * (3.0 * 2.0f64.ln() - 2.0 - 6.0f64.ln());
         assert!((p - want).abs() < 1e-10);
+        // negative binomial against its probability mass, sum to one and mean
+        let nb = Distribution::NegBinomial { theta: 1.7, fixed: false };
+        let (mu, theta) = (2.3f64, 1.7f64);
+        let pmf = |k: f64| (-0.5 * nb.neg2_loglik(k, mu, 1.0, 1.0)).exp();
+        let want = (ln_gamma(3.0 + theta) - ln_gamma(theta) - ln_gamma(4.0)).exp()
+            * (theta / (theta + mu)).powf(theta)
+            * (mu / (theta + mu)).powi(3);
+        assert!((pmf(3.0) - want).abs() < 1e-12);
+        let (mut total, mut mean, mut second) = (0.0, 0.0, 0.0);
+        for k in 0..400 {
+            let p = pmf(k as f64);
+            total += p;
+            mean += k as f64 * p;
+            second += (k * k) as f64 * p;
+        }
+        assert!((total - 1.0).abs() < 1e-10 && (mean - mu).abs() < 1e-8);
+        assert!((second - mean * mean - nb.variance(mu)).abs() < 1e-7);
         let g = Distribution::Gaussian.neg2_loglik(1.0, 0.5, 1.0, 2.0);
         let want = (2.0 * PI * 2.0).ln() + 0.25 / 2.0;
         assert!((g - want).abs() < 1e-12);
@@ -449,6 +504,8 @@ mod tests {
             (Distribution::Binomial, 0.3, 0.4, 10.0),
             (Distribution::Poisson, 3.0, 2.0, 1.0),
             (Distribution::Bernoulli, 1.0, 0.7, 1.0),
+            (Distribution::NegBinomial { theta: 1.7, fixed: false }, 3.0, 2.0, 1.0),
+            (Distribution::NegBinomial { theta: 0.4, fixed: false }, 0.0, 1.3, 2.0),
         ] {
             let sat = if fam == Distribution::Bernoulli { 0.0 } else { fam.neg2_loglik(y, y, wt, 1.0) };
             let d = fam.neg2_loglik(y, mu, wt, 1.0) - sat;

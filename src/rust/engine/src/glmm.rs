@@ -129,10 +129,13 @@ impl GlmmProblem {
             link: input.link,
             phi: 1.0,
         };
-        let has_scale = data.dist.has_scale();
+        let has_scale = data.dist.has_extra_parameter();
         let mut data = data;
-        if has_scale {
+        if data.dist.has_scale() {
             data.phi = pearson_dispersion(&data);
+        }
+        if let Distribution::NegBinomial { fixed: false, .. } = data.dist {
+            data.set_dispersion(moment_theta(&data, &eta_start_mean(&data)));
         }
         let sat = saturated_constant(&data);
         let eta_warm = eta_start(&data);
@@ -279,9 +282,9 @@ impl GlmmProblem {
             return par;
         }
         let (rest, last) = par.split_at(par.len() - 1);
-        let phi = last[0].clamp(-700.0, 700.0).exp();
-        if phi != self.data.phi {
-            self.data.phi = phi;
+        let v = last[0].clamp(-700.0, 700.0).exp();
+        if v != self.data.dispersion() {
+            self.data.set_dispersion(v);
             self.sat = saturated_constant(&self.data);
         }
         rest
@@ -326,8 +329,13 @@ impl GlmmProblem {
             None => self.objective_fast(&theta1)?.1,
         };
         if self.has_scale {
-            // the dispersion's start for stage 2: Pearson's at the joint mode
-            self.data.phi = pearson_at(&self.data, &mode1.eta);
+            // the dispersion's start for stage 2: Pearson's (the negative
+            // binomial's theta by moments) at the joint mode
+            let v = match self.data.dist {
+                Distribution::NegBinomial { .. } => moment_theta(&self.data, &mode1.eta),
+                _ => pearson_at(&self.data, &mode1.eta),
+            };
+            self.data.set_dispersion(v);
             self.sat = saturated_constant(&self.data);
             mode1 = self.objective_fast(&theta1)?.1;
         }
@@ -339,7 +347,7 @@ impl GlmmProblem {
             let mut start2 = theta1.clone();
             start2.extend_from_slice(&mode1.beta);
             if self.has_scale {
-                start2.push(self.data.phi.ln());
+                start2.push(self.data.dispersion().ln());
             }
             self.u_warm.copy_from_slice(&mode1.u);
             let stage2 = if self.has_gradient() {
@@ -381,7 +389,7 @@ impl GlmmProblem {
         } else {
             par = stage1.par.clone();
             if self.has_scale {
-                par.push(self.data.phi.ln());
+                par.push(self.data.dispersion().ln());
             }
         }
         // Signs and the boundary, as for the LMM.
@@ -502,7 +510,7 @@ impl GlmmProblem {
             },
             objective,
             deviance: mode.deviance * self.data.phi,
-            phi: self.data.phi,
+            phi: self.data.dispersion(),
             evals,
             iterations,
             message,
@@ -580,6 +588,27 @@ fn pearson_at(data: &GlmmData, eta: &[f64]) -> f64 {
     if phi.is_finite() && phi > 0.0 { phi } else { data.phi }
 }
 
+/// The linear predictor of the intercept-only GLM: g(mean of y).
+fn eta_start_mean(data: &GlmmData) -> Vec<f64> {
+    let wsum: f64 = data.weights.iter().sum();
+    let mean = data.y.iter().zip(&data.weights).map(|(y, w)| y * w).sum::<f64>() / wsum.max(1e-300);
+    vec![data.link.linkfun(mean.max(1e-8)); data.n]
+}
+
+/// The negative binomial's theta by moments at eta: sum mu^2 over
+/// sum((y - mu)^2 - mu), kept in [1e-3, 1e6] (a large theta: no
+/// overdispersion, the Poisson limit).
+fn moment_theta(data: &GlmmData, eta: &[f64]) -> f64 {
+    let (mut num, mut den) = (0.0, 0.0);
+    for i in 0..data.n {
+        let mu = data.mu(eta[i]);
+        let w = data.weights[i];
+        num += w * mu * mu;
+        den += w * ((data.y[i] - mu).powi(2) - mu);
+    }
+    if den > 0.0 && num > 0.0 { (num / den).clamp(1e-3, 1e6) } else { 1e6 }
+}
+
 /// Pearson estimate of the dispersion around the overall mean: a start.
 fn pearson_dispersion(data: &GlmmData) -> f64 {
     let wsum: f64 = data.weights.iter().sum();
@@ -615,7 +644,7 @@ fn check_response(dist: Distribution, y: &[f64], w: &[f64]) -> Result<()> {
     let bad = match dist {
         Distribution::Bernoulli => y.iter().position(|&v| v != 0.0 && v != 1.0),
         Distribution::Binomial => y.iter().position(|&v| !(0.0..=1.0).contains(&v)),
-        Distribution::Poisson => y.iter().position(|&v| v < 0.0),
+        Distribution::Poisson | Distribution::NegBinomial { .. } => y.iter().position(|&v| v < 0.0),
         Distribution::Gamma | Distribution::InverseGaussian => y.iter().position(|&v| v <= 0.0),
         Distribution::Gaussian => None,
     };
@@ -648,7 +677,7 @@ mod tests {
             .map(|i| {
                 let eta = -0.3 + 0.7 * xv[i] + b[group[i]];
                 match dist {
-                    Distribution::Poisson => rng.poisson(eta.exp()),
+                    Distribution::Poisson | Distribution::NegBinomial { .. } => rng.poisson(eta.exp()),
                     Distribution::Gamma => {
                         // shape 5: a sum of five exponentials, scaled to mean mu
                         let mu = link.linkinv(eta);
@@ -726,6 +755,7 @@ mod tests {
             (Distribution::Poisson, Link::Log),
             (Distribution::Bernoulli, Link::Probit),
             (Distribution::Gamma, Link::Log),
+            (Distribution::NegBinomial { theta: 1.8, fixed: true }, Link::Log),
         ] {
             let mut pr = problem(2, dist, link, 10, 6, 25);
             let (theta, beta) = (1.1, [-0.4, 0.6]);
@@ -775,6 +805,47 @@ mod tests {
         }
     }
 
+    /// Gamma-Poisson draws (theta = 2) with a random intercept: the fit's
+    /// theta is near the truth and its -2 log L is the quadrature integral.
+    #[test]
+    fn negative_binomial_estimates_theta() {
+        let mut rng = Rng::new(91);
+        let (levels, per) = (40, 25);
+        let n = levels * per;
+        let group: Vec<usize> = (0..n).map(|i| i / per).collect();
+        let b: Vec<f64> = (0..levels).map(|_| 0.5 * rng.normal()).collect();
+        let theta = 2.0;
+        let y: Vec<f64> = (0..n)
+            .map(|i| {
+                // a gamma(shape 2, mean mu) draw as a sum of two exponentials
+                let mu = (1.0 + b[group[i]]).exp();
+                let lam = (0..2).map(|_| -rng.uniform().ln()).sum::<f64>() * mu / theta;
+                rng.poisson(lam)
+            })
+            .collect();
+        let term = ReTerm::new(group, levels, 1, vec![1.0; n]).unwrap();
+        let mut pr = GlmmProblem::new(GlmmInput {
+            y,
+            x: vec![1.0; n],
+            p: 1,
+            weights: vec![1.0; n],
+            offset: vec![0.0; n],
+            terms: vec![term],
+            dist: Distribution::NegBinomial { theta: 1.0, fixed: false },
+            link: Link::Log,
+            nagq: 9,
+        })
+        .unwrap();
+        let fit = pr.fit(&OptimControl::default()).unwrap();
+        assert!((fit.phi - theta).abs() < 0.5, "theta {}", fit.phi);
+        assert!(fit.check.hessian_positive_definite && fit.check.max_scaled_gradient < 1e-3, "{:?}", fit.check);
+        // the optimum is the integral at the estimates (brute force)
+        pr.data.set_dispersion(fit.phi);
+        pr.sat = saturated_constant(&pr.data);
+        let want = brute_force(&pr, fit.theta[0], &fit.beta);
+        assert!((fit.objective - want).abs() < 1e-6 * want, "{} vs {want}", fit.objective);
+    }
+
     #[test]
     fn invalid_responses_are_errors() {
         let term = ReTerm::new(vec![0, 1, 1], 2, 1, vec![1.0; 3]).unwrap();
@@ -803,7 +874,7 @@ mod general_gradient_tests {
 
     /// Every family without a dispersion, with each of its links: the
     /// intercept keeps every mean valid for links with a bounded range.
-    const CASES: [(Distribution, Link, f64); 11] = [
+    const CASES: [(Distribution, Link, f64); 13] = [
         (Distribution::Bernoulli, Link::Logit, -0.2),
         (Distribution::Bernoulli, Link::Probit, -0.2),
         (Distribution::Bernoulli, Link::Cloglog, -0.4),
@@ -815,6 +886,8 @@ mod general_gradient_tests {
         (Distribution::Poisson, Link::Log, 0.3),
         (Distribution::Poisson, Link::Sqrt, 1.5),
         (Distribution::Poisson, Link::Identity, 4.0),
+        (Distribution::NegBinomial { theta: 1.5, fixed: true }, Link::Log, 0.3),
+        (Distribution::NegBinomial { theta: 3.0, fixed: true }, Link::Sqrt, 1.5),
     ];
 
     /// The structures: one scalar term, (1 | g1) + (1 | g2), or a
@@ -839,7 +912,7 @@ mod general_gradient_tests {
             .map(|i| {
                 let mu = link.linkinv(b0 + 0.4 * xv[i] + b1[g1[i]] + b2[g2[i]]);
                 match dist {
-                    Distribution::Poisson => rng.poisson(mu),
+                    Distribution::Poisson | Distribution::NegBinomial { .. } => rng.poisson(mu),
                     Distribution::Binomial => (0..5).filter(|_| rng.uniform() < mu).count() as f64 / trials,
                     _ => (rng.uniform() < mu) as i32 as f64,
                 }

@@ -180,6 +180,23 @@ impl GlmmData {
         (dev.max(0.0), mu, e)
     }
 
+    /// The estimated extra parameter: the negative binomial's theta, else
+    /// the dispersion phi.
+    pub fn dispersion(&self) -> f64 {
+        match self.dist {
+            Distribution::NegBinomial { theta, .. } => theta,
+            _ => self.phi,
+        }
+    }
+
+    /// Set what `dispersion` reads.
+    pub fn set_dispersion(&mut self, v: f64) {
+        match &mut self.dist {
+            Distribution::NegBinomial { theta, .. } => *theta = v,
+            _ => self.phi = v,
+        }
+    }
+
     /// Is the link the family's canonical one (observed and Fisher
     /// information then coincide)?
     pub fn is_canonical(&self) -> bool {

@@ -109,11 +109,15 @@ impl GlmmProblem {
         check_value(held, value)?;
         let nth = self.ntheta();
         if let Held::Sigma = held {
-            // sigma = sqrt(phi): hold log phi, free the rest
+            // sigma = sqrt(phi) (theta for the negative binomial, as
+            // glmmTMB's sigma()): hold its log, free the rest
             if !self.has_scale() {
                 return Err(EngineError::Input("this family has no dispersion to profile".into()));
             }
-            let log_phi = 2.0 * value.ln();
+            let log_phi = match self.data.dist {
+                crate::family::Distribution::NegBinomial { .. } => value.ln(),
+                _ => 2.0 * value.ln(),
+            };
             let free = &start[..start.len() - 1];
             let r = minimize(
                 |x: &[f64]| {
