@@ -1,8 +1,10 @@
 # The two set-up commands of README.md live here (this file is .Rbuildignore'd).
 #   make main   installs everything, builds and installs glmmr, runs the main job
 #               (the seed's gm1: a Bernoulli GLMM of the contra data, nAGQ = 9)
-#   make test   runs every test: cargo test for the Rust workspace, then
-#               R CMD check --as-cran of the built package (tests, examples)
+#   make test   runs every test: cargo test for the Rust workspace, the build
+#               set-up tests (tools/test-configure.sh), then R CMD check
+#               --as-cran of the built package (tests, examples) without
+#               network access, which proves the build from vendored crates
 
 R_DEBS = r-base-dev r-cran-lme4 r-cran-mlmrev r-cran-testthat r-cran-roxygen2 \
          r-cran-knitr r-cran-rmarkdown r-cran-glmmtmb pandoc qpdf
@@ -11,12 +13,25 @@ VERSION = $(shell sed -n 's/^Version: //p' DESCRIPTION)
 TARBALL = $(PKG)_$(VERSION).tar.gz
 CARGO ?= $(shell command -v cargo || echo $(HOME)/.cargo/bin/cargo)
 
-.PHONY: deps build install main test rust-test r-check clean
+# R CMD check runs without network access where the system allows it (root,
+# or unprivileged user namespaces): in a new network namespace with only the
+# loopback interface (brought up when `ip` is there, for tests that use local
+# sockets). The package must then build from its vendored crates
+# (src/rust/vendor.tar.xz). Elsewhere only cargo is told to stay offline
+# (CARGO_NET_OFFLINE; src/Makevars gives it an empty CARGO_HOME).
+UNSHARE := $(shell if unshare -n true 2>/dev/null; then echo "unshare -n"; \
+             elif unshare -rn true 2>/dev/null; then echo "unshare -rn"; fi)
+OFFLINE = $(if $(UNSHARE),$(UNSHARE) sh -c 'ip link set lo up 2>/dev/null; exec "$$@"' offline)
+
+.PHONY: deps build install main test rust-test configure-test r-check clean
 
 deps:
 	@if ! command -v Rscript >/dev/null || ! Rscript -e 'for (p in c("lme4","mlmRev","testthat")) stopifnot(requireNamespace(p, quietly = TRUE))' >/dev/null 2>&1; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(R_DEBS); \
 	fi
+	@# checkbashisms (R CMD check runs it on configure; without it, a WARNING)
+	@command -v checkbashisms >/dev/null || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends devscripts; }
 	@test -x "$(CARGO)" || { echo "cargo (Rust) is required: install it with rustup"; exit 1; }
 	@$(CARGO) --version
 
@@ -32,11 +47,16 @@ main: install
 rust-test: deps
 	cd src/rust && $(CARGO) test -j 2 -p engine
 
+configure-test:
+	sh tools/test-configure.sh
+
 r-check: build
-	_R_CHECK_CRAN_INCOMING_REMOTE_=false _R_CHECK_FORCE_SUGGESTS_=false _R_CHECK_SYSTEM_CLOCK_=0 \
+	@echo "R CMD check without network: $(if $(UNSHARE),$(UNSHARE),not available here; cargo offline only)"
+	CARGO_NET_OFFLINE=true $(OFFLINE) env _R_CHECK_CRAN_INCOMING_REMOTE_=false \
+	  _R_CHECK_FORCE_SUGGESTS_=false _R_CHECK_SYSTEM_CLOCK_=0 \
 	  R CMD check --as-cran --no-manual $(TARBALL)
 
-test: rust-test r-check
+test: rust-test configure-test r-check
 
 clean:
-	rm -rf $(PKG).Rcheck $(PKG)_*.tar.gz src/rust/target src/*.o src/*.so
+	rm -rf $(PKG).Rcheck $(PKG)_*.tar.gz src/rust/target src/rust/vendor src/.cargo src/*.o src/*.so
