@@ -41,3 +41,8 @@ fit_glmmtmb_fixture <- function(fx, ...) {
   glmmr::glmmr(stats::as.formula(fx$formula), fx$data,
                family = get(fx$family, mode = "function")(link = fx$link), ...)
 }
+
+# Negative binomial reference fits by glmmTMB (nbinom2), with the Poisson
+# fit's -2 log L and lme4::glmer.nb's results beside them (made by
+# data-raw/nbinom_fixtures.R).
+nbinom_fixtures <- readRDS(test_path("fixtures", "nbinom-fixtures.rds"))

@@ -179,9 +179,17 @@ impl Distribution {
                 -2.0 * ll
             }
             Distribution::NegBinomial { theta, .. } => {
-                let mut ll = ln_gamma(y + theta) - ln_gamma(theta) - ln_gamma(y + 1.0) + theta * (theta / (theta + mu)).ln();
+                // written to stay exact as theta grows (the Poisson limit):
+                // log p = D - lgamma(y + 1) - (theta + y) ln(1 + mu / theta)
+                // + y ln mu, D = lgamma(y + theta) - lgamma(theta) - y ln theta
+                let d = if theta > 1e7 * (1.0 + y * y) {
+                    y * (y - 1.0) / (2.0 * theta)
+                } else {
+                    ln_gamma(y + theta) - ln_gamma(theta) - y * theta.ln()
+                };
+                let mut ll = d - ln_gamma(y + 1.0) - (theta + y) * (mu / theta).ln_1p();
                 if y > 0.0 {
-                    ll += y * (mu / (theta + mu)).ln();
+                    ll += y * mu.ln();
                 }
                 -2.0 * wt * ll
             }
@@ -201,7 +209,10 @@ impl Distribution {
             Distribution::Gaussian => wt * (y - mu) * (y - mu),
             Distribution::Gamma => -2.0 * wt * ((y / mu).ln() - (y - mu) / mu),
             Distribution::InverseGaussian => wt * (y - mu) * (y - mu) / (y * mu * mu),
-            Distribution::NegBinomial { theta, .. } => 2.0 * wt * (ylogy(y, mu) - (y + theta) * ((y + theta) / (mu + theta)).ln()),
+            Distribution::NegBinomial { theta, .. } => {
+                // ln((y + theta) / (mu + theta)) through ln_1p: exact as theta grows
+                2.0 * wt * (ylogy(y, mu) - (y + theta) * ((y - mu) / (mu + theta)).ln_1p())
+            }
         }
     }
 }
@@ -493,6 +504,11 @@ mod tests {
         }
         assert!((total - 1.0).abs() < 1e-10 && (mean - mu).abs() < 1e-8);
         assert!((second - mean * mean - nb.variance(mu)).abs() < 1e-7);
+        // the Poisson limit, without loss of precision
+        let big = Distribution::NegBinomial { theta: 1e12, fixed: true };
+        let pois = Distribution::Poisson;
+        assert!((big.neg2_loglik(3.0, 2.0, 1.0, 1.0) - pois.neg2_loglik(3.0, 2.0, 1.0, 1.0)).abs() < 1e-9);
+        assert!((big.dev_resid(3.0, 2.0, 1.0) - pois.dev_resid(3.0, 2.0, 1.0)).abs() < 1e-9);
         let g = Distribution::Gaussian.neg2_loglik(1.0, 0.5, 1.0, 2.0);
         let want = (2.0 * PI * 2.0).ln() + 0.25 / 2.0;
         assert!((g - want).abs() < 1e-12);

@@ -432,6 +432,13 @@ impl GlmmProblem {
             // nAGQ = 0 takes the dispersion as Pearson's, not an optimum
             free[par.len() - 1] = false;
         }
+        if let Distribution::NegBinomial { theta, fixed: false } = self.data.dist {
+            // no overdispersion: the likelihood is flat in a huge theta (the
+            // Poisson limit), which the check must not read as a problem
+            if theta > 1e6 {
+                free[par.len() - 1] = false;
+            }
+        }
         let check = if free_beta && self.has_gradient() {
             check_optimum_with_gradient(
                 |p: &[f64]| {
