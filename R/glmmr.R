@@ -27,8 +27,12 @@
 #' @param formula A two-sided formula with at least one random-effects term.
 #' @param data A data frame holding the variables of the model.
 #' @param family A family: `gaussian` (the default), `binomial` (links logit,
-#'   probit, cloglog, cauchit, log) or `poisson` (links log, sqrt, identity),
-#'   given as a function, a call, a family object or a string. A binomial
+#'   probit, cloglog, cauchit, log), `poisson` (links log, sqrt, identity),
+#'   `Gamma`, `inverse.gaussian`, `gaussian` with a non-identity link, or
+#'   [nbinom2()] (negative binomial counts, variance \eqn{\mu + \mu^2/\theta},
+#'   \eqn{\theta} estimated; also glmmTMB's `nbinom2()` and
+#'   `MASS::negative.binomial(theta)` with \eqn{\theta} fixed), given as a
+#'   function, a call, a family object or a string. A binomial
 #'   response is 0/1, logical, a factor (first level failure),
 #'   `cbind(successes, failures)`, or a proportion with `weights` the number
 #'   of trials.
