@@ -87,7 +87,7 @@ glmmr <- function(formula, data = NULL, family = gaussian, REML = FALSE,
 
   frame <- build_frame(mc, parent.frame())
   structures <- build_structures(frame, contrasts = contrasts,
-                                 check_nlev = is_lmm)
+                                 lmm = is_lmm)
   if (is_lmm) {
     y <- gaussian_response(structures$response)
     fit <- lmm_engine_fit(y, structures, REML, control)

@@ -86,6 +86,117 @@ test_that("a grouping factor with a single level is an error, with lme4's words"
   expect_error(lme4::lmer(y ~ x + (1 | one), data = d), "grouping factors must have > 1 sampled level")
 })
 
+# ---------------------------------------------------------------------------
+# lme4's identifiability checks (check.nlev.gtr.1, check.nobs.vs.nlev,
+# check.nobs.vs.nRE), with lmer's settings for a linear mixed model and
+# glmer's for a GLMM; lme4 on the same data is the reference for each.
+
+# 300 observations, a 60-level factor f and a 20-level grouping factor g:
+# (f | g) has 20 * 60 = 1200 random effects and 1830 variance parameters.
+# Before the check the optimizer spent hours on it.
+many_re_data <- function() {
+  set.seed(11)
+  n <- 300
+  d <- data.frame(x = stats::rnorm(n),
+                  f = factor(rep(1:60, length.out = n)),
+                  g = factor(rep(1:20, each = 15)))
+  d$y <- stats::rnorm(n)
+  d$yb <- stats::rbinom(n, 1, 0.5)
+  d
+}
+
+test_that("more random effects than observations is an error, in lme4's words", {
+  # in a fresh process with a time limit: a regression here is a hang
+  msgs <- in_fresh_r(function(d) {
+    run <- function(expr) tryCatch({ expr; NA_character_ }, error = conditionMessage)
+    c(lmm = run(glmmr::glmmr(y ~ x + (f | g), d)),
+      glmm = run(glmmr::glmmr(yb ~ x + (f | g), d, family = stats::binomial)))
+  }, list(d = many_re_data()), timeout = 60)
+  expect_identical(
+    msgs[["lmm"]],
+    paste("number of observations (=300) <= number of random effects (=1200)",
+          "for term (f | g); the random-effects parameters and the residual",
+          "variance (or scale parameter) are probably unidentifiable"))
+  expect_identical(
+    msgs[["glmm"]],
+    paste("number of observations (=300) < number of random effects (=1200)",
+          "for term (f | g); the random-effects parameters are probably",
+          "unidentifiable"))
+  skip_if_not_installed("lme4")
+  d <- many_re_data()
+  expect_identical(msgs[["lmm"]], error_message(lme4::lmer(y ~ x + (f | g), d)))
+  expect_identical(msgs[["glmm"]],
+                   error_message(lme4::glmer(yb ~ x + (f | g), d, family = binomial)))
+})
+
+test_that("as many random effects as observations: an error for an LMM only, as lme4", {
+  d <- err_data()
+  d$yb <- rep(c(0, 1, 1, 0), 3)
+  d$g6 <- factor(rep(1:6, each = 2))
+  # (1 + x | g6): 6 levels times 2 columns = 12 random effects, 12 observations
+  msg <- error_message(glmmr(y ~ x + (1 + x | g6), data = d))
+  expect_identical(msg, paste(
+    "number of observations (=12) <= number of random effects (=12) for term",
+    "(1 + x | g6); the random-effects parameters and the residual variance",
+    "(or scale parameter) are probably unidentifiable"))
+  # a GLMM is allowed as many (glmer's allow.n = TRUE): it gets to the fit
+  expect_false(grepl("unidentifiable",
+                     error_message(suppressWarnings(
+                       glmmr(yb ~ 1 + (1 + x | g6), data = d, family = binomial)))))
+  skip_if_not_installed("lme4")
+  expect_identical(msg, error_message(lme4::lmer(y ~ x + (1 + x | g6), data = d)))
+  expect_true(is.na(error_message(suppressWarnings(suppressMessages(
+    lme4::glmer(yb ~ 1 + (1 + x | g6), data = d, family = binomial))))))
+})
+
+test_that("a level per observation: an error for an LMM, allowed for a GLMM, as lme4", {
+  d <- err_data()
+  msg <- error_message(glmmr(y ~ x + (1 | id), data = d))
+  expect_identical(msg, paste("number of levels of each grouping factor must be",
+                              "< number of observations (problems: id)"))
+  # an observation-level random effect of a Poisson GLMM (overdispersion)
+  d$count <- c(0, 3, 1, 7, 2, 0, 12, 1, 4, 0, 9, 2)
+  fit <- glmmr(count ~ x + (1 | id), data = d, family = poisson)
+  skip_if_not_installed("lme4")
+  expect_identical(msg, error_message(lme4::lmer(y ~ x + (1 | id), data = d)))
+  ref <- lme4::glmer(count ~ x + (1 | id), data = d, family = poisson)
+  expect_equal(as.numeric(logLik(fit)), as.numeric(logLik(ref)), tolerance = 1e-5)
+  expect_equal(fixef(fit), lme4::fixef(ref), tolerance = 1e-3)
+})
+
+test_that("the checks count the observations with a positive weight", {
+  d <- err_data()
+  d$w0 <- c(1, 0, 1, 1, 0, 1, 1, 1, 0, 1, 1, 1)
+  d$g9 <- factor(c(1, 1, 2, 3, 4, 4, 5, 6, 7, 7, 8, 9))
+  # 9 levels, 12 rows but 9 observations: lme4 refuses the 9 rows the
+  # same way (zero-weight rows are not in the likelihood, nor in nobs())
+  msg <- error_message(glmmr(y ~ x + (1 | g9), data = d, weights = w0))
+  expect_identical(msg, paste("number of levels of each grouping factor must be",
+                              "< number of observations (problems: g9)"))
+  skip_if_not_installed("lme4")
+  expect_identical(msg, error_message(lme4::lmer(y ~ x + (1 | g9),
+                                                 data = d[d$w0 > 0, ])))
+})
+
+test_that("fewer than two observations is an error saying so", {
+  d <- err_data()
+  d$yb <- rep(c(0, 1), 6)
+  expect_error(glmmr(yb ~ 1 + (1 | g), data = d[1, ], family = binomial),
+               "too few observations (1)", fixed = TRUE)
+  expect_error(glmmr(y ~ 1 + (1 | g), data = d[1, ]),
+               "too few observations (1)", fixed = TRUE)
+  d$w1 <- c(1, rep(0, 11))
+  expect_error(glmmr(yb ~ x + (1 | g), data = d, weights = w1, family = binomial),
+               "too few observations (1)", fixed = TRUE)
+  skip_if_not_installed("lme4")
+  # lme4's message for one row is that of its check.nlev.gtr.1, which ours
+  # carries too
+  expect_error(lme4::glmer(yb ~ 1 + (1 | g), data = d[1, ], family = binomial),
+               "grouping factors must have > 1 sampled level")
+  expect_error(glmmr(yb ~ 1 + (1 | g), data = d[1, ], family = binomial),
+               "grouping factors must have > 1 sampled level")
+})
+
 test_that("`data` must be a data frame", {
   d <- err_data()
   expect_error(glmmr(y ~ x + (1 | g), data = as.matrix(d[, c("y", "x", "id")])),
