@@ -90,6 +90,7 @@ glmmr <- function(formula, data = NULL, family = gaussian, REML = FALSE,
                                  lmm = is_lmm)
   if (is_lmm) {
     y <- gaussian_response(structures$response)
+    check_response_varies(y, structures$weights)
     fit <- lmm_engine_fit(y, structures, REML, control)
     fit$vcov_factor <- fit$vcov
     return(new_glmmr(fit, mc, frame, structures, y, family, REML, control,
@@ -99,6 +100,7 @@ glmmr <- function(formula, data = NULL, family = gaussian, REML = FALSE,
   check_nagq_terms(nAGQ, structures$reterms)
   resp <- glmm_response(structures$response, family, structures$weights)
   structures$weights <- resp$weights
+  check_response_varies(resp$y, resp$weights)
   fit <- glmm_engine_fit(resp, structures, family, nAGQ, control)
   fit$objective <- fit$objective + resp$ll_correction
   object <- new_glmmr(fit, mc, frame, structures, resp$y, family, FALSE,
@@ -121,6 +123,26 @@ gaussian_response <- function(response) {
     stop("the response contains non-finite values (Inf or NaN)", call. = FALSE)
   }
   response
+}
+
+#' Stop if the response is constant
+#'
+#' lme4's `check.response.not.const` (an error for glmer, in its words),
+#' applied to every family: with one value there is no variation to
+#' model, and the fit would be degenerate (a zero residual variance for an
+#' LMM, fixed effects running off to infinity for all-0 or all-1 binomial
+#' and all-0 Poisson responses).
+#' @param y The response as the engine takes it (proportions for binomial).
+#' @param weights Its weights; rows with weight 0 are not fitted and do not
+#'   count.
+#' @noRd
+check_response_varies <- function(y, weights) {
+  y <- y[weights > 0]
+  if (length(y) && all(y == y[1L])) {
+    stop("Response is constant (every observation is ", format(y[1L]),
+         "): there is no variation for a model to describe", call. = FALSE)
+  }
+  invisible(y)
 }
 
 #' One call into the engine for a linear mixed model

@@ -197,6 +197,42 @@ test_that("fewer than two observations is an error saying so", {
                "grouping factors must have > 1 sampled level")
 })
 
+test_that("a constant response is an error for every family, in lme4's words", {
+  d <- err_data()
+  d$zero <- 0
+  d$one <- 1
+  d$three <- 3
+  d$size <- 4
+  for (call in list(
+    quote(glmmr(zero ~ x + (1 | g), data = d, family = binomial)),
+    quote(glmmr(one ~ x + (1 | g), data = d, family = binomial)),
+    quote(glmmr(cbind(zero, size) ~ x + (1 | g), data = d, family = binomial)),
+    quote(glmmr(zero ~ x + (1 | g), data = d, family = poisson)),
+    quote(glmmr(three ~ x + (1 | g), data = d, family = poisson)),
+    quote(glmmr(three ~ x + (1 | g), data = d, family = Gamma)),
+    quote(glmmr(three ~ x + (1 | g), data = d)),
+    quote(glmmr(three ~ x + (1 | g), data = d, REML = TRUE))
+  )) {
+    expect_error(eval(call), "^Response is constant \\(every observation is [013]\\)")
+  }
+  # rows with weight 0 are not fitted: the rest is constant
+  d$yw <- c(5, rep(3, 11))
+  d$w <- c(0, rep(1, 11))
+  expect_error(glmmr(yw ~ x + (1 | g), data = d, weights = w),
+               "Response is constant (every observation is 3)", fixed = TRUE)
+  skip_if_not_installed("lme4")
+  # glmer refuses it in these words; lmer fits a degenerate model with a
+  # criterion of -Inf (a zero residual variance)
+  expect_error(lme4::glmer(zero ~ x + (1 | g), data = d, family = binomial),
+               "^Response is constant$")
+  expect_error(lme4::glmer(cbind(zero, size) ~ x + (1 | g), data = d, family = binomial),
+               "^Response is constant$")
+  expect_error(lme4::glmer(three ~ x + (1 | g), data = d, family = poisson),
+               "^Response is constant$")
+  ref <- suppressWarnings(suppressMessages(lme4::lmer(three ~ x + (1 | g), data = d)))
+  expect_identical(lme4::getME(ref, "devcomp")$cmp[["REML"]], -Inf)
+})
+
 test_that("`data` must be a data frame", {
   d <- err_data()
   expect_error(glmmr(y ~ x + (1 | g), data = as.matrix(d[, c("y", "x", "id")])),
