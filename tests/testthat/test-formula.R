@@ -205,3 +205,29 @@ test_that("group_components splits a:b:c (with parentheses) into its parts", {
   expect_identical(group_components(quote((a:(b)))), list(quote(a), quote(b)))
   expect_identical(group_components(quote(factor(a))), list(quote(factor(a))))
 })
+
+# ---------------------------------------------------------------------------
+# Many terms: the helpers loop along a chain of `+` instead of recursing, so
+# a long formula does not exhaust the C stack (170 terms used to: "C stack
+# usage ... is too close to the limit")
+
+test_that("find_bars, no_bars and sub_bars take a formula with thousands of terms", {
+  vars <- paste0("v", 1:3000)
+  f <- stats::as.formula(paste("y ~", paste(vars, collapse = " + "),
+                               "+ (1 | g) - v3 + (x || h)"))
+  expect_lang_list(find_bars(f), list(quote(1 | g), quote(x || h)))
+  nb <- no_bars(f)
+  # the reference: the same formula written without its bar terms
+  expect_lang(nb, stats::as.formula(paste("y ~", paste(vars, collapse = " + "),
+                                          "- v3")))
+  sb <- sub_bars(f)
+  expect_lang(sb, stats::as.formula(paste("y ~", paste(vars, collapse = " + "),
+                                          "+ (1 + g) - v3 + (x + h)")))
+})
+
+test_that("no_bars keeps the signs and order of the terms left", {
+  expect_lang(no_bars(y ~ (1 | g) - 1), y ~ -1)
+  expect_lang(no_bars(y ~ (1 | g) + x - z + (1 | h) + w), y ~ x - z + w)
+  expect_lang(no_bars(y ~ -1 + (1 | g) + x), y ~ -1 + x)
+  expect_lang(no_bars(y ~ x + ((1 | g) + z)), y ~ x + (z))
+})

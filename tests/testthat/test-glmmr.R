@@ -282,3 +282,31 @@ test_that("a row with zero prior weight contributes nothing: the fit without it 
   expect_equal(as.numeric(logLik(m)), as.numeric(logLik(l)), tolerance = 1e-6)
   expect_equal(sigma(m), sigma(l), tolerance = 1e-5)
 })
+
+# ---------------------------------------------------------------------------
+# Formulas: many terms (issue 11)
+
+test_that("a formula with 200 terms is fitted (it exhausted the C stack), as lme4 fits it", {
+  many_terms <- function() {
+    set.seed(22)
+    n <- 400
+    d <- as.data.frame(matrix(stats::rnorm(n * 200), n, 200,
+                              dimnames = list(NULL, paste0("v", 1:200))))
+    d$g <- factor(rep(1:20, each = 20))
+    d$y <- stats::rnorm(n) + d$v1 + stats::rnorm(20)[d$g]
+    f <- stats::as.formula(paste("y ~", paste0("v", 1:200, collapse = " + "), "+ (1 | g)"))
+    list(d = d, f = f)
+  }
+  # in a fresh process: a stack overflow in C code could end the session
+  fit <- in_fresh_r(function(many_terms) {
+    x <- many_terms()
+    m <- glmmr::glmmr(x$f, x$d)
+    list(fixef = glmmr::fixef(m), logLik = as.numeric(stats::logLik(m)))
+  }, list(many_terms = many_terms))
+  expect_length(fit$fixef, 201L)
+  skip_if_not_installed("lme4")
+  x <- many_terms()
+  ref <- lme4::lmer(x$f, x$d, REML = FALSE)
+  expect_equal(fit$logLik, as.numeric(logLik(ref)), tolerance = 1e-7)
+  expect_equal(fit$fixef, lme4::fixef(ref), tolerance = 1e-5)
+})
