@@ -314,3 +314,75 @@ sub_bars <- function(formula) {
   formula[[length(formula)]] <- replace(formula_rhs(formula))
   formula
 }
+
+#' Expand `.` in a formula over the columns of the data
+#'
+#' As in `lm()` and lme4, `.` on the right-hand side stands for every column
+#' of `data` that is not a variable of the response (lme4 leaves it to
+#' `model.frame()`; so grouping variables and random-effects covariates are
+#' included too). It is expanded here, before the model frame is built, so
+#' that the fit's formula names its variables and `predict()` and
+#' `simulate()` need no data to understand it. `.` is expanded where
+#' `terms()` would expand it: as a term of the fixed part, or an operand of
+#' `+`, `-`, `*`, `/`, `:`, `^`, `%in%` or parentheses; not inside other
+#' calls, and not inside random-effects terms, where it is an error.
+#'
+#' @param formula A two-sided formula.
+#' @param data The data frame, or `NULL`.
+#' @return The formula with `.` replaced (same environment), or `formula`
+#'   unchanged if it has no `.`.
+#' @noRd
+expand_dot <- function(formula, data) {
+  rhs <- formula_rhs(formula)
+  if (!("." %in% all.vars(rhs))) return(formula)
+  if (is.null(data)) {
+    stop("'.' in formula and no `data` argument: `.` stands for the ",
+         "columns of `data`", call. = FALSE)
+  }
+  cols <- setdiff(names(data), all.vars(formula[[2L]]))
+  dot <- as.name(".")
+  sum_of <- if (length(cols)) {
+    Reduce(function(a, b) call("+", a, b), lapply(cols, as.name))
+  } else {
+    1
+  }
+  ops <- c("+", "-", "*", "/", ":", "^", "%in%", "(")
+  # a `.` deeper than the top-level sum is replaced by `(a + b + ...)`, so
+  # that `.^2` or `. : x` keep their meaning
+  expand <- function(term) {
+    if (identical(term, dot)) return(call("(", sum_of))
+    if (!is.call(term) || is_bar_call(term)) return(term)
+    if (!any(vapply(ops, function(op) is_call_to(term, op), logical(1)))) {
+      return(term)
+    }
+    if ((is_call_to(term, "+") || is_call_to(term, "-")) && length(term) == 3L) {
+      sc <- sum_chain(term)
+      return(fold_chain(expand(sc$first), sc$ops, lapply(sc$operands, expand)))
+    }
+    for (i in seq_along(term)[-1L]) term[[i]] <- expand(term[[i]])
+    term
+  }
+  # the terms of the top-level sum: a `.` added there becomes the columns'
+  # terms themselves, so `y ~ . + (1 | g)` reads `y ~ a + b + g + (1 | g)`
+  sc <- sum_chain(rhs)
+  pieces <- c(list(sc$first), sc$operands)
+  ops_in <- c("+", sc$ops)
+  out_ops <- character(0)
+  out <- list()
+  for (i in seq_along(pieces)) {
+    if (identical(pieces[[i]], dot) && ops_in[i] == "+" && length(cols)) {
+      out <- c(out, lapply(cols, as.name))
+      out_ops <- c(out_ops, rep("+", length(cols)))
+    } else {
+      out <- c(out, list(expand(pieces[[i]])))
+      out_ops <- c(out_ops, ops_in[i])
+    }
+  }
+  rhs <- fold_chain(out[[1L]], out_ops[-1L], out[-1L])
+  if (any(vapply(find_bars(rhs), function(b) "." %in% all.vars(b), logical(1)))) {
+    stop("`.` cannot be used inside a random-effects term such as (. | g): ",
+         "name the variables", call. = FALSE)
+  }
+  formula[[length(formula)]] <- rhs
+  formula
+}

@@ -115,7 +115,8 @@ check_frame_finite <- function(frame) {
 #'   contrasts, control)`.
 #' @param env The environment of the caller of the entry point.
 #' @return A model frame (data frame with a `"terms"` attribute) with extra
-#'   attributes `"formula"` (the original mixed-model formula) and
+#'   attributes `"formula"` (the mixed-model formula, with `.` expanded over
+#'   the columns of `data` by [expand_dot()]) and
 #'   `"fixed_terms"` (terms of the fixed-effects part, see
 #'   `make_fixed_terms()`).
 #' @noRd
@@ -145,6 +146,7 @@ build_frame <- function(mc, env = parent.frame()) {
     }
   }
 
+  formula <- expand_dot(formula, data)
   full_form <- sub_bars(formula)
   vars <- all.vars(full_form)
   for (v in vars) {

@@ -284,7 +284,26 @@ test_that("a row with zero prior weight contributes nothing: the fit without it 
 })
 
 # ---------------------------------------------------------------------------
-# Formulas: many terms (issue 11)
+# Formulas: `.` and many terms (issue 11)
+
+test_that("`.` stands for the other columns of the data, as in lme4", {
+  set.seed(21)
+  d <- data.frame(y = stats::rnorm(40), a = stats::rnorm(40), b = stats::rnorm(40),
+                  g = factor(rep(1:8, 5)), x = stats::rnorm(40))
+  m <- glmmr(y ~ . + (1 | g), d)
+  expect_identical(deparse1(formula(m)), "y ~ a + b + g + x + (1 | g)")
+  skip_if_not_installed("lme4")
+  # lme4 leaves `.` to model.frame(), which includes the grouping factor
+  ref <- suppressMessages(lme4::lmer(y ~ . + (1 | g), d, REML = FALSE))
+  expect_identical(names(fixef(m)), names(lme4::fixef(ref)))
+  expect_equal(fixef(m), lme4::fixef(ref), tolerance = 1e-5)
+  expect_equal(as.numeric(logLik(m)), as.numeric(logLik(ref)), tolerance = 1e-7)
+  d$count <- stats::rpois(40, 3)
+  mp <- glmmr(count ~ . - y + (1 | g), d[, c("count", "y", "a", "g")], family = poisson)
+  refp <- suppressMessages(lme4::glmer(count ~ . - y + (1 | g),
+                                       d[, c("count", "y", "a", "g")], family = poisson))
+  expect_equal(fixef(mp), lme4::fixef(refp), tolerance = 1e-4)
+})
 
 test_that("a formula with 200 terms is fitted (it exhausted the C stack), as lme4 fits it", {
   many_terms <- function() {
