@@ -102,10 +102,20 @@ glmmr <- function(formula, data = NULL, family = gaussian, REML = FALSE,
   structures$weights <- resp$weights
   check_response_varies(resp$y, resp$weights)
   fit <- glmm_engine_fit(resp, structures, family, nAGQ, control)
+  separated <- separated_columns(structures$X, resp$y, resp$weights,
+                                 structures$offset, family, fit$eta)
+  if (length(separated)) separation_warning(separated, family)
   fit$objective <- fit$objective + resp$ll_correction
-  object <- new_glmmr(fit, mc, frame, structures, resp$y, family, FALSE,
-                      control, nAGQ = as.integer(nAGQ), dist = resp$dist,
-                      has_scale = resp$has_scale)
+  object <- withCallingHandlers(
+    new_glmmr(fit, mc, frame, structures, resp$y, family, FALSE,
+              control, nAGQ = as.integer(nAGQ), dist = resp$dist,
+              has_scale = resp$has_scale),
+    warning = function(w) {
+      # with infinite estimates the optimum is not a point: the checks of
+      # the gradient and Hessian there (a gradient that does not vanish,
+      # "rescale the predictors") only repeat the separation warning
+      if (length(separated)) invokeRestart("muffleWarning")
+    })
   object$ll_correction <- resp$ll_correction
   object
 }

@@ -233,6 +233,73 @@ test_that("a constant response is an error for every family, in lme4's words", {
   expect_identical(lme4::getME(ref, "devcomp")$cmp[["REML"]], -Inf)
 })
 
+# ---------------------------------------------------------------------------
+# Separation: infinite fixed-effects estimates get a warning naming them.
+# The reference for which columns diverge is the linear program of Konis
+# (2007; detectseparation's method), solved with lpSolve: the directions b
+# (|b_j| <= 1) along which the log-likelihood keeps increasing: for 0/1
+# responses (2y - 1) x_i'b >= 0 for every row; for counts x_i'b <= 0 where
+# y = 0 and x_i'b = 0 elsewhere. A column with a non-zero b_j diverges.
+lp_separated <- function(X, y, counts = FALSE) {
+  A <- if (counts) -X else (2 * y - 1) * X
+  dir <- if (counts) ifelse(y == 0, ">=", "=") else rep(">=", nrow(A))
+  obj <- colSums(A[dir == ">=", , drop = FALSE])
+  p <- ncol(X)
+  # lpSolve's variables are non-negative: u = b + 1 in [0, 2]
+  sol <- lpSolve::lp("max", obj, rbind(A, diag(p)), c(dir, rep("<=", p)),
+                     c(rowSums(A), rep(2, p)))
+  colnames(X)[abs(sol$solution - 1) > 1e-8]
+}
+
+separation_data <- function() {
+  set.seed(5)
+  n <- 120
+  d <- data.frame(x = stats::rnorm(n), z = stats::rnorm(n),
+                  f = factor(sample(c("a", "b", "c"), n, TRUE)),
+                  g = factor(rep(1:12, 10)))
+  d$complete <- as.numeric(d$x > 0.2)
+  d$quasi <- stats::rbinom(n, 1, 0.5)
+  d$quasi[d$f == "c"] <- 0
+  d$fine <- stats::rbinom(n, 1, stats::plogis(1.5 * d$x))
+  d$group0 <- stats::rbinom(n, 1, 0.5)
+  d$group0[d$g == "3"] <- 0
+  d
+}
+
+test_that("separation gets a warning naming it and the columns involved", {
+  d <- separation_data()
+  expect_warning(m <- glmmr(complete ~ x + (1 | g), d, family = binomial),
+                 "^separation: the fixed effects \\(Intercept\\), x predict")
+  # lme4 and glmmTMB report these values silently; they are arbitrary
+  expect_gt(abs(fixef(m)[["x"]]), 100)
+  expect_warning(glmmr(quasi ~ x + f + (1 | g), d, family = binomial),
+                 "^separation: the fixed effects fc predict")
+  expect_warning(glmmr(quasi ~ x + f + (1 | g), d, family = binomial(link = "probit")),
+                 "^separation: the fixed effects fc predict")
+  expect_warning(glmmr(complete ~ x + (1 | g), d, family = binomial, nAGQ = 0),
+                 "^separation: the fixed effects \\(Intercept\\), x predict")
+  # a Poisson level with only zero counts
+  d$count <- stats::rpois(nrow(d), 2)
+  d$count[d$f == "b"] <- 0
+  expect_warning(glmmr(count ~ x + f + (1 | g), d, family = poisson),
+                 "^separation: the fixed effects fb predict .*means of 0")
+  # no warning without separation, nor when only a level of the grouping
+  # factor has no successes (its random effect is penalized)
+  expect_silent(glmmr(fine ~ x + z + (1 | g), d, family = binomial))
+  expect_silent(glmmr(group0 ~ x + (1 | g), d, family = binomial))
+  skip_if_not_installed("lpSolve")
+  X <- stats::model.matrix(~ x, d)
+  expect_identical(lp_separated(X, d$complete), c("(Intercept)", "x"))
+  expect_identical(lp_separated(stats::model.matrix(~ x + f, d), d$quasi), "fc")
+  expect_identical(lp_separated(stats::model.matrix(~ x + z, d), d$fine), character(0))
+  expect_identical(lp_separated(X, d$group0), character(0))
+  expect_identical(lp_separated(stats::model.matrix(~ x + f, d), d$count, counts = TRUE),
+                   "fb")
+  # and glm's own symptom for the fixed part
+  expect_true("glm.fit: fitted probabilities numerically 0 or 1 occurred" %in%
+                capture_warnings(stats::glm(complete ~ x, stats::binomial, d)))
+})
+
 test_that("`data` must be a data frame", {
   d <- err_data()
   expect_error(glmmr(y ~ x + (1 | g), data = as.matrix(d[, c("y", "x", "id")])),
