@@ -352,42 +352,66 @@ test_that("invalid REML and control are errors", {
   expect_error(glmmr_control(max_evals = -1), "max_evals")
 })
 
-# ---------------------------------------------------------------------------
-# The engine boundary
-
-test_that("a panic inside Rust comes back as an error element, R survives", {
-  res <- glmmr:::rust_panic_test("boom 100% %s %n")
-  expect_type(res, "list")
-  expect_false(is.null(res$error))
-  expect_match(res$error, "boom 100%", fixed = TRUE)
-  # R is still alive and the engine still works
-  expect_identical(1 + 1, 2)
-  expect_s3_class(glmmr(y ~ x + (1 | g), data = err_data()), "glmmr")
+test_that("unknown or misspelled arguments are errors naming them", {
+  d <- err_data()
+  d$yb <- rep(c(0, 1), 6)
+  expect_error(glmmr(yb ~ x + (1 | g), data = d, famly = binomial),
+               "unused argument (famly = binomial)", fixed = TRUE)
+  # lme4's arguments that glmmr does not have are not silently ignored
+  expect_error(glmmr(y ~ x + (1 | g), data = d, verbose = 2),
+               "unused argument (verbose = 2)", fixed = TRUE)
+  expect_error(glmmr(y ~ x + (1 | g), data = d, start = list(theta = 1)),
+               "unused argument (start = list(theta = 1))", fixed = TRUE)
+  expect_error(glmmr_control(maxevals = 10), "unused argument (maxevals = 10)",
+               fixed = TRUE)
+  expect_error(glmmr_control(optimizer = "bobyqa"),
+               "unused argument (optimizer = \"bobyqa\")", fixed = TRUE)
+  m <- glmmr(y ~ x + (1 | g), data = d)
+  expect_error(update(m, REMl = TRUE), "unused argument (REMl = TRUE)", fixed = TRUE)
 })
 
-test_that("engine_call turns an engine error into an R error", {
-  expect_error(glmmr:::engine_call(glmmr:::rust_panic_test("x %d")),
-               "glmmr engine")
+# ---------------------------------------------------------------------------
+# The engine boundary: these call the Rust binding with input that would end
+# the R session if the binding mishandled it, so they run in a fresh R
+# process (helper-subprocess.R), where a crash fails the test instead of
+# ending the test run.
+
+test_that("a panic inside Rust comes back as an error element, R survives", {
+  out <- in_fresh_r(function(d) {
+    res <- glmmr:::rust_panic_test("boom 100% %s %n")
+    # R is still alive and the engine still works
+    fit <- glmmr::glmmr(y ~ x + (1 | g), data = d)
+    list(res = res, class = class(fit),
+         engine_error = tryCatch(glmmr:::engine_call(glmmr:::rust_panic_test("x %d")),
+                                 error = conditionMessage))
+  }, list(d = err_data()))
+  expect_type(out$res, "list")
+  expect_false(is.null(out$res$error))
+  expect_match(out$res$error, "boom 100%", fixed = TRUE)
+  expect_identical(out$class, "glmmr")
+  # engine_call() turns the engine's error element into an R error
+  expect_match(out$engine_error, "^glmmr engine: ")
 })
 
 test_that("the engine validates its input instead of crashing", {
-  # grouping codes out of range (9 > nlevels = 2)
-  res <- glmmr:::rust_fit_lmm(
-    y = c(1, 2, 3), x = rep(1, 3), p = 1L,
-    terms = list(list(group = c(1L, 2L, 9L), nlevels = 2L, z = matrix(1, 3, 1))),
-    weights = rep(1, 3), offset = rep(0, 3), reml = FALSE, control = NULL)
-  expect_type(res, "list")
-  expect_type(res$error, "character")
-  expect_match(res$error, "out of range")
-
-  # `terms` not a list
-  res <- glmmr:::rust_fit_lmm(
-    y = c(1, 2, 3), x = rep(1, 3), p = 1L, terms = "not a list",
-    weights = rep(1, 3), offset = rep(0, 3), reml = FALSE, control = NULL)
-  expect_type(res, "list")
-  expect_type(res$error, "character")
-  expect_match(res$error, "terms.*list")
-
-  # R is still alive
-  expect_identical(sum(1:3), 6L)
+  out <- in_fresh_r(function() {
+    # grouping codes out of range (9 > nlevels = 2)
+    range <- glmmr:::rust_fit_lmm(
+      y = c(1, 2, 3), x = rep(1, 3), p = 1L,
+      terms = list(list(group = c(1L, 2L, 9L), nlevels = 2L, z = matrix(1, 3, 1))),
+      weights = rep(1, 3), offset = rep(0, 3), reml = FALSE, control = NULL)
+    # `terms` not a list
+    not_list <- glmmr:::rust_fit_lmm(
+      y = c(1, 2, 3), x = rep(1, 3), p = 1L, terms = "not a list",
+      weights = rep(1, 3), offset = rep(0, 3), reml = FALSE, control = NULL)
+    # R is still alive
+    list(range = range, not_list = not_list, alive = sum(1:3))
+  })
+  expect_type(out$range, "list")
+  expect_type(out$range$error, "character")
+  expect_match(out$range$error, "out of range")
+  expect_type(out$not_list, "list")
+  expect_type(out$not_list$error, "character")
+  expect_match(out$not_list$error, "terms.*list")
+  expect_identical(out$alive, 6L)
 })
