@@ -24,7 +24,18 @@
 #' approximation. The log-likelihood is always reported on one absolute
 #' scale, normalising constants included, whatever `nAGQ` is.
 #'
+#' Before anything is fitted, the model is checked as lme4 checks it, with
+#' lme4's messages: each grouping factor needs more than one level and
+#' fewer levels than observations, and each random-effects term fewer
+#' random effects (levels times columns) than observations (a GLMM may have
+#' as many as there are observations); a constant response is an error.
+#' When some fixed effects have infinite maximum-likelihood estimates
+#' (separation: fitted probabilities of 0 or 1, or Poisson means of 0), a
+#' warning names them.
+#'
 #' @param formula A two-sided formula with at least one random-effects term.
+#'   `.` stands for the columns of `data` that are not in the response, as
+#'   in [stats::lm()] and lme4 (grouping variables included).
 #' @param data A data frame holding the variables of the model.
 #' @param family A family: `gaussian` (the default), `binomial` (links logit,
 #'   probit, cloglog, cauchit, log) or `poisson` (links log, sqrt, identity),
