@@ -7,7 +7,8 @@
 #               network access, which proves the build from vendored crates
 
 R_DEBS = r-base-dev r-cran-lme4 r-cran-mlmrev r-cran-testthat r-cran-roxygen2 \
-         r-cran-knitr r-cran-rmarkdown r-cran-glmmtmb pandoc qpdf
+         r-cran-knitr r-cran-rmarkdown r-cran-glmmtmb r-cran-callr r-cran-lpsolve \
+         pandoc qpdf
 PKG = glmmr
 VERSION = $(shell sed -n 's/^Version: //p' DESCRIPTION)
 TARBALL = $(PKG)_$(VERSION).tar.gz

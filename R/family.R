@@ -256,3 +256,70 @@ glmm_response <- function(response, family, weights) {
        has_scale = fam %in% c("Gamma", "inverse.gaussian", "gaussian"),
        ll_correction = ll_correction)
 }
+
+#' Fixed-effects columns whose maximum-likelihood estimates are infinite
+#'
+#' Separation: when some columns of X predict 0/1 responses exactly
+#' (binomial), or push the mean to 0 where every count is 0 (Poisson), the
+#' likelihood keeps increasing as their coefficients run off to infinity.
+#' The random effects do not prevent it (their penalty does not touch the
+#' fixed effects), so the engine stops somewhere large with a gradient that
+#' does not vanish. Only a fit that reaches fitted values of (nearly)
+#' exactly 0 or 1 is looked at further, with a glm of the fixed part: when
+#' glm's fit reaches such values too, ten more Newton iterations from its
+#' estimates are run; a coefficient with a finite estimate has converged
+#' and no longer moves, one that is infinite keeps moving the linear
+#' predictor by about one unit per iteration.
+#'
+#' @param X,y,weights,offset The fixed-effects matrix, response (proportions
+#'   for binomial), weights and offset as the engine takes them.
+#' @param family The family object.
+#' @param eta The engine's linear predictor at the rows with a positive
+#'   weight.
+#' @return The names of the columns of `X` whose estimates diverge (empty if
+#'   none, for other families, or when the glm cannot be fitted).
+#' @noRd
+separated_columns <- function(X, y, weights, offset, family, eta) {
+  if (!family$family %in% c("binomial", "poisson") || ncol(X) == 0L) {
+    return(character(0))
+  }
+  at_edge <- function(mu, edge) {
+    any(mu < edge | (family$family == "binomial" & mu > 1 - edge))
+  }
+  if (!at_edge(family$linkinv(eta), 1e-6)) return(character(0))
+  keep <- weights > 0
+  X <- X[keep, , drop = FALSE]
+  fit_glm <- function(start, control) {
+    tryCatch(suppressWarnings(stats::glm.fit(
+      X, y[keep], weights[keep], start = start, offset = offset[keep],
+      family = family, control = control)), error = function(e) NULL)
+  }
+  fit <- fit_glm(NULL, stats::glm.control())
+  if (is.null(fit) || anyNA(fit$coefficients)) return(character(0))
+  # glm's own sign of trouble ("fitted probabilities numerically 0 or 1"),
+  # with room for where its convergence rule stops the divergence
+  if (!at_edge(fit$fitted.values, 1e-8)) return(character(0))
+  # a tolerance no change meets: `maxit` more iterations
+  more <- fit_glm(fit$coefficients, list(epsilon = .Machine$double.xmin, maxit = 10L))
+  if (is.null(more) || anyNA(more$coefficients)) return(character(0))
+  # the change of each column's contribution to the linear predictor
+  moved <- abs(more$coefficients - fit$coefficients) *
+    apply(abs(X), 2L, max)
+  colnames(X)[moved > 1e-2]
+}
+
+#' The warning for separation
+#' @param columns The columns whose estimates diverge (see
+#'   [separated_columns()]).
+#' @param family The family object.
+#' @noRd
+separation_warning <- function(columns, family) {
+  warning("separation: the fixed effects ", paste(columns, collapse = ", "),
+          " predict some responses exactly (fitted ",
+          if (family$family == "binomial") "probabilities of 0 or 1"
+          else "means of 0 where the counts are 0",
+          "), so their maximum-likelihood estimates are infinite; the ",
+          "estimates reported are where the optimizer stopped and their ",
+          "standard errors are meaningless. Remove or merge the predictors ",
+          "involved, or use a penalized fit", call. = FALSE)
+}

@@ -6,6 +6,12 @@
 # random-effects terms (`find_bars()`, `expand_bars()`) and a formula that
 # mentions every variable of the model (`sub_bars()`), used to build a single
 # model frame so that missing values are handled consistently.
+#
+# A right-hand side with many terms is a long chain of `+` calls, nested as
+# deep as there are terms. The helpers walk such chains with a loop
+# (`sum_chain()`), and recurse only into parentheses and grouping
+# expressions, so that a formula with hundreds of terms does not exhaust
+# R's C stack.
 
 #' Is a language object a random-effects bar call?
 #'
@@ -35,6 +41,54 @@ formula_rhs <- function(formula) {
   formula[[length(formula)]]
 }
 
+#' The operands of a chain of binary `+` and `-` calls
+#'
+#' `a + b - c` is parsed as `(a + b) - c`: a left spine as long as the
+#' number of terms. This walks the spine with a loop, not by recursion.
+#'
+#' @param expr A language object.
+#' @return A list: `first`, the leftmost operand (which is not a binary
+#'   `+` or `-` call; it may be a unary one), `ops`, the operators and
+#'   `operands`, the right operands, both from left to right, so that
+#'   `first ops[1] operands[[1]] ops[2] operands[[2]] ...` is `expr`
+#'   (empty when `expr` is not a binary `+` or `-` call).
+#' @noRd
+sum_chain <- function(expr) {
+  ops <- character(0)
+  operands <- list()
+  k <- 0L
+  while ((is_call_to(expr, "+") || is_call_to(expr, "-")) &&
+           length(expr) == 3L) {
+    k <- k + 1L
+    ops[k] <- as.character(expr[[1L]])
+    operands[k] <- list(expr[[3L]])
+    expr <- expr[[2L]]
+  }
+  list(first = expr, ops = rev(ops), operands = rev(operands))
+}
+
+#' Rebuild a chain of `+` and `-` calls from its pieces
+#'
+#' The inverse of [sum_chain()], left-associated as the parser builds it,
+#' with pieces dropped where they are `NULL`: a dropped `first` makes the
+#' next operand the first (with a unary minus if its operator is `-`).
+#'
+#' @param first,ops,operands As returned by [sum_chain()], with some
+#'   elements possibly `NULL`.
+#' @return A language object, or `NULL` if every piece was dropped.
+#' @noRd
+fold_chain <- function(first, ops, operands) {
+  acc <- first
+  for (i in seq_along(ops)) {
+    r <- operands[[i]]
+    if (is.null(r)) next
+    acc <- if (!is.null(acc)) call(ops[i], acc, r)
+           else if (ops[i] == "-") call("-", r)
+           else r
+  }
+  acc
+}
+
 #' Find the random-effects terms of a mixed-model formula
 #'
 #' Walks the right-hand side of `formula` and collects every bar term
@@ -52,7 +106,10 @@ find_bars <- function(formula) {
     if (is_bar_call(term)) return(list(term))
     if (is_call_to(term, "(")) return(walk(term[[2L]]))
     if (is_call_to(term, "+") || is_call_to(term, "-")) {
-      return(unlist(lapply(as.list(term)[-1L], walk), recursive = FALSE))
+      if (length(term) == 2L) return(walk(term[[2L]]))
+      sc <- sum_chain(term)
+      return(unlist(lapply(c(list(sc$first), sc$operands), walk),
+                    recursive = FALSE))
     }
     list()
   }
@@ -199,25 +256,15 @@ no_bars <- function(formula) {
       term[[2L]] <- inner
       return(term)
     }
-    if (is_call_to(term, "+")) {
-      if (length(term) == 2L) return(strip(term[[2L]]))
-      l <- strip(term[[2L]])
-      r <- strip(term[[3L]])
-      if (is.null(l)) return(r)
-      if (is.null(r)) return(l)
-      return(call("+", l, r))
+    if (is_call_to(term, "+") && length(term) == 2L) return(strip(term[[2L]]))
+    if (is_call_to(term, "-") && length(term) == 2L) {
+      r <- strip(term[[2L]])
+      if (is.null(r)) return(NULL)
+      return(call("-", r))
     }
-    if (is_call_to(term, "-")) {
-      if (length(term) == 2L) {
-        r <- strip(term[[2L]])
-        if (is.null(r)) return(NULL)
-        return(call("-", r))
-      }
-      l <- strip(term[[2L]])
-      r <- strip(term[[3L]])
-      if (is.null(r)) return(l)
-      if (is.null(l)) return(call("-", r))
-      return(call("-", l, r))
+    if (is_call_to(term, "+") || is_call_to(term, "-")) {
+      sc <- sum_chain(term)
+      return(fold_chain(strip(sc$first), sc$ops, lapply(sc$operands, strip)))
     }
     term
   }
@@ -252,6 +299,12 @@ sub_bars <- function(formula) {
     if (is_bar_call(term)) {
       return(call("+", term[[2L]], plus_grouping(term[[3L]])))
     }
+    if ((is_call_to(term, "+") || is_call_to(term, "-")) &&
+          length(term) == 3L) {
+      sc <- sum_chain(term)
+      return(fold_chain(replace(sc$first), sc$ops,
+                        lapply(sc$operands, replace)))
+    }
     if (is_call_to(term, "(") || is_call_to(term, "+") ||
           is_call_to(term, "-")) {
       for (i in seq_along(term)[-1L]) term[[i]] <- replace(term[[i]])
@@ -259,5 +312,77 @@ sub_bars <- function(formula) {
     term
   }
   formula[[length(formula)]] <- replace(formula_rhs(formula))
+  formula
+}
+
+#' Expand `.` in a formula over the columns of the data
+#'
+#' As in `lm()` and lme4, `.` on the right-hand side stands for every column
+#' of `data` that is not a variable of the response (lme4 leaves it to
+#' `model.frame()`; so grouping variables and random-effects covariates are
+#' included too). It is expanded here, before the model frame is built, so
+#' that the fit's formula names its variables and `predict()` and
+#' `simulate()` need no data to understand it. `.` is expanded where
+#' `terms()` would expand it: as a term of the fixed part, or an operand of
+#' `+`, `-`, `*`, `/`, `:`, `^`, `%in%` or parentheses; not inside other
+#' calls, and not inside random-effects terms, where it is an error.
+#'
+#' @param formula A two-sided formula.
+#' @param data The data frame, or `NULL`.
+#' @return The formula with `.` replaced (same environment), or `formula`
+#'   unchanged if it has no `.`.
+#' @noRd
+expand_dot <- function(formula, data) {
+  rhs <- formula_rhs(formula)
+  if (!("." %in% all.vars(rhs))) return(formula)
+  if (is.null(data)) {
+    stop("'.' in formula and no `data` argument: `.` stands for the ",
+         "columns of `data`", call. = FALSE)
+  }
+  cols <- setdiff(names(data), all.vars(formula[[2L]]))
+  dot <- as.name(".")
+  sum_of <- if (length(cols)) {
+    Reduce(function(a, b) call("+", a, b), lapply(cols, as.name))
+  } else {
+    1
+  }
+  ops <- c("+", "-", "*", "/", ":", "^", "%in%", "(")
+  # a `.` deeper than the top-level sum is replaced by `(a + b + ...)`, so
+  # that `.^2` or `. : x` keep their meaning
+  expand <- function(term) {
+    if (identical(term, dot)) return(call("(", sum_of))
+    if (!is.call(term) || is_bar_call(term)) return(term)
+    if (!any(vapply(ops, function(op) is_call_to(term, op), logical(1)))) {
+      return(term)
+    }
+    if ((is_call_to(term, "+") || is_call_to(term, "-")) && length(term) == 3L) {
+      sc <- sum_chain(term)
+      return(fold_chain(expand(sc$first), sc$ops, lapply(sc$operands, expand)))
+    }
+    for (i in seq_along(term)[-1L]) term[[i]] <- expand(term[[i]])
+    term
+  }
+  # the terms of the top-level sum: a `.` added there becomes the columns'
+  # terms themselves, so `y ~ . + (1 | g)` reads `y ~ a + b + g + (1 | g)`
+  sc <- sum_chain(rhs)
+  pieces <- c(list(sc$first), sc$operands)
+  ops_in <- c("+", sc$ops)
+  out_ops <- character(0)
+  out <- list()
+  for (i in seq_along(pieces)) {
+    if (identical(pieces[[i]], dot) && ops_in[i] == "+" && length(cols)) {
+      out <- c(out, lapply(cols, as.name))
+      out_ops <- c(out_ops, rep("+", length(cols)))
+    } else {
+      out <- c(out, list(expand(pieces[[i]])))
+      out_ops <- c(out_ops, ops_in[i])
+    }
+  }
+  rhs <- fold_chain(out[[1L]], out_ops[-1L], out[-1L])
+  if (any(vapply(find_bars(rhs), function(b) "." %in% all.vars(b), logical(1)))) {
+    stop("`.` cannot be used inside a random-effects term such as (. | g): ",
+         "name the variables", call. = FALSE)
+  }
+  formula[[length(formula)]] <- rhs
   formula
 }

@@ -115,7 +115,8 @@ check_frame_finite <- function(frame) {
 #'   contrasts, control)`.
 #' @param env The environment of the caller of the entry point.
 #' @return A model frame (data frame with a `"terms"` attribute) with extra
-#'   attributes `"formula"` (the original mixed-model formula) and
+#'   attributes `"formula"` (the mixed-model formula, with `.` expanded over
+#'   the columns of `data` by [expand_dot()]) and
 #'   `"fixed_terms"` (terms of the fixed-effects part, see
 #'   `make_fixed_terms()`).
 #' @noRd
@@ -145,6 +146,7 @@ build_frame <- function(mc, env = parent.frame()) {
     }
   }
 
+  formula <- expand_dot(formula, data)
   full_form <- sub_bars(formula)
   vars <- all.vars(full_form)
   for (v in vars) {
@@ -307,9 +309,9 @@ grouping_factor <- function(grp, frame, env) {
 #'   naming variables that only appear in the random-effects part are
 #'   ignored; random-effects model matrices use the default contrasts, as
 #'   in lme4.
-#' @param check_nlev If `TRUE`, signal an error when a grouping factor has as
-#'   many levels as there are observations (unidentifiable for gaussian
-#'   models).
+#' @param lmm `TRUE` for a linear mixed model, `FALSE` for a generalized
+#'   one: which of lme4's identifiability checks apply (see
+#'   [check_identifiable()]).
 #' @return A list with components
 #'   * `response`: `model.response(frame)` (not converted; may be a factor
 #'     or a matrix for binomial models),
@@ -330,7 +332,7 @@ grouping_factor <- function(grp, frame, env) {
 #'   * `formula`: the mixed-model formula.
 #' @noRd
 build_structures <- function(frame, formula = attr(frame, "formula"),
-                             contrasts = NULL, check_nlev = TRUE) {
+                             contrasts = NULL, lmm = TRUE) {
   if (is.null(formula)) {
     stop("internal error: no formula for build_structures()", call. = FALSE)
   }
@@ -349,6 +351,15 @@ build_structures <- function(frame, formula = attr(frame, "formula"),
   }
 
   response <- stats::model.response(frame)
+  # the rows the engine fits: those with a positive prior weight (see
+  # engine_rows()); no variance can be estimated from fewer than two
+  prior_w <- stats::model.weights(frame)
+  fit_rows <- if (is.null(prior_w)) seq_len(n) else which(prior_w > 0)
+  if (length(fit_rows) < 2L) {
+    stop("too few observations (", length(fit_rows), ") to fit a mixed ",
+         "model: grouping factors must have > 1 sampled level, which needs ",
+         "at least 2 observations", call. = FALSE)
+  }
 
   # Fixed effects -----------------------------------------------------------
   if (!is.null(contrasts)) {
@@ -360,11 +371,8 @@ build_structures <- function(frame, formula = attr(frame, "formula"),
   }
   X <- stats::model.matrix(fixed_terms, frame, contrasts.arg = contrasts)
   dropped <- character(0)
-  # the rank that counts is that of the rows the engine fits (zero-weight
-  # rows are left out of the fit, see engine_rows()), as in lm.wfit()
-  prior_w <- stats::model.weights(frame)
-  fit_rows <- if (is.null(prior_w)) seq_len(n) else which(prior_w > 0)
-  if (ncol(X) > 0L && length(fit_rows)) {
+  # the rank that counts is that of the rows the engine fits, as in lm.wfit()
+  if (ncol(X) > 0L) {
     qx <- qr(X[fit_rows, , drop = FALSE], tol = 1e-7, LAPACK = FALSE)
     r <- qx$rank
     if (r < ncol(X)) {
@@ -419,22 +427,7 @@ build_structures <- function(frame, formula = attr(frame, "formula"),
          z_contrasts = z_contrasts)
   })
 
-  # a variance cannot be estimated from one level (lme4 refuses it too)
-  nl <- vapply(reterms, `[[`, integer(1), "nlevels")
-  if (any(nl < 2L)) {
-    stop("grouping factors must have > 1 sampled level (problems: ",
-         paste(unique(vapply(reterms[nl < 2L], `[[`, "", "group_name")),
-               collapse = ", "), ")", call. = FALSE)
-  }
-  if (check_nlev) {
-    bad <- nl >= n
-    if (any(bad)) {
-      stop("number of levels of each grouping factor must be < number of ",
-           "observations (problems: ",
-           paste(unique(vapply(reterms[bad], `[[`, "", "group_name")),
-                 collapse = ", "), ")", call. = FALSE)
-    }
-  }
+  check_identifiable(reterms, length(fit_rows), lmm)
 
   nre <- vapply(reterms, function(t) t$nlevels * ncol(t$z), numeric(1))
   reterms <- reterms[order(-nre)]
@@ -447,4 +440,61 @@ build_structures <- function(frame, formula = attr(frame, "formula"),
        reterms = reterms,
        fixed_terms = fixed_terms,
        formula = formula)
+}
+
+#' lme4's identifiability checks of the random-effects terms
+#'
+#' The checks lme4's `lFormula()` and `glFormula()` run with their default
+#' settings, in their order and words (so that a search for the message
+#' finds lme4's explanation), all of them errors:
+#' * `check.nlev.gtr.1`: every grouping factor has more than one level;
+#' * `check.nobs.vs.nlev`: fewer levels than observations (a linear mixed
+#'   model, whose residual variance is then confounded with the random
+#'   effects), or no more levels than observations (a GLMM);
+#' * `check.nobs.vs.nRE`: per term, more observations than random effects
+#'   (levels times columns; an LMM), or at least as many (a GLMM). Without
+#'   it a term such as `(f | g)` with a many-level factor `f` has thousands
+#'   of variance parameters that the data cannot determine, and the
+#'   optimizer spends hours on them.
+#'
+#' The observations are those the engine fits, the rows with a positive
+#' prior weight (lme4 counts every row of the frame; without zero weights
+#' the two agree).
+#'
+#' @param reterms The random-effects term records, in formula order.
+#' @param n The number of observations.
+#' @param lmm `TRUE` for lme4's `lmer()` settings, `FALSE` for `glmer()`'s.
+#' @return `NULL`, invisibly; signals an error if a check fails.
+#' @noRd
+check_identifiable <- function(reterms, n, lmm) {
+  groups <- vapply(reterms, `[[`, "", "group_name")
+  nl <- vapply(reterms, `[[`, integer(1), "nlevels")
+  problems <- function(bad) paste(unique(groups[bad]), collapse = ", ")
+  if (any(nl < 2L)) {
+    stop("grouping factors must have > 1 sampled level (problems: ",
+         problems(nl < 2L), ")", call. = FALSE)
+  }
+  bad <- if (lmm) nl >= n else nl > n
+  if (any(bad)) {
+    stop("number of levels of each grouping factor must be ",
+         if (lmm) "<" else "<=", " number of observations (problems: ",
+         problems(bad), ")", call. = FALSE)
+  }
+  # lme4 checks the terms after sorting them by decreasing number of levels
+  # (mkReTrms), so that of several failing terms it names the same one
+  ord <- if (any(diff(nl) > 0)) rev(order(nl)) else seq_along(nl)
+  for (i in ord) {
+    nre <- nl[i] * length(reterms[[i]]$cnms)
+    if (if (lmm) n <= nre else n < nre) {
+      stop(sprintf(paste0("number of observations (=%d) %s number of random ",
+                          "effects (=%d) for term (%s); the random-effects ",
+                          "parameters%s are probably unidentifiable"),
+                   as.integer(n), if (lmm) "<=" else "<", as.integer(nre),
+                   deparse1(reterms[[i]]$bar),
+                   if (lmm) " and the residual variance (or scale parameter)"
+                   else ""),
+           call. = FALSE)
+    }
+  }
+  invisible(NULL)
 }

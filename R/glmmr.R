@@ -24,7 +24,18 @@
 #' approximation. The log-likelihood is always reported on one absolute
 #' scale, normalising constants included, whatever `nAGQ` is.
 #'
+#' Before anything is fitted, the model is checked as lme4 checks it, with
+#' lme4's messages: each grouping factor needs more than one level and
+#' fewer levels than observations, and each random-effects term fewer
+#' random effects (levels times columns) than observations (a GLMM may have
+#' as many as there are observations); a constant response is an error.
+#' When some fixed effects have infinite maximum-likelihood estimates
+#' (separation: fitted probabilities of 0 or 1, or Poisson means of 0), a
+#' warning names them.
+#'
 #' @param formula A two-sided formula with at least one random-effects term.
+#'   `.` stands for the columns of `data` that are not in the response, as
+#'   in [stats::lm()] and lme4 (grouping variables included).
 #' @param data A data frame holding the variables of the model.
 #' @param family A family: `gaussian` (the default), `binomial` (links logit,
 #'   probit, cloglog, cauchit, log), `poisson` (links log, sqrt, identity),
@@ -91,9 +102,10 @@ glmmr <- function(formula, data = NULL, family = gaussian, REML = FALSE,
 
   frame <- build_frame(mc, parent.frame())
   structures <- build_structures(frame, contrasts = contrasts,
-                                 check_nlev = is_lmm)
+                                 lmm = is_lmm)
   if (is_lmm) {
     y <- gaussian_response(structures$response)
+    check_response_varies(y, structures$weights)
     fit <- lmm_engine_fit(y, structures, REML, control)
     fit$vcov_factor <- fit$vcov
     return(new_glmmr(fit, mc, frame, structures, y, family, REML, control,
@@ -103,11 +115,22 @@ glmmr <- function(formula, data = NULL, family = gaussian, REML = FALSE,
   check_nagq_terms(nAGQ, structures$reterms)
   resp <- glmm_response(structures$response, family, structures$weights)
   structures$weights <- resp$weights
+  check_response_varies(resp$y, resp$weights)
   fit <- glmm_engine_fit(resp, structures, family, nAGQ, control)
+  separated <- separated_columns(structures$X, resp$y, resp$weights,
+                                 structures$offset, family, fit$eta)
+  if (length(separated)) separation_warning(separated, family)
   fit$objective <- fit$objective + resp$ll_correction
-  object <- new_glmmr(fit, mc, frame, structures, resp$y, family, FALSE,
-                      control, nAGQ = as.integer(nAGQ), dist = resp$dist,
-                      has_scale = resp$has_scale)
+  object <- withCallingHandlers(
+    new_glmmr(fit, mc, frame, structures, resp$y, family, FALSE,
+              control, nAGQ = as.integer(nAGQ), dist = resp$dist,
+              has_scale = resp$has_scale),
+    warning = function(w) {
+      # with infinite estimates the optimum is not a point: the checks of
+      # the gradient and Hessian there (a gradient that does not vanish,
+      # "rescale the predictors") only repeat the separation warning
+      if (length(separated)) invokeRestart("muffleWarning")
+    })
   object$ll_correction <- resp$ll_correction
   object
 }
@@ -125,6 +148,26 @@ gaussian_response <- function(response) {
     stop("the response contains non-finite values (Inf or NaN)", call. = FALSE)
   }
   response
+}
+
+#' Stop if the response is constant
+#'
+#' lme4's `check.response.not.const` (an error for glmer, in its words),
+#' applied to every family: with one value there is no variation to
+#' model, and the fit would be degenerate (a zero residual variance for an
+#' LMM, fixed effects running off to infinity for all-0 or all-1 binomial
+#' and all-0 Poisson responses).
+#' @param y The response as the engine takes it (proportions for binomial).
+#' @param weights Its weights; rows with weight 0 are not fitted and do not
+#'   count.
+#' @noRd
+check_response_varies <- function(y, weights) {
+  y <- y[weights > 0]
+  if (length(y) && all(y == y[1L])) {
+    stop("Response is constant (every observation is ", format(y[1L]),
+         "): there is no variation for a model to describe", call. = FALSE)
+  }
+  invisible(y)
 }
 
 #' One call into the engine for a linear mixed model

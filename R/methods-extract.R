@@ -189,3 +189,69 @@ model.matrix.glmmr <- function(object, type = c("fixed", "random"), ...) {
 #' @importFrom stats coef fitted residuals weights deviance df.residual
 #' @importFrom stats formula family model.frame terms model.matrix
 NULL
+
+#' Update and refit a model
+#'
+#' As [stats::update()]: the fit's call with `formula.` (applied with
+#' [stats::update.formula()]) and the arguments in `...` changed, evaluated
+#' again. Like lme4's `update()`, the call is evaluated where the fit's
+#' formula was made, so that a fit made inside a function, with data that
+#' exist only there, can be updated from outside it (if that environment
+#' does not see every object the fit's call names, the call is evaluated in
+#' the caller's environment instead, as `stats::update()` does). The
+#' arguments given in `...` are the caller's: the objects they name are
+#' looked up where `update()` is called.
+#'
+#' @param object A fitted `"glmmr"` model.
+#' @param formula. Changes to the formula, e.g. `. ~ . - x`.
+#' @param ... Arguments of [glmmr()] to change (`NULL` removes one).
+#' @param evaluate If `FALSE`, return the updated call instead of fitting it.
+#' @return The refitted model, or the call.
+#' @examples
+#' m <- glmmr(Reaction ~ Days + (Days | Subject), sleepstudy)
+#' update(m, . ~ . - (Days | Subject) + (1 | Subject), REML = TRUE)
+#' @importFrom stats update
+#' @export
+update.glmmr <- function(object, formula., ..., evaluate = TRUE) {
+  call <- object$call
+  if (is.null(call)) {
+    stop("`object` has no call to update", call. = FALSE)
+  }
+  caller <- parent.frame()
+  env <- environment(stats::formula(object))
+  if (is.null(env) || !call_visible_from(call, env)) env <- caller
+  extras <- match.call(expand.dots = FALSE)$...
+  if (!missing(formula.)) {
+    call$formula <- stats::update.formula(stats::formula(object), formula.)
+  }
+  # as stats::update.default: NULL removes an argument the call has
+  if (length(extras)) {
+    existing <- !is.na(match(names(extras), names(call)))
+    for (a in names(extras)[existing]) call[[a]] <- extras[[a]]
+    if (any(!existing)) call <- as.call(c(as.list(call), extras[!existing]))
+  }
+  if (!evaluate) return(call)
+  if (length(extras) && !identical(env, caller)) {
+    # the objects the new arguments name, as the caller sees them, in front
+    # of the environment of the fit
+    vars <- unique(unlist(lapply(extras, all.vars)))
+    vars <- vars[vapply(vars, exists, logical(1), envir = caller)]
+    env <- list2env(mget(vars, envir = caller, inherits = TRUE),
+                    parent = env)
+  }
+  eval(call, env)
+}
+
+#' Does an environment see every object a model call names?
+#'
+#' The function called and the variables of its arguments, but not of the
+#' formula, `weights`, `offset` or `subset`, which `model.frame()` looks up
+#' in the data first.
+#' @noRd
+call_visible_from <- function(call, env) {
+  args <- as.list(call)[-1L]
+  args <- args[!names(args) %in% c("formula", "weights", "offset", "subset")]
+  needed <- unique(unlist(lapply(args, all.vars)))
+  if (is.name(call[[1L]])) needed <- c(needed, as.character(call[[1L]]))
+  all(vapply(needed, exists, logical(1), envir = env))
+}

@@ -205,3 +205,65 @@ test_that("group_components splits a:b:c (with parentheses) into its parts", {
   expect_identical(group_components(quote((a:(b)))), list(quote(a), quote(b)))
   expect_identical(group_components(quote(factor(a))), list(quote(factor(a))))
 })
+
+# ---------------------------------------------------------------------------
+# Many terms: the helpers loop along a chain of `+` instead of recursing, so
+# a long formula does not exhaust the C stack (170 terms used to: "C stack
+# usage ... is too close to the limit")
+
+test_that("find_bars, no_bars and sub_bars take a formula with thousands of terms", {
+  vars <- paste0("v", 1:3000)
+  f <- stats::as.formula(paste("y ~", paste(vars, collapse = " + "),
+                               "+ (1 | g) - v3 + (x || h)"))
+  expect_lang_list(find_bars(f), list(quote(1 | g), quote(x || h)))
+  nb <- no_bars(f)
+  # the reference: the same formula written without its bar terms
+  expect_lang(nb, stats::as.formula(paste("y ~", paste(vars, collapse = " + "),
+                                          "- v3")))
+  sb <- sub_bars(f)
+  expect_lang(sb, stats::as.formula(paste("y ~", paste(vars, collapse = " + "),
+                                          "+ (1 + g) - v3 + (x + h)")))
+})
+
+test_that("no_bars keeps the signs and order of the terms left", {
+  expect_lang(no_bars(y ~ (1 | g) - 1), y ~ -1)
+  expect_lang(no_bars(y ~ (1 | g) + x - z + (1 | h) + w), y ~ x - z + w)
+  expect_lang(no_bars(y ~ -1 + (1 | g) + x), y ~ -1 + x)
+  expect_lang(no_bars(y ~ x + ((1 | g) + z)), y ~ x + (z))
+})
+
+# ---------------------------------------------------------------------------
+# expand_dot: `.` is every column of the data but the response's variables,
+# as terms() expands it for lm(); the reference is terms(data = )
+
+dot_data <- function() {
+  data.frame(y = 1:4, a = 1:4, b = 1:4, g = 1:4, `my var` = 1:4, check.names = FALSE)
+}
+
+test_that("`.` expands to the columns that terms(data = ) gives it", {
+  d <- dot_data()
+  for (f in list(y ~ ., log(y) ~ ., y ~ . - a, y ~ .^2, y ~ 0 + . + a:b)) {
+    expect_identical(attr(stats::terms(expand_dot(f, d)), "term.labels"),
+                     attr(stats::terms(f, data = d), "term.labels"))
+  }
+})
+
+test_that("`.` in a mixed-model formula expands in the fixed part only", {
+  d <- dot_data()
+  expect_lang(expand_dot(y ~ . + (1 | g), d), y ~ a + b + g + `my var` + (1 | g))
+  expect_lang(expand_dot(y ~ (1 | g) + ., d), y ~ (1 | g) + a + b + g + `my var`)
+  expect_lang(expand_dot(y ~ x - . + (1 | g), d),
+              y ~ x - (a + b + g + `my var`) + (1 | g))
+  f <- y ~ x + (1 | g)
+  expect_identical(expand_dot(f, d), f)
+  e <- new.env()
+  f <- stats::as.formula("y ~ . + (1 | g)", env = e)
+  expect_identical(environment(expand_dot(f, d)), e)
+})
+
+test_that("`.` without data, or inside a bar, is an error saying so", {
+  expect_error(expand_dot(y ~ . + (1 | g), NULL),
+               "'.' in formula and no `data` argument", fixed = TRUE)
+  expect_error(expand_dot(y ~ . + (. | g), dot_data()),
+               "inside a random-effects term")
+})

@@ -12,12 +12,12 @@ fake_glmmr <- function(formula, data, family = gaussian, REML = FALSE,
 fake_structures <- function(formula, data, family = gaussian, REML = FALSE,
                             weights, offset, subset, na.action,
                             contrasts = NULL, control = list(),
-                            check_nlev = TRUE) {
+                            lmm = TRUE) {
   mc <- match.call()
-  mc$check_nlev <- NULL
+  mc$lmm <- NULL
   fr <- build_frame(mc, parent.frame())
   build_structures(fr, attr(fr, "formula"), contrasts = contrasts,
-                   check_nlev = check_nlev)
+                   lmm = lmm)
 }
 
 make_data <- function() {
@@ -484,7 +484,7 @@ test_that("nested grouping a/b gives terms a and a:b", {
   expect_identical(find_term(st, "g:h")$nlevels, 6L)
   expect_identical(find_term(st, "g")$nlevels, 3L)
   d$k <- rep(1:2, each = 6)
-  st <- fake_structures(y ~ (1 | k/g/h), data = d, check_nlev = FALSE)
+  st <- fake_structures(y ~ (1 | k/g/h), data = d, lmm = FALSE)
   nm <- vapply(st$reterms, `[[`, "", "group_name")
   expect_identical(nm, c("k:g:h", "k:g", "k"))
   # k:g combinations present: 1:g1, 1:g2, 2:g2, 2:g3
@@ -625,7 +625,7 @@ test_that("a grouping factor with one level per observation is an error", {
   )
   expect_error(fake_structures(y ~ x + (1 | g) + (1 | id), data = d),
                "problems: id")
-  st <- fake_structures(y ~ x + (1 | id), data = d, check_nlev = FALSE)
+  st <- fake_structures(y ~ x + (1 | id), data = d, lmm = FALSE)
   expect_identical(st$reterms[[1]]$nlevels, 12L)
 })
 

@@ -282,3 +282,50 @@ test_that("a row with zero prior weight contributes nothing: the fit without it 
   expect_equal(as.numeric(logLik(m)), as.numeric(logLik(l)), tolerance = 1e-6)
   expect_equal(sigma(m), sigma(l), tolerance = 1e-5)
 })
+
+# ---------------------------------------------------------------------------
+# Formulas: `.` and many terms (issue 11)
+
+test_that("`.` stands for the other columns of the data, as in lme4", {
+  set.seed(21)
+  d <- data.frame(y = stats::rnorm(40), a = stats::rnorm(40), b = stats::rnorm(40),
+                  g = factor(rep(1:8, 5)), x = stats::rnorm(40))
+  m <- glmmr(y ~ . + (1 | g), d)
+  expect_identical(deparse1(formula(m)), "y ~ a + b + g + x + (1 | g)")
+  skip_if_not_installed("lme4")
+  # lme4 leaves `.` to model.frame(), which includes the grouping factor
+  ref <- suppressMessages(lme4::lmer(y ~ . + (1 | g), d, REML = FALSE))
+  expect_identical(names(fixef(m)), names(lme4::fixef(ref)))
+  expect_equal(fixef(m), lme4::fixef(ref), tolerance = 1e-5)
+  expect_equal(as.numeric(logLik(m)), as.numeric(logLik(ref)), tolerance = 1e-7)
+  d$count <- stats::rpois(40, 3)
+  mp <- glmmr(count ~ . - y + (1 | g), d[, c("count", "y", "a", "g")], family = poisson)
+  refp <- suppressMessages(lme4::glmer(count ~ . - y + (1 | g),
+                                       d[, c("count", "y", "a", "g")], family = poisson))
+  expect_equal(fixef(mp), lme4::fixef(refp), tolerance = 1e-4)
+})
+
+test_that("a formula with 200 terms is fitted (it exhausted the C stack), as lme4 fits it", {
+  many_terms <- function() {
+    set.seed(22)
+    n <- 400
+    d <- as.data.frame(matrix(stats::rnorm(n * 200), n, 200,
+                              dimnames = list(NULL, paste0("v", 1:200))))
+    d$g <- factor(rep(1:20, each = 20))
+    d$y <- stats::rnorm(n) + d$v1 + stats::rnorm(20)[d$g]
+    f <- stats::as.formula(paste("y ~", paste0("v", 1:200, collapse = " + "), "+ (1 | g)"))
+    list(d = d, f = f)
+  }
+  # in a fresh process: a stack overflow in C code could end the session
+  fit <- in_fresh_r(function(many_terms) {
+    x <- many_terms()
+    m <- glmmr::glmmr(x$f, x$d)
+    list(fixef = glmmr::fixef(m), logLik = as.numeric(stats::logLik(m)))
+  }, list(many_terms = many_terms))
+  expect_length(fit$fixef, 201L)
+  skip_if_not_installed("lme4")
+  x <- many_terms()
+  ref <- lme4::lmer(x$f, x$d, REML = FALSE)
+  expect_equal(fit$logLik, as.numeric(logLik(ref)), tolerance = 1e-7)
+  expect_equal(fit$fixef, lme4::fixef(ref), tolerance = 1e-5)
+})

@@ -63,6 +63,39 @@ test_that("update refits with a changed formula or argument", {
   expect_equal(-2 * as.numeric(logLik(r)), 1743.628, tolerance = 1e-6) # seed-values.md (lme4)
 })
 
+test_that("update() of a fit made inside a function finds the function's data, as lme4's", {
+  # `dd` exists only inside fit_in(): the call is evaluated where the
+  # formula was made (stats::update() evaluated it here: "object 'dd' not
+  # found"). fit_in() is defined outside this test's environment, so that
+  # its frame does not see the test's variables either.
+  fit_in <- function(use_lme4 = FALSE) {
+    dd <- glmmr::sleepstudy[glmmr::sleepstudy$Days < 8, ]
+    if (use_lme4) {
+      lme4::lmer(Reaction ~ Days + (Days | Subject), data = dd, REML = FALSE)
+    } else {
+      glmmr(Reaction ~ Days + (Days | Subject), data = dd)
+    }
+  }
+  environment(fit_in) <- new.env(parent = asNamespace("glmmr"))
+  m <- fit_in()
+  m0 <- update(m, . ~ . - (Days | Subject) + (1 | Subject))
+  expect_identical(nobs(m0), 144L)
+  m1 <- update(m, REML = TRUE)
+  expect_true(m1$REML)
+  # an object of the caller that the formula's environment does not see is
+  # found where update() is called, as stats::update() finds it
+  ctl <- glmmr_control(max_evals = 5000)
+  m2 <- update(m, control = ctl)
+  expect_identical(m2$control$max_evals, 5000)
+  expect_identical(update(m, REML = TRUE, evaluate = FALSE)$REML, TRUE)
+  skip_if_not_installed("lme4")
+  l <- fit_in(use_lme4 = TRUE)
+  l0 <- update(l, . ~ . - (Days | Subject) + (1 | Subject))
+  expect_equal(as.numeric(logLik(m0)), as.numeric(logLik(l0)), tolerance = 1e-7)
+  l1 <- update(l, REML = TRUE)
+  expect_equal(as.numeric(logLik(m1)), as.numeric(logLik(l1)), tolerance = 1e-7)
+})
+
 test_that("profile intervals contain the estimate and agree with Wald for a well-determined effect", {
   m <- glmmr(Reaction ~ Days + (Days | Subject), sleepstudy)
   p <- confint(m, method = "profile")
