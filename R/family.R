@@ -122,13 +122,27 @@ check_nagq_value <- function(nAGQ) {
   invisible(nAGQ)
 }
 
-#' Quadrature needs one scalar random-effects term
+#' Quadrature needs random-effects terms with one grouping factor
+#'
+#' With nAGQ > 1 every level's integral is taken separately: over one random
+#' effect for a single scalar term, over the level's q random effects (all
+#' the terms' columns together, a q-dimensional product rule) when several
+#' columns or terms share the grouping factor, as in (1 + x | g),
+#' (1 | g) + (0 + x | g) or (x || g). Crossed or nested factors tie the
+#' levels together, so the integral no longer splits by level.
 #' @noRd
 check_nagq_terms <- function(nAGQ, reterms) {
-  if (nAGQ > 1 && (length(reterms) != 1L || ncol(reterms[[1L]]$z) != 1L)) {
-    stop("`nAGQ` > 1 needs a model with a single scalar random-effects term ",
-         "such as (1 | g): the quadrature integrates one random effect per ",
-         "level; use nAGQ = 1 (Laplace) for this model", call. = FALSE)
+  if (nAGQ <= 1 || length(reterms) <= 1L) return(invisible(nAGQ))
+  g1 <- reterms[[1L]]$group
+  same <- vapply(reterms, function(t) identical(t$group, g1), logical(1))
+  if (!all(same)) {
+    grps <- unique(vapply(reterms, `[[`, "", "group_name"))
+    stop("`nAGQ` > 1 needs random-effects terms that all have the same ",
+         "grouping factor; this model has ", length(grps), " (",
+         paste(grps, collapse = ", "), "), crossed or nested, so the ",
+         "likelihood does not split into one integral per level and ",
+         "adaptive Gauss-Hermite quadrature does not apply; use nAGQ = 1 ",
+         "(Laplace) for this model", call. = FALSE)
   }
   invisible(nAGQ)
 }

@@ -18,8 +18,9 @@
 #' fitted by maximum likelihood with the Laplace approximation (`nAGQ = 1`,
 #' the default; the true Laplace approximation, with the observed
 #' information at the mode, for every link, as glmmTMB, where lme4 uses the
-#' expected information) or adaptive Gauss-Hermite quadrature (`nAGQ > 1`, for a
-#' single scalar random-effects term); `nAGQ = 0` estimates the fixed
+#' expected information) or adaptive Gauss-Hermite quadrature (`nAGQ > 1`, for
+#' random effects of one grouping factor, of any dimension); `nAGQ = 0`
+#' estimates the fixed
 #' effects inside the penalized iteratively reweighted least squares, a fast
 #' approximation. The log-likelihood is always reported on one absolute
 #' scale, normalising constants included, whatever `nAGQ` is.
@@ -63,9 +64,23 @@
 #'   lme4.
 #' @param contrasts Optional list of contrasts for factors of the fixed part,
 #'   as in [stats::glm()].
-#' @param nAGQ For generalized models: 1 (Laplace), an integer from 2 to 25
-#'   (adaptive Gauss-Hermite quadrature; one scalar random-effects term only)
-#'   or 0 (fixed effects estimated inside PIRLS).
+#' @param nAGQ For generalized models: 1 (Laplace, the default), 0 (fixed
+#'   effects estimated inside PIRLS, a fast approximation) or an integer from
+#'   2 to 25: adaptive Gauss-Hermite quadrature with `nAGQ` nodes per
+#'   dimension. Quadrature needs every random-effects term to have the same
+#'   grouping factor, in any dimension: `(1 | g)`, `(1 + x | g)`,
+#'   `(1 | g) + (0 + x | g)` or `(x || g)`. Each level's integral over its q
+#'   random effects (all the terms' columns together) is then taken
+#'   separately, on nodes centred at the level's conditional mode and scaled
+#'   by the Cholesky factor of the observed information there, so that
+#'   `nAGQ = 1` is the Laplace approximation. A single scalar term uses a
+#'   one-dimensional rule; q = 2 the full `nAGQ`^2 product rule; q >= 3 the
+#'   product rule without the nodes whose weight is below 1e-12 times the
+#'   centre's (the cost still grows as about `nAGQ`^q per level, so keep
+#'   `nAGQ` small, 5 to 9, when q is 3 or more). Unlike lme4, which allows
+#'   `nAGQ > 1` only for one scalar term, vector-valued random effects are
+#'   integrated; crossed or nested grouping factors are an error, since their
+#'   integral does not split by level.
 #' @param control Settings from [glmmr_control()].
 #' @return An object of class `"glmmr"`.
 #' @seealso [VarCorr.glmmr()], [fixef.glmmr()], [ranef.glmmr()].

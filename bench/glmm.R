@@ -68,3 +68,20 @@ sim$y <- rbinom(nrow(sim), 1, plogis(eta))
 res <- rbind(res, bench("simulated 50,000 rows (1+x|subj) + (1|item)",
                         y ~ x + (1 + x | subj) + (1 | item), sim, 1, 2, 1))
 print(res, row.names = FALSE)
+
+# Vector-valued random effects by quadrature: glmmr only (lme4 allows
+# nAGQ > 1 for a single scalar term, glmmTMB has no quadrature); lme4's and
+# glmmr's Laplace fits of the same model for scale.
+vector_agq <- function(runs = 10, runs_other = 3) {
+  form <- use ~ age + I(age^2) + urban + livch + (1 + urban | dist)
+  fits <- list(
+    glmmr_laplace = time_runs(function() glmmr(form, contra, family = binomial), runs),
+    glmmr_nAGQ7 = time_runs(function() glmmr(form, contra, family = binomial, nAGQ = 7), runs),
+    glmmr_nAGQ25 = time_runs(function() glmmr(form, contra, family = binomial, nAGQ = 25), runs_other),
+    lme4_laplace = time_runs(function() glmer(form, contra, family = binomial), runs_other))
+  data.frame(model = "contra (1 + urban | dist)", fit = names(fits),
+             seconds = signif(vapply(fits, `[[`, 0, "median"), 3),
+             m2ll = round(vapply(fits, function(f) -2 * as.numeric(logLik(f$value)), 0), 3),
+             row.names = NULL)
+}
+print(vector_agq(), row.names = FALSE)

@@ -339,8 +339,14 @@ test_that("families and responses the GLMM engine cannot take are errors", {
                "nAGQ")
   expect_error(glmmr(yb ~ x + (1 | g), data = d, family = binomial, nAGQ = 1.5),
                "nAGQ")
-  expect_error(glmmr(yb ~ x + (x | g), data = d, family = binomial, nAGQ = 9),
-               "single scalar random-effects term")
+  # crossed or nested grouping factors: the integral does not split by level
+  d$h <- factor(rep(c("h1", "h2"), 6))
+  expect_error(glmmr(yb ~ x + (1 | g) + (1 | h), data = d, family = binomial,
+                     nAGQ = 9),
+               "same grouping factor.*crossed or nested.*nAGQ = 1")
+  expect_error(glmmr(yb ~ x + (1 | g/h), data = d, family = binomial,
+                     nAGQ = 3),
+               "same grouping factor.*g:h")
 })
 
 test_that("invalid REML and control are errors", {

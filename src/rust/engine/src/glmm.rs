@@ -14,6 +14,7 @@ use crate::optimizer::{minimize, minimize_with_gradient, OptimControl};
 use crate::pirls::{pirls_scalar_term, pirls_u, pirls_u_beta, GlmmData, PirlsResult};
 use crate::quadrature::GaussHermite;
 use crate::reterm::{normalize_theta_signs, theta_diagonal_positions, theta_start, ReTerm};
+use crate::vector_quadrature::{one_grouping_factor, VectorQuadrature}; // vector AGQ
 
 #[derive(Debug, Clone)]
 pub struct GlmmInput {
@@ -66,6 +67,9 @@ pub struct GlmmProblem {
     nagq: usize,
     rule: Option<GaussHermite>,
     levels: Option<LevelIndex>,
+    /// nAGQ > 1 with random effects of any dimension that all share one
+    /// grouping factor (see `vector_quadrature`); None otherwise.
+    vector_agq: Option<VectorQuadrature>,
     u_warm: Vec<f64>,
     eta_warm: Vec<f64>,
     ntheta: usize,
@@ -100,9 +104,9 @@ impl GlmmProblem {
         let n = check_observations(&input.y, &input.x, input.p, &input.weights, &input.offset)?;
         check_response(input.dist, &input.y, &input.weights)?;
         let single_scalar = input.terms.len() == 1 && input.terms[0].k == 1;
-        if input.nagq > 1 && !single_scalar {
+        if input.nagq > 1 && !single_scalar && !one_grouping_factor(&input.terms) {
             return Err(EngineError::Input(
-                "nAGQ > 1 needs a single scalar random-effects term".into(),
+                "nAGQ > 1 needs random-effects terms that all have the same grouping factor: with crossed or nested factors the integral does not split by level".into(),
             ));
         }
         if input.nagq > 25 {
@@ -118,6 +122,8 @@ impl GlmmProblem {
         let sys_ub = BlockedSystem::new(input.terms.clone(), n, input.p)?;
         let levels = if single_scalar { Some(LevelIndex::new(&input.terms[0].group, input.terms[0].nlevels)) } else { None };
         let rule = if input.nagq > 1 { Some(GaussHermite::new(input.nagq)) } else { None };
+        // vector AGQ: nAGQ > 1 and not the single scalar term
+        let vector_agq = if input.nagq > 1 && !single_scalar { Some(VectorQuadrature::new(&input.terms, input.nagq)?) } else { None };
         let data = GlmmData {
             n,
             p: input.p,
@@ -149,6 +155,7 @@ impl GlmmProblem {
             nagq: input.nagq,
             rule,
             levels,
+            vector_agq,
             u_warm: vec![0.0; q],
             eta_warm,
             ntheta,
@@ -185,6 +192,17 @@ impl GlmmProblem {
             self.monitor.tick(v)?;
             return Ok((v, mode));
         }
+        // ---- vector AGQ (vector_quadrature.rs): one grouping factor, nAGQ > 1
+        if let Some(vq) = &self.vector_agq {
+            let (v, mode, _) = vq.evaluate(&self.data, &self.sys_u.terms, theta, beta, &self.u_warm, self.sat, false)?;
+            if !mode.in_range() {
+                return Ok((f64::INFINITY, mode));
+            }
+            self.u_warm.copy_from_slice(&mode.u);
+            self.monitor.tick(v)?;
+            return Ok((v, mode));
+        }
+        // ---- end vector AGQ
         let mode = match pirls_u(&self.data, &mut self.sys_u, &mut self.factor, theta, beta, &self.u_warm) {
             Ok(m) => m,
             Err(_) => {
@@ -214,6 +232,9 @@ impl GlmmProblem {
         if self.has_scale || self.nagq == 0 {
             return false;
         }
+        if self.vector_agq.is_some() {
+            return true; // vector AGQ: the exact gradient through the quadrature
+        }
         self.levels.is_some() || self.sys_u.q_rest <= 1000
     }
 
@@ -227,6 +248,17 @@ impl GlmmProblem {
     /// where both come from one pass). Asked for the gradient at the point
     /// it evaluated last, it reuses that point's mode and factor.
     fn value_maybe_gradient(&mut self, theta: &[f64], beta: &[f64], want: bool) -> Result<(f64, Option<Vec<f64>>)> {
+        // ---- vector AGQ (vector_quadrature.rs): value and exact gradient in one pass
+        if let Some(vq) = &self.vector_agq {
+            let (v, mode, g) = vq.evaluate(&self.data, &self.sys_u.terms, theta, beta, &self.u_warm, self.sat, want)?;
+            if !mode.in_range() {
+                return Ok((f64::INFINITY, Some(vec![f64::NAN; theta.len() + beta.len()])));
+            }
+            self.u_warm.copy_from_slice(&mode.u);
+            self.monitor.tick(v)?;
+            return Ok((v, g));
+        }
+        // ---- end vector AGQ
         let Some(levels) = &self.levels else {
             let same = matches!(&self.last_point, Some((t, b, _, _)) if t.as_slice() == theta && b.as_slice() == beta);
             if !same {

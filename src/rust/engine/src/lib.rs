@@ -19,6 +19,7 @@ pub mod profile;
 pub mod quadrature;
 pub mod reterm;
 pub mod selected_inverse;
+pub mod vector_quadrature;
 
 #[cfg(test)]
 pub(crate) mod brute_force;
