@@ -10,6 +10,8 @@ pub enum EngineError {
     NotPositiveDefinite(String),
     /// The optimizer could not produce a usable optimum.
     Optimizer(String),
+    /// The model needs more memory than there is (see `memory`).
+    TooLarge(String),
     /// The user interrupted the fit.
     Interrupted,
 }
@@ -20,6 +22,7 @@ impl fmt::Display for EngineError {
             EngineError::Input(m) => write!(f, "invalid model input: {m}"),
             EngineError::NotPositiveDefinite(m) => write!(f, "matrix not positive definite: {m}"),
             EngineError::Optimizer(m) => write!(f, "optimizer failure: {m}"),
+            EngineError::TooLarge(m) => write!(f, "{m}"),
             EngineError::Interrupted => write!(f, "the fit was interrupted by the user"),
         }
     }

@@ -9,6 +9,7 @@ use crate::error::{check_observations, EngineError, Result};
 use crate::family::{Distribution, Link};
 use crate::laplace_gradient::laplace_gradient;
 use crate::laplace::{agq_deviance, agq_value_gradient, laplace_deviance, saturated_constant, LevelIndex};
+use crate::memory::check_model;
 use crate::monitor::{Monitor, Silent};
 use crate::optimizer::{minimize, minimize_with_gradient, OptimControl};
 use crate::pirls::{pirls_scalar_term, pirls_u, pirls_u_beta, GlmmData, PirlsResult};
@@ -99,6 +100,7 @@ impl GlmmProblem {
     pub fn new(input: GlmmInput) -> Result<Self> {
         let n = check_observations(&input.y, &input.x, input.p, &input.weights, &input.offset)?;
         check_response(input.dist, &input.y, &input.weights)?;
+        check_model(&input.terms, n, input.p, true)?;
         let single_scalar = input.terms.len() == 1 && input.terms[0].k == 1;
         if input.nagq > 1 && !single_scalar {
             return Err(EngineError::Input(
@@ -238,7 +240,7 @@ impl GlmmProblem {
             if !mode.in_range() {
                 return Ok((v, Some(vec![f64::NAN; theta.len() + beta.len()])));
             }
-            let g = laplace_gradient(&self.data, &self.sys_u, &self.factor, mode);
+            let g = laplace_gradient(&self.data, &self.sys_u, &self.factor, mode)?;
             return Ok((v, Some(g)));
         };
         // one scalar term: the quadrature gives its value with the gradient
@@ -484,7 +486,7 @@ impl GlmmProblem {
             self.sys_u.add_to_response_ss(1.0);
             let mut f = Factor::default();
             self.sys_u.factor(&theta, &mut f)?;
-            self.sys_u.conditional_covariances(&f, 1.0)
+            self.sys_u.conditional_covariances(&f, 1.0)?
         };
         Ok(GlmmFit {
             theta,
@@ -877,7 +879,7 @@ mod general_gradient_tests {
                 // the general path, also for one scalar term
                 pr.levels = None;
                 let (_, mode) = pr.objective(&par[..nth], &par[nth..]).unwrap();
-                let g = laplace_gradient(&pr.data, &pr.sys_u, &pr.factor, &mode);
+                let g = laplace_gradient(&pr.data, &pr.sys_u, &pr.factor, &mode).unwrap();
                 for r in 0..par.len() {
                     let h = 1e-5;
                     let mut a = par.clone();
@@ -986,7 +988,7 @@ mod timing {
         let _ = pr.data.deviance(&mode.eta);
         eprintln!("deviance {:?}", t0.elapsed());
         let t0 = std::time::Instant::now();
-        let _g = laplace_gradient(&pr.data, &pr.sys_u, &pr.factor, &mode);
+        let _g = laplace_gradient(&pr.data, &pr.sys_u, &pr.factor, &mode).unwrap();
         eprintln!("gradient {:?}", t0.elapsed());
         let t0 = std::time::Instant::now();
         let fit = pr.fit(&OptimControl::default()).unwrap();

@@ -4,6 +4,7 @@
 use crate::blocked::{BlockedSystem, Factor};
 use crate::convergence::{check_optimum, ConvergenceCheck};
 use crate::error::{check_observations, EngineError, Result};
+use crate::memory::check_model;
 use crate::monitor::{Monitor, Silent};
 use crate::optimizer::{minimize, OptimControl};
 use crate::reterm::{normalize_theta_signs, theta_diagonal_positions, theta_start, ReTerm};
@@ -62,6 +63,7 @@ impl LmmProblem {
         if input.reml && n <= input.p {
             return Err(EngineError::Input("REML needs more observations than fixed effects".into()));
         }
+        check_model(&input.terms, n, input.p, false)?;
         let mut system = BlockedSystem::new(input.terms, n, input.p)?;
         let yo: Vec<f64> = input.y.iter().zip(&input.offset).map(|(y, o)| y - o).collect();
         system.update_crossproducts(&input.x, &yo, &input.weights);
@@ -166,7 +168,7 @@ impl LmmProblem {
         let dof = if self.reml { (self.n - self.p) as f64 } else { self.n as f64 };
         let sigma2 = self.system.pwrss(&self.factor) / dof;
         let vcov: Vec<f64> = self.system.unscaled_vcov(&self.factor).iter().map(|v| v * sigma2).collect();
-        let cond_var = self.system.conditional_covariances(&self.factor, sigma2);
+        let cond_var = self.system.conditional_covariances(&self.factor, sigma2)?;
         Ok(LmmFit {
             theta,
             beta,

@@ -1,0 +1,116 @@
+# The engine never crashes, never hangs, and says what is wrong (issue 11):
+# models too large for the memory, damaged fit objects, derivative checks
+# beyond their budget, the optimizer's limits, and user interrupts.
+# Whatever could abort or hang R runs in a fresh R process (Rscript), so a
+# failure shows as a failed expectation, never as a dead test run.
+
+# Run R code in a fresh Rscript process that loads glmmr from this session's
+# libraries. `ulimit_kb` caps its address space (ulimit -v). Returns its
+# output lines (stdout and stderr) with the exit status as attribute.
+run_rscript <- function(code, ulimit_kb = NULL, wait = TRUE, out = tempfile()) {
+  script <- tempfile(fileext = ".R")
+  writeLines(c("suppressPackageStartupMessages(library(glmmr))", code), script)
+  rscript <- file.path(R.home("bin"), "Rscript")
+  cmd <- paste(shQuote(rscript), "--vanilla", shQuote(script), ">", shQuote(out), "2>&1")
+  if (!is.null(ulimit_kb)) cmd <- paste(sprintf("ulimit -v %d;", as.integer(ulimit_kb)), cmd)
+  libs <- paste(.libPaths(), collapse = .Platform$path.sep)
+  status <- system2("sh", c("-c", shQuote(paste0("R_LIBS=", shQuote(libs), " ", cmd))),
+                    wait = wait)
+  if (!wait) return(out)
+  structure(readLines(out), status = status)
+}
+
+# MemAvailable of /proc/meminfo in bytes (NA where there is none)
+mem_available <- function() {
+  if (!file.exists("/proc/meminfo")) return(NA_real_)
+  l <- grep("^MemAvailable:", readLines("/proc/meminfo"), value = TRUE)
+  if (!length(l)) return(NA_real_)
+  as.numeric(strsplit(trimws(sub("MemAvailable:", "", l)), " +")[[1]][1]) * 1024
+}
+
+test_that("a crossed design too large for the memory is an R error with the estimate; R survives", {
+  skip_on_os("windows")
+  # The issue's model: about 105,000 levels in each crossed factor; its
+  # dense block alone (the second term's random effects, plus the
+  # intercept and the response) is 88 GB.
+  out <- run_rscript(c(
+    "set.seed(1); n <- 250000",
+    "d <- data.frame(g = factor(sample.int(120000, n, TRUE)),",
+    "                h = factor(sample.int(120000, n, TRUE)), y = rnorm(n))",
+    "cat('levels', nlevels(d$g), nlevels(d$h), '\\n')",
+    "r <- tryCatch(glmmr(y ~ 1 + (1 | g) + (1 | h), d), error = function(e) conditionMessage(e))",
+    "cat('message:', r, '\\n')",
+    "cat('alive', 1 + 1, '\\n')"
+  ))
+  levels <- as.numeric(strsplit(grep("^levels", out, value = TRUE), " ")[[1]][2:3])
+  # the larger factor is the first term; the other one's levels, the
+  # intercept and the response make the dense block
+  dim <- min(levels) + 2
+  dense_gb <- 8 * dim^2 / 1e9
+  if (is.finite(mem_available()) && mem_available() > 4 * dense_gb * 1e9) {
+    skip("this machine has the memory for the model")
+  }
+  msg <- grep("^message:", out, value = TRUE)
+  expect_length(msg, 1)
+  expect_match(msg, "the model needs about [0-9.]+ GB of memory, more than the [0-9.]+ GB")
+  expect_match(msg, paste0("dense ", format(dim, big.mark = ","), " x ",
+                           format(dim, big.mark = ","), " matrix"), fixed = TRUE)
+  expect_match(msg, sprintf("(%.1f GB each", dense_gb), fixed = TRUE)
+  expect_match(msg, "fewer levels in the terms after the first")
+  # the total counts the four dense blocks an LMM holds, and little else
+  total <- as.numeric(sub(".*needs about ([0-9.]+) GB.*", "\\1", msg))
+  expect_gt(total, 4 * dense_gb - 0.1)
+  expect_lt(total, 4 * dense_gb * 1.05)
+  expect_true("alive 2 " %in% out)
+})
+
+test_that("an allocation the system refuses is an R error, not an abort", {
+  skip_on_os("windows")
+  # 20,000 levels in the second factor: a 3.2 GB dense block, which passes
+  # the estimate on a machine with 13 GB free but cannot be allocated in a
+  # process capped at 2.5 GB of address space.
+  out <- run_rscript(c(
+    "set.seed(2); n <- 60000",
+    "d <- data.frame(g = factor(c(1:30000, sample.int(30000, n - 30000, TRUE))),",
+    "                h = factor(c(1:20000, sample.int(20000, n - 20000, TRUE))), y = rnorm(n))",
+    "r <- tryCatch(glmmr(y ~ 1 + (1 | g) + (1 | h), d), error = function(e) conditionMessage(e))",
+    "cat('message:', r, '\\n')",
+    "cat('alive', 1 + 1, '\\n')"
+  ), ulimit_kb = 2500000)
+  msg <- grep("^message:", out, value = TRUE)
+  expect_length(msg, 1)
+  dense_gb <- 8 * 20002^2 / 1e9
+  if (is.finite(mem_available()) && mem_available() > 4.2 * dense_gb * 1e9) {
+    expect_match(msg, sprintf("could not allocate %.1f GB for the dense 20,002 x 20,002 block", dense_gb),
+                 fixed = TRUE)
+  } else {
+    # a smaller machine refuses the model before allocating
+    expect_match(msg, "the model needs about")
+  }
+  expect_match(msg, "fewer levels")
+  expect_true("alive 2 " %in% out)
+})
+
+test_that("a damaged level count in a fit gives confint() a quick R error", {
+  skip_on_os("windows")
+  # The process is capped at 4 GB: the fit's term record claims 2^31 - 1
+  # levels, which must be refused before anything is allocated for them
+  # (some 380 GB, at a few words a level).
+  if (is.finite(mem_available()) && mem_available() > 400e9) {
+    skip("this machine has the memory for 2^31 levels")
+  }
+  out <- run_rscript(c(
+    "m <- glmmr(Reaction ~ Days + (1 | Subject), sleepstudy)",
+    "m$reterms[[1]]$nlevels <- .Machine$integer.max",
+    "r <- tryCatch(confint(m, method = 'profile'), error = function(e) conditionMessage(e))",
+    "cat('message:', r, '\\n')",
+    "cat('alive', 1 + 1, '\\n')"
+  ), ulimit_kb = 4000000)
+  msg <- grep("^message:", out, value = TRUE)
+  expect_length(msg, 1)
+  expect_match(msg, "the first random-effects term has 2,147,483,647 levels", fixed = TRUE)
+  # sleepstudy has 18 subjects
+  expect_match(msg, "declared with 2,147,483,647 levels, but its grouping codes reach only 18",
+               fixed = TRUE)
+  expect_true("alive 2 " %in% out)
+})
