@@ -114,3 +114,85 @@ test_that("a damaged level count in a fit gives confint() a quick R error", {
                fixed = TRUE)
   expect_true("alive 2 " %in% out)
 })
+
+test_that("the Hessian check of a model with over 100 parameters is skipped, and R says so", {
+  # (1 + x1 + ... + x13 | g): 105 variance parameters. The full Hessian
+  # would cost 2 * 105^2 = 22,050 evaluations; the check computes the
+  # gradient only, and the fit says so in a message, not a warning.
+  set.seed(4)
+  G <- 300; per <- 12; n <- G * per; K <- 13
+  X <- matrix(rnorm(n * K), n, K, dimnames = list(NULL, paste0("x", 1:K)))
+  g <- rep(1:G, each = per)
+  B <- matrix(rnorm(G * (K + 1)), G, K + 1)
+  d <- data.frame(y = B[g, 1] + rowSums(X * B[g, -1]) + rnorm(n), X, g = factor(g))
+  f <- as.formula(paste("y ~ 1 + (1 +", paste(colnames(X), collapse = " + "), "| g)"))
+  warnings <- character(0)
+  expect_message(
+    m <- withCallingHandlers(
+      glmmr(f, d, control = glmmr_control(max_evals = 1e6, progress = FALSE)),
+      warning = function(w) {
+        warnings <<- c(warnings, conditionMessage(w))
+        invokeRestart("muffleWarning")
+      }),
+    "the Hessian at the optimum was not computed \\(105 free parameters; the Hessian is computed for at most 100\\)")
+  expect_length(warnings, 0)
+  expect_true(m$optinfo$converged)
+  expect_false(any(m$optinfo$boundary))
+  expect_length(m$theta, 105)
+  expect_equal(dim(m$optinfo$hessian), c(0L, 0L))
+  # the gradient was still computed: one entry per parameter
+  expect_length(m$optinfo$gradient, 105)
+  expect_identical(m$vcov_type, "factor")
+})
+
+test_that("a skipped check is a message, not a Hessian warning", {
+  m <- glmmr(Reaction ~ Days + (Days | Subject), sleepstudy)
+  m$optinfo$check_skipped <- "3 free parameters: a test"
+  m$optinfo$hessian_positive_definite <- FALSE
+  m$optinfo$max_scaled_gradient <- NaN
+  expect_message(expect_no_warning(glmmr:::check_convergence(m)),
+                 "not computed \\(3 free parameters: a test\\)")
+})
+
+test_that("a fit stopped by the evaluation limit is unconverged and warns about the limit alone", {
+  collect <- function(expr) {
+    warnings <- character(0)
+    value <- withCallingHandlers(expr, warning = function(w) {
+      warnings <<- c(warnings, conditionMessage(w))
+      invokeRestart("muffleWarning")
+    })
+    list(value = value, warnings = warnings)
+  }
+  one <- glmmr_control(max_evals = 1, progress = FALSE)
+  r <- collect(glmmr(Reaction ~ Days + (1 | Subject), sleepstudy, control = one))
+  expect_identical(r$warnings, paste0(
+    "the optimizer reached its evaluation limit (max_evals = 1) before converging: ",
+    "the estimates are not an optimum; increase glmmr_control(max_evals = )"))
+  expect_false(r$value$optinfo$converged)
+  expect_identical(r$value$optinfo$limit, "max_evals")
+  skip_if_not_installed("lme4")
+  # one evaluation: the start, lme4's (lambda = identity)
+  start <- lme4::lFormula(Reaction ~ Days + (1 | Subject), sleepstudy)$reTrms$theta
+  expect_equal(unname(r$value$theta), start)
+
+  # a GLMM, with and without exact gradients (nAGQ = 0: stage 1 only)
+  cbpp <- lme4::cbpp
+  for (nagq in c(1, 0)) {
+    r <- collect(glmmr(cbind(incidence, size - incidence) ~ period + (1 | herd), cbpp,
+                       family = binomial, nAGQ = nagq, control = one))
+    expect_length(r$warnings, 1)
+    expect_match(r$warnings, "evaluation limit (max_evals = 1)", fixed = TRUE)
+    expect_false(r$value$optinfo$converged)
+  }
+  # the iteration limit likewise
+  r <- collect(glmmr(Reaction ~ Days + (Days | Subject), sleepstudy,
+                     control = glmmr_control(max_iter = 1, progress = FALSE)))
+  expect_identical(r$warnings, paste0(
+    "the optimizer reached its iteration limit (max_iter = 1) before converging: ",
+    "the estimates are not an optimum; increase glmmr_control(max_iter = )"))
+  expect_identical(r$value$optinfo$limit, "max_iter")
+  # and a converged fit says so
+  m <- glmmr(Reaction ~ Days + (Days | Subject), sleepstudy)
+  expect_true(m$optinfo$converged)
+  expect_identical(m$optinfo$limit, "")
+})

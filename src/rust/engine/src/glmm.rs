@@ -4,14 +4,14 @@
 //! (theta, beta) together from there (nAGQ >= 1).
 
 use crate::blocked::{BlockedSystem, Factor};
-use crate::convergence::{check_optimum, check_optimum_with_gradient, ConvergenceCheck};
+use crate::convergence::{check_budget, check_optimum, check_optimum_with_gradient, ConvergenceCheck};
 use crate::error::{check_observations, EngineError, Result};
 use crate::family::{Distribution, Link};
 use crate::laplace_gradient::laplace_gradient;
 use crate::laplace::{agq_deviance, agq_value_gradient, laplace_deviance, saturated_constant, LevelIndex};
 use crate::memory::check_model;
 use crate::monitor::{Monitor, Silent};
-use crate::optimizer::{minimize, minimize_with_gradient, OptimControl};
+use crate::optimizer::{minimize, minimize_with_gradient, Limit, OptimControl};
 use crate::pirls::{pirls_scalar_term, pirls_u, pirls_u_beta, GlmmData, PirlsResult};
 use crate::quadrature::GaussHermite;
 use crate::reterm::{normalize_theta_signs, theta_diagonal_positions, theta_start, ReTerm};
@@ -51,6 +51,9 @@ pub struct GlmmFit {
     pub evals: usize,
     pub iterations: u64,
     pub message: String,
+    /// Did the optimizer stop at an optimum (see `OptimResult`)?
+    pub converged: bool,
+    pub limit: Option<Limit>,
     pub boundary: Vec<bool>,
     pub check: ConvergenceCheck,
     /// Conditional covariance blocks of b at the mode (see
@@ -315,7 +318,15 @@ impl GlmmProblem {
         let stage1 = if self.has_gradient() {
             let (v, mode) = self.objective_fast(&start)?;
             start_mode = Some(mode);
-            crate::optimizer::OptimResult { par: start.clone(), value: v, evals: 1, iterations: 0, message: String::new() }
+            crate::optimizer::OptimResult {
+                par: start.clone(),
+                value: v,
+                evals: 1,
+                iterations: 0,
+                message: String::new(),
+                converged: true,
+                limit: None,
+            }
         } else {
             minimize(|th: &[f64]| Ok(self.objective_fast(th)?.0), &start, ctl)?
         };
@@ -335,6 +346,11 @@ impl GlmmProblem {
         }
         let mut iterations = stage1.iterations;
         let mut message = stage1.message.clone();
+        // the fit converged if its last stage did
+        let mut converged = stage1.converged;
+        let mut limit = stage1.limit;
+        // the evaluations of the stage whose optimum is checked
+        let mut last_stage_evals = stage1.evals;
         let mut par: Vec<f64>;
         let free_beta = self.nagq >= 1;
         if free_beta {
@@ -379,6 +395,9 @@ impl GlmmProblem {
             evals += stage2.evals;
             iterations += stage2.iterations;
             message = stage2.message;
+            converged = stage2.converged;
+            limit = stage2.limit;
+            last_stage_evals = stage2.evals;
             par = stage2.par;
         } else {
             par = stage1.par.clone();
@@ -426,6 +445,7 @@ impl GlmmProblem {
             // nAGQ = 0 takes the dispersion as Pearson's, not an optimum
             free[par.len() - 1] = false;
         }
+        let budget = check_budget(last_stage_evals);
         let check = if free_beta && self.has_gradient() {
             check_optimum_with_gradient(
                 |p: &[f64]| {
@@ -434,9 +454,10 @@ impl GlmmProblem {
                 },
                 &par,
                 &free,
+                budget,
             )?
         } else {
-            check_optimum(|p: &[f64]| eval_at(self, p), &par, &free)?
+            check_optimum(|p: &[f64]| eval_at(self, p), &par, &free, budget)?
         };
         // Final mode and both covariance estimates of beta.
         let core = self.apply_phi(&par).to_vec();
@@ -508,6 +529,8 @@ impl GlmmProblem {
             evals,
             iterations,
             message,
+            converged,
+            limit,
             boundary,
             check,
             cond_var,

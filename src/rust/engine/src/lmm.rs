@@ -2,11 +2,11 @@
 //! function of theta, its optimisation and the fitted quantities.
 
 use crate::blocked::{BlockedSystem, Factor};
-use crate::convergence::{check_optimum, ConvergenceCheck};
+use crate::convergence::{check_budget, check_optimum, ConvergenceCheck};
 use crate::error::{check_observations, EngineError, Result};
 use crate::memory::check_model;
 use crate::monitor::{Monitor, Silent};
-use crate::optimizer::{minimize, OptimControl};
+use crate::optimizer::{minimize, Limit, OptimControl};
 use crate::reterm::{normalize_theta_signs, theta_diagonal_positions, theta_start, ReTerm};
 
 const LN_2PI: f64 = 1.837_877_066_409_345_5;
@@ -40,6 +40,9 @@ pub struct LmmFit {
     pub evals: usize,
     pub iterations: u64,
     pub message: String,
+    /// Did the optimizer stop at an optimum (see `OptimResult`)?
+    pub converged: bool,
+    pub limit: Option<Limit>,
     /// Diagonal elements of lambda held at zero (singular fit).
     pub boundary: Vec<bool>,
     pub check: ConvergenceCheck,
@@ -161,7 +164,7 @@ impl LmmProblem {
             }
         }
         let free: Vec<bool> = boundary.iter().map(|b| !b).collect();
-        let check = check_optimum(|th: &[f64]| self.objective(th), &theta, &free)?;
+        let check = check_optimum(|th: &[f64]| self.objective(th), &theta, &free, check_budget(opt.evals))?;
         let objective = self.objective(&theta)?;
         let (u, beta) = self.system.solve_u_beta(&self.factor);
         let b = self.system.lambda_times(&self.factor, &u);
@@ -180,6 +183,8 @@ impl LmmProblem {
             evals,
             iterations: opt.iterations,
             message: opt.message,
+            converged: opt.converged,
+            limit: opt.limit,
             boundary,
             check,
             cond_var,

@@ -18,7 +18,7 @@ use engine::family::{Distribution, Link};
 use engine::glmm::{GlmmFit, GlmmInput, GlmmProblem};
 use engine::convergence::ConvergenceCheck;
 use engine::lmm::{LmmFit, LmmInput, LmmProblem};
-use engine::optimizer::OptimControl;
+use engine::optimizer::{Limit, OptimControl};
 use engine::profile::Held;
 use engine::reterm::ReTerm;
 
@@ -161,18 +161,32 @@ fn control(x: Robj) -> BindResult<(OptimControl, bool)> {
     Ok((c, progress))
 }
 
-/// The fields every fit returns: the optimizer's record and the check.
-fn fit_record(
+/// The optimizer's record of a fit.
+struct OptimRecord {
     evals: usize,
     iterations: u64,
     message: String,
-    boundary: Vec<bool>,
-    check: ConvergenceCheck,
-) -> Vec<(&'static str, Robj)> {
+    converged: bool,
+    limit: Option<Limit>,
+}
+
+/// The fields every fit returns: the optimizer's record and the check.
+/// `converged` is FALSE when the optimizer stopped at `limit` ("max_evals"
+/// or "max_iter", the glmmr_control() setting); `check_skipped` says why
+/// the Hessian of the check was not computed ("" when it was).
+fn fit_record(opt: OptimRecord, boundary: Vec<bool>, check: ConvergenceCheck) -> Vec<(&'static str, Robj)> {
+    let limit = match opt.limit {
+        Some(Limit::Evaluations) => "max_evals",
+        Some(Limit::Iterations) => "max_iter",
+        None => "",
+    };
     vec![
-        ("evals", (evals as i32).into()),
-        ("iterations", (iterations as i32).into()),
-        ("message", message.into()),
+        ("evals", (opt.evals as i32).into()),
+        ("iterations", (opt.iterations as i32).into()),
+        ("message", opt.message.into()),
+        ("converged", opt.converged.into()),
+        ("limit", limit.into()),
+        ("check_skipped", check.skipped.into()),
         ("boundary", boundary.into()),
         ("gradient", check.gradient.into()),
         ("hessian", check.hessian.into()),
@@ -193,7 +207,14 @@ fn lmm_result(fit: LmmFit) -> List {
         ("objective", fit.objective.into()),
         ("cond_var", fit.cond_var.into()),
     ];
-    fields.extend(fit_record(fit.evals, fit.iterations, fit.message, fit.boundary, fit.check));
+    let opt = OptimRecord {
+        evals: fit.evals,
+        iterations: fit.iterations,
+        message: fit.message,
+        converged: fit.converged,
+        limit: fit.limit,
+    };
+    fields.extend(fit_record(opt, fit.boundary, fit.check));
     List::from_pairs(fields)
 }
 
@@ -246,7 +267,14 @@ fn glmm_result(fit: GlmmFit) -> List {
         ("phi", fit.phi.into()),
         ("cond_var", fit.cond_var.into()),
     ];
-    fields.extend(fit_record(fit.evals, fit.iterations, fit.message, fit.boundary, fit.check));
+    let opt = OptimRecord {
+        evals: fit.evals,
+        iterations: fit.iterations,
+        message: fit.message,
+        converged: fit.converged,
+        limit: fit.limit,
+    };
+    fields.extend(fit_record(opt, fit.boundary, fit.check));
     List::from_pairs(fields)
 }
 
