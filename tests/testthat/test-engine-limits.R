@@ -196,3 +196,68 @@ test_that("a fit stopped by the evaluation limit is unconverged and warns about 
   expect_true(m$optinfo$converged)
   expect_identical(m$optinfo$limit, "")
 })
+
+test_that("an engine interrupt is an interrupt condition: tryCatch(interrupt =) sees it, try() does not", {
+  r <- tryCatch(glmmr:::engine_call(glmmr:::rust_interrupt_test()), interrupt = function(c) c)
+  expect_s3_class(r, c("interrupt", "condition"), exact = TRUE)
+  expect_identical(conditionMessage(r), "glmmr engine: the fit was interrupted by the user")
+  r <- tryCatch(try(glmmr:::engine_call(glmmr:::rust_interrupt_test()), silent = TRUE),
+                interrupt = function(c) "outer handler")
+  expect_identical(r, "outer handler")
+})
+
+test_that("Ctrl-C during a fit reaches R as an interrupt; the session stays usable", {
+  skip_on_os("windows")
+  # A child R process fits a crossed LMM (about 30 s, an evaluation a
+  # second) and gets SIGINT while the engine runs: first inside
+  # tryCatch(interrupt = ), then inside a loop of try(), which must stop.
+  marker <- tempfile()
+  fit <- "glmmr(y ~ 1 + (1 | g) + (1 | h), d, control = ctl)"
+  out_file <- run_rscript(c(
+    sprintf("marker <- %s", deparse(marker)),
+    "set.seed(3); n <- 100000",
+    "d <- data.frame(g = factor(sample.int(5000, n, TRUE)), h = factor(sample.int(3000, n, TRUE)))",
+    "d$y <- rnorm(5000)[d$g] + rnorm(3000)[d$h] + rnorm(n)",
+    "ctl <- glmmr_control(progress = FALSE)",
+    "writeLines(as.character(Sys.getpid()), paste0(marker, '.pid'))",
+    "writeLines('fit', marker)",
+    sprintf("r <- tryCatch({%s; 'finished'}, interrupt = function(c) paste('caught:', c$message))", fit),
+    "cat(r, '\\n')",
+    "m <- glmmr(Reaction ~ Days + (1 | Subject), sleepstudy, control = ctl)",
+    "cat('after:', class(m), '\\n')",
+    "writeLines('loop', marker)",
+    "withCallingHandlers(",
+    sprintf("  for (i in 1:3) { cat('fit', i, '\\n'); try(%s); cat('done', i, '\\n') },", fit),
+    "  interrupt = function(c) cat('handler:', c$message, '\\n'))",
+    "cat('after the loop\\n')"
+  ), wait = FALSE)
+  wait_for <- function(done, timeout = 300) {
+    t0 <- Sys.time()
+    while (!done()) {
+      if (difftime(Sys.time(), t0, units = "secs") > timeout) return(FALSE)
+      Sys.sleep(0.1)
+    }
+    TRUE
+  }
+  at <- function(what) function() file.exists(marker) && identical(readLines(marker), what)
+  expect_true(wait_for(at("fit"), 60))
+  pid <- as.integer(readLines(paste0(marker, ".pid")))
+  alive <- function() isTRUE(tools::pskill(pid, 0L))
+  Sys.sleep(3) # the model frame is built; the engine is running
+  tools::pskill(pid, tools::SIGINT)
+  expect_true(wait_for(at("loop")))
+  Sys.sleep(3)
+  tools::pskill(pid, tools::SIGINT)
+  finished <- wait_for(function() !alive())
+  if (!finished) tools::pskill(pid, tools::SIGKILL)
+  expect_true(finished)
+  out <- trimws(readLines(out_file))
+  expect_true("caught: glmmr engine: the fit was interrupted by the user" %in% out)
+  expect_true("after: glmmr" %in% out)
+  expect_true("fit 1" %in% out)
+  expect_true("handler: glmmr engine: the fit was interrupted by the user" %in% out)
+  # the interrupt left the loop: no later iteration, nothing after it
+  expect_false("done 1" %in% out)
+  expect_false("fit 2" %in% out)
+  expect_false("after the loop" %in% out)
+})
