@@ -23,7 +23,11 @@ use crate::reterm::{lambda_from_theta, ReTerm};
 
 /// What the dense block is, for a message about its allocation.
 pub(crate) fn dense_block_name(m: usize) -> String {
-    format!("the dense {} x {} block of the random-effects terms after the first", fmt_count(m as f64), fmt_count(m as f64))
+    format!(
+        "the dense {} x {} block of the random-effects terms after the first",
+        fmt_count(m as f64),
+        fmt_count(m as f64)
+    )
 }
 
 /// A run of `k` consecutive pattern rows belonging to one level of a rest term.

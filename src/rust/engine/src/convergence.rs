@@ -234,8 +234,8 @@ mod tests {
         assert!(!c.hessian_positive_definite);
     }
 
-    /// A quadratic in k parameters whose evaluations are counted.
-    fn counted_quadratic(k: usize) -> (impl FnMut(&[f64]) -> Result<f64>, std::rc::Rc<std::cell::Cell<usize>>) {
+    /// A quadratic whose evaluations are counted.
+    fn counted_quadratic() -> (impl FnMut(&[f64]) -> Result<f64>, std::rc::Rc<std::cell::Cell<usize>>) {
         let count = std::rc::Rc::new(std::cell::Cell::new(0));
         let c = count.clone();
         let f = move |x: &[f64]| -> Result<f64> {
@@ -248,7 +248,7 @@ mod tests {
     #[test]
     fn the_hessian_is_skipped_beyond_the_parameter_cap() {
         let k = MAX_HESSIAN_PARAMS + 1;
-        let (f, count) = counted_quadratic(k);
+        let (f, count) = counted_quadratic();
         let c = check_optimum(f, &vec![0.1; k], &vec![true; k], 1_000_000).unwrap();
         // the gradient only: 1 + 2k evaluations, not 2k^2
         assert_eq!(count.get(), 1 + 2 * k);
@@ -264,16 +264,16 @@ mod tests {
     #[test]
     fn the_hessian_is_skipped_beyond_the_evaluation_budget() {
         // 40 parameters: 2 * 40^2 + 1 = 3,201 evaluations for the Hessian
-        let (f, count) = counted_quadratic(40);
+        let (f, count) = counted_quadratic();
         let c = check_optimum(f, &[0.0; 40], &[true; 40], 3_000).unwrap();
         assert_eq!(count.get(), 81);
         assert!(c.skipped.contains("3,201 objective evaluations"), "{}", c.skipped);
-        let (f, count) = counted_quadratic(40);
+        let (f, count) = counted_quadratic();
         let c = check_optimum(f, &[0.0; 40], &[true; 40], 3_201).unwrap();
         assert_eq!(count.get(), 3_201);
         assert!(c.skipped.is_empty() && c.hessian_positive_definite);
         // a budget below even the gradient: nothing is evaluated
-        let (f, count) = counted_quadratic(40);
+        let (f, count) = counted_quadratic();
         let c = check_optimum(f, &[0.0; 40], &[true; 40], 50).unwrap();
         assert_eq!(count.get(), 0);
         assert!(c.skipped.contains("not computed either"));

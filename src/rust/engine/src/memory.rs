@@ -154,12 +154,8 @@ pub fn check_fits(est: &MemoryEstimate, available: Option<f64>, note: &str) -> R
 /// available. A term declared with many more levels than its codes use
 /// (a damaged fit object, say) is named in the message.
 pub fn check_model(terms: &[ReTerm], n: usize, p: usize, glmm: bool) -> Result<()> {
-    let shape = ModelShape {
-        n,
-        p,
-        terms: terms.iter().map(|t| TermShape { nlevels: t.nlevels, k: t.k }).collect(),
-        glmm,
-    };
+    let shape =
+        ModelShape { n, p, terms: terms.iter().map(|t| TermShape { nlevels: t.nlevels, k: t.k }).collect(), glmm };
     let est = shape.estimate();
     let available = available_bytes();
     if check_fits(&est, available, "").is_ok() {

@@ -442,7 +442,10 @@ fn bfgs<O: Objective>(obj: &mut O, start: &[f64], f0: f64, ctl: &OptimControl) -
             small_steps = 0;
         }
         if obj.evals() >= obj.max_evals() {
-            return Ok((iter, Stop::Limit(Limit::Evaluations, format!("evaluation limit ({}) reached", obj.max_evals()))));
+            return Ok((
+                iter,
+                Stop::Limit(Limit::Evaluations, format!("evaluation limit ({}) reached", obj.max_evals())),
+            ));
         }
     }
     Ok((ctl.max_iter, Stop::Limit(Limit::Iterations, "iteration limit reached".into())))
