@@ -71,6 +71,10 @@ pub struct GlmmProblem {
     rule: Option<GaussHermite>,
     levels: Option<LevelIndex>,
     u_warm: Vec<f64>,
+    /// The theta of `u_warm` (one scalar term): a start at another theta
+    /// keeps b = theta u, and with it the linear predictor (see
+    /// `scalar_start`). NaN when unknown.
+    theta_warm: f64,
     eta_warm: Vec<f64>,
     ntheta: usize,
     /// The dispersion is estimated: log phi is the last parameter.
@@ -152,6 +156,7 @@ impl GlmmProblem {
             rule,
             levels,
             u_warm: vec![0.0; q],
+            theta_warm: f64::NAN,
             eta_warm,
             ntheta,
             has_scale,
@@ -176,11 +181,13 @@ impl GlmmProblem {
         self.last_point = None; // self.factor is about to change
         if let (Some(levels), true) = (&self.levels, self.nagq >= 1) {
             // one scalar term: independent one-dimensional modes and integrals
-            let mode = pirls_scalar_term(&self.data, &self.sys_u.terms[0], levels, theta[0], beta, &self.u_warm)?;
+            let start = scalar_start(&self.u_warm, self.theta_warm, theta[0]);
+            let mode = pirls_scalar_term(&self.data, &self.sys_u.terms[0], levels, theta[0], beta, &start)?;
             if !mode.in_range() {
                 return Ok((f64::INFINITY, mode));
             }
             self.u_warm.copy_from_slice(&mode.u);
+            self.theta_warm = theta[0];
             let one = GaussHermite::new(1);
             let rule = self.rule.as_ref().unwrap_or(&one);
             let v = agq_deviance(&self.data, &self.sys_u.terms[0], &mode, theta[0], levels, rule, self.sat);
@@ -247,11 +254,13 @@ impl GlmmProblem {
             return Ok((v, Some(g)));
         };
         // one scalar term: the quadrature gives its value with the gradient
-        let mode = pirls_scalar_term(&self.data, &self.sys_u.terms[0], levels, theta[0], beta, &self.u_warm)?;
+        let start = scalar_start(&self.u_warm, self.theta_warm, theta[0]);
+        let mode = pirls_scalar_term(&self.data, &self.sys_u.terms[0], levels, theta[0], beta, &start)?;
         if !mode.in_range() {
             return Ok((f64::INFINITY, Some(vec![f64::NAN; theta.len() + beta.len()])));
         }
         self.u_warm.copy_from_slice(&mode.u);
+        self.theta_warm = theta[0];
         let one = GaussHermite::new(1);
         let rule = self.rule.as_ref().unwrap_or(&one);
         let (v, g) = agq_value_gradient(&self.data, &self.sys_u, &mode, theta[0], levels, rule, self.sat);
@@ -360,6 +369,7 @@ impl GlmmProblem {
                 start2.push(self.data.phi.ln());
             }
             self.u_warm.copy_from_slice(&mode1.u);
+            self.theta_warm = theta1[0];
             let stage2 = if self.has_gradient() {
                 // beta's block of the first Hessian from the stage-1 factor:
                 // twice the information with the random effects profiled out
@@ -535,6 +545,21 @@ impl GlmmProblem {
             check,
             cond_var,
         })
+    }
+}
+
+/// Where PIRLS for one scalar term starts at theta: the last modes u_warm
+/// (found at theta_warm) rescaled so that b = theta u, and with it every
+/// linear predictor, is where the last modes left it. From the unscaled
+/// modes a large change of theta (a line search's trial point) would start
+/// Newton's method far away, where it moves the linear predictor by about
+/// one unit an iteration (counts in the thousands: hundreds of iterations).
+fn scalar_start(u_warm: &[f64], theta_warm: f64, theta: f64) -> Vec<f64> {
+    let r = theta_warm / theta;
+    if r.is_finite() && r != 0.0 {
+        u_warm.iter().map(|u| u * r).collect()
+    } else {
+        u_warm.to_vec()
     }
 }
 
@@ -1045,5 +1070,78 @@ mod order_tests {
             let want = fit.beta[0] * x[i] + fit.beta[1] * x[n + i] + fit.b[g[i]];
             assert!((fit.eta[i] - want).abs() < 1e-8, "row {i}: {} vs {want}", fit.eta[i]);
         }
+    }
+}
+
+#[cfg(test)]
+mod range_tests {
+    use super::*;
+    use crate::testutil::Rng;
+
+    /// One scalar term (levels of `per` rows), x uniform on (0, 1), y from
+    /// `draw(x, level effect)`.
+    fn scalar_problem(
+        seed: u64,
+        levels: usize,
+        per: usize,
+        sd: f64,
+        dist: Distribution,
+        link: Link,
+        draw: &dyn Fn(&mut Rng, f64, f64) -> f64,
+    ) -> GlmmProblem {
+        let mut rng = Rng::new(seed);
+        let n = levels * per;
+        let g: Vec<usize> = (0..n).map(|i| i / per).collect();
+        let b: Vec<f64> = (0..levels).map(|_| sd * rng.normal()).collect();
+        let xv: Vec<f64> = (0..n).map(|_| rng.uniform()).collect();
+        let y: Vec<f64> = (0..n).map(|i| draw(&mut rng, xv[i], b[g[i]])).collect();
+        let mut x = vec![1.0; n];
+        x.extend_from_slice(&xv);
+        let term = ReTerm::new(g, levels, 1, vec![1.0; n]).unwrap();
+        let w = vec![1.0; n];
+        GlmmProblem::new(GlmmInput {
+            y,
+            x,
+            p: 2,
+            weights: w,
+            offset: vec![0.0; n],
+            terms: vec![term],
+            dist,
+            link,
+            nagq: 1,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn counts_of_a_hundred_thousand_fit_with_one_scalar_term() {
+        // Poisson means around 1e5 (drawn by the normal approximation): the
+        // Newton steps of the scalar-term modes end below the rounding noise
+        // of the deviance. The general (blocked) PIRLS path is the reference.
+        let draw = |r: &mut Rng, x: f64, b: f64| {
+            let mu = (1e5f64.ln() + 0.1 * (x - 0.5) + b).exp();
+            (mu + mu.sqrt() * r.normal()).round()
+        };
+        let mut scalar = scalar_problem(1, 20, 10, 0.2, Distribution::Poisson, Link::Log, &draw);
+        let mut general = scalar_problem(1, 20, 10, 0.2, Distribution::Poisson, Link::Log, &draw);
+        general.levels = None;
+        let a = scalar.fit(&OptimControl::default()).unwrap();
+        let b = general.fit(&OptimControl::default()).unwrap();
+        assert!(a.converged && a.check.hessian_positive_definite, "{:?}", a.check);
+        assert!(a.check.max_scaled_gradient < 1e-3, "{:?}", a.check);
+        assert!((a.objective - b.objective).abs() < 1e-8 * b.objective.abs(), "{} vs {}", a.objective, b.objective);
+        assert!((a.theta[0] - b.theta[0]).abs() < 1e-4 * b.theta[0], "{:?} vs {:?}", a.theta, b.theta);
+        for j in 0..2 {
+            assert!((a.beta[j] - b.beta[j]).abs() < 1e-6 * (1.0 + b.beta[j].abs()), "{:?} vs {:?}", a.beta, b.beta);
+        }
+    }
+
+    #[test]
+    fn the_scalar_start_keeps_the_linear_predictor() {
+        let s = scalar_start(&[0.5, -2.0], 0.2, -4.0);
+        // b = theta u: 0.2 * 0.5 = -4 * -0.025
+        assert_eq!(s, vec![-0.025, 0.1]);
+        assert_eq!(scalar_start(&[0.5], f64::NAN, 1.0), vec![0.5]);
+        assert_eq!(scalar_start(&[0.5], 0.3, 0.0), vec![0.5]);
     }
 }
