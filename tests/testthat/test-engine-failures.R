@@ -27,3 +27,41 @@ test_that("Poisson counts around 1e5 fit with one scalar term, as glmmTMB and lm
                tolerance = 1e-5)
   expect_equal(got[["logLik"]], as.numeric(logLik(l)), tolerance = 1e-8)
 })
+
+test_that("binomial(log) and poisson(identity) fit where a step leaves the valid range, as glmmTMB", {
+  skip_if_not_installed("glmmTMB")
+  # Means up to 0.95 under the log link: the first PIRLS solve from glm's
+  # start gives means above 1 (was: "PIRLS could not start: non-finite
+  # deviance"); PIRLS restarts from the intercept and halves its steps.
+  set.seed(11)
+  d <- data.frame(g = factor(rep(1:15, each = 60)), x = runif(900))
+  d$y <- rbinom(900, 1, exp(-0.3 + 0.2 * d$x + rnorm(15, 0, 0.05)[d$g]))
+  got <- glmmr_summary(glmmr(y ~ x + (1 | g), d, family = binomial("log")))
+  want <- tmb_summary(suppressWarnings(glmmTMB::glmmTMB(
+    y ~ x + (1 | g), d, family = binomial("log"), start = list(beta = c(-0.3, 0)))))
+  expect_equal(unname(got), unname(want), tolerance = 1e-5)
+
+  set.seed(12)
+  d$c <- rpois(900, 2 + 3 * d$x + rnorm(15, 0, 0.5)[d$g])
+  got <- glmmr_summary(glmmr(c ~ x + (1 | g), d, family = poisson("identity")))
+  want <- tmb_summary(suppressWarnings(glmmTMB::glmmTMB(c ~ x + (1 | g), d,
+                                                        family = poisson("identity"))))
+  expect_equal(unname(got), unname(want), tolerance = 1e-5)
+})
+
+test_that("modes outside the valid range of the link are named, not 'matrix not positive definite'", {
+  # Groups of ten with means near 0.85 under the log link: groups of ones
+  # put their conditional modes on mu = 1 (lme4 and glmmTMB fail here too).
+  set.seed(2)
+  d <- data.frame(g = factor(rep(1:20, each = 10)), x = runif(200))
+  d$y <- rbinom(200, 1, pmin(0.95, exp(-0.2 + 0.1 * d$x)))
+  expect_error(glmmr(y ~ x + (1 | g), d, family = binomial("log")),
+               "the linear predictor left the valid range of the link (mu outside (0, 1))",
+               fixed = TRUE)
+  # Counts whose identity-link line wants negative means
+  set.seed(3)
+  d <- data.frame(g = factor(rep(1:20, each = 10)), x = rnorm(200))
+  d$y <- rpois(200, pmax(0.1, 2 + 3 * d$x))
+  expect_error(glmmr(y ~ x + (1 | g), d, family = poisson("identity")),
+               "the linear predictor left the valid range of the link (mu < 0)", fixed = TRUE)
+})

@@ -10,6 +10,10 @@ pub enum EngineError {
     NotPositiveDefinite(String),
     /// The optimizer could not produce a usable optimum.
     Optimizer(String),
+    /// The linear predictor leaves the range where the link gives a mean
+    /// the family can have (the text says how, e.g. "mu outside (0, 1)"),
+    /// at the start or wherever a mode is sought.
+    OutOfRange(String),
     /// The model needs more memory than there is (see `memory`).
     TooLarge(String),
     /// The user interrupted the fit.
@@ -22,6 +26,7 @@ impl fmt::Display for EngineError {
             EngineError::Input(m) => write!(f, "invalid model input: {m}"),
             EngineError::NotPositiveDefinite(m) => write!(f, "matrix not positive definite: {m}"),
             EngineError::Optimizer(m) => write!(f, "optimizer failure: {m}"),
+            EngineError::OutOfRange(m) => write!(f, "the linear predictor left the valid range of the link ({m})"),
             EngineError::TooLarge(m) => write!(f, "{m}"),
             EngineError::Interrupted => write!(f, "the fit was interrupted by the user"),
         }

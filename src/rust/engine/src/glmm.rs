@@ -402,6 +402,10 @@ impl GlmmProblem {
                     ctl,
                 )?
             };
+            if !stage2.value.is_finite() {
+                // no (theta, beta) near the start has a valid mode
+                return Err(self.data.out_of_range());
+            }
             evals += stage2.evals;
             iterations += stage2.iterations;
             message = stage2.message;
@@ -483,6 +487,11 @@ impl GlmmProblem {
             let be = m.beta.clone();
             (v, m, core.clone(), be)
         };
+        if !mode.in_range() || self.data.at_range_edge(&mode.eta) {
+            // no valid mode, or the estimates put means on the edge of the
+            // family's range (the optimum is not inside the valid region)
+            return Err(self.data.out_of_range());
+        }
         let p = self.data.p;
         // factor with X at the mode: weights at the mode
         let vcov_factor = {
@@ -1143,5 +1152,56 @@ mod range_tests {
         assert_eq!(s, vec![-0.025, 0.1]);
         assert_eq!(scalar_start(&[0.5], f64::NAN, 1.0), vec![0.5]);
         assert_eq!(scalar_start(&[0.5], 0.3, 0.0), vec![0.5]);
+    }
+
+    #[test]
+    fn binomial_log_joint_mode_from_an_invalid_first_step() {
+        // Means up to 0.95 under the log link: the first weighted least
+        // squares solve from glm's start leaves mu < 1; PIRLS restarts from
+        // the intercept and halves its steps. The reference: a general
+        // minimiser of the penalized deviance over (u, beta).
+        let draw = |r: &mut Rng, x: f64, b: f64| (r.uniform() < (-0.3 + 0.2 * x + b).exp()) as i32 as f64;
+        let mut pr = scalar_problem(11, 15, 60, 0.05, Distribution::Bernoulli, Link::Log, &draw);
+        let theta = [1.0];
+        let eta0 = eta_start(&pr.data);
+        let mode = pirls_u_beta(&pr.data, &mut pr.sys_ub, &mut pr.factor, &theta, &eta0).unwrap();
+        let d = pr.data.clone();
+        let group = pr.sys_u.terms[0].group.clone();
+        let q = 15;
+        let pdev = |par: &[f64]| -> crate::error::Result<f64> {
+            let (u, beta) = par.split_at(q);
+            let fixed = d.fixed_eta(beta);
+            let eta: Vec<f64> = (0..d.n).map(|i| fixed[i] + theta[0] * u[group[i]]).collect();
+            Ok(d.deviance(&eta) + u.iter().map(|v| v * v).sum::<f64>())
+        };
+        let mut start = vec![0.0; q];
+        start.extend_from_slice(&[-0.5, 0.0]);
+        let ctl = OptimControl { rel_tol: 1e-16, ..Default::default() };
+        let r = minimize(pdev, &start, &ctl).unwrap();
+        let mut got = mode.u.clone();
+        got.extend_from_slice(&mode.beta);
+        assert!(mode.deviance + mode.usq <= r.value + 1e-8, "{} vs {}", mode.deviance + mode.usq, r.value);
+        for (k, (a, b)) in got.iter().zip(&r.par).enumerate() {
+            assert!((a - b).abs() < 1e-4, "parameter {k}: {a} vs {b}");
+        }
+        // and the fit runs through
+        assert!(pr.fit(&OptimControl::default()).is_ok());
+    }
+
+    #[test]
+    fn modes_on_the_edge_of_the_range_are_out_of_range_errors() {
+        // Groups of ten with means near 0.85 under the log link: groups of
+        // ones put their modes on mu = 1.
+        let draw = |r: &mut Rng, x: f64, _b: f64| (r.uniform() < (-0.2 + 0.1 * x).exp()) as i32 as f64;
+        let mut pr = scalar_problem(2, 20, 10, 0.0, Distribution::Bernoulli, Link::Log, &draw);
+        let err = pr.fit(&OptimControl::default()).unwrap_err();
+        assert_eq!(err, EngineError::OutOfRange("mu outside (0, 1)".into()));
+        assert_eq!(err.to_string(), "the linear predictor left the valid range of the link (mu outside (0, 1))");
+        // Poisson counts with mean 6x - 2 (0 where negative) under the
+        // identity link: the fitted line wants mu < 0.
+        let draw = |r: &mut Rng, x: f64, _b: f64| r.poisson((6.0 * x - 2.0).max(0.0));
+        let mut pr = scalar_problem(3, 20, 10, 0.0, Distribution::Poisson, Link::Identity, &draw);
+        let err = pr.fit(&OptimControl::default()).unwrap_err();
+        assert_eq!(err.to_string(), "the linear predictor left the valid range of the link (mu < 0)");
     }
 }
