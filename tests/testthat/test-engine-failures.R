@@ -65,3 +65,29 @@ test_that("modes outside the valid range of the link are named, not 'matrix not 
   expect_error(glmmr(y ~ x + (1 | g), d, family = poisson("identity")),
                "the linear predictor left the valid range of the link (mu < 0)", fixed = TRUE)
 })
+
+test_that("a constant response or a zero residual variance is named", {
+  d <- data.frame(g = factor(rep(1:20, each = 10)), x = rnorm(200), y = 5)
+  # was: "matrix not positive definite: non-positive pivot"
+  expect_error(glmmr(y ~ x + (1 | g), d), "the response is constant")
+  # was: "PIRLS (one scalar term) did not converge"
+  expect_error(glmmr(y ~ x + (1 | g), d, family = Gamma), "the response is constant")
+  expect_error(glmmr(y ~ x + (1 | g), d, family = Gamma(link = "log")), "the response is constant")
+  # a response the fixed effects reproduce
+  d$y2 <- 5 + 2 * d$x
+  expect_error(glmmr(y2 ~ x + (1 | g), d),
+               "the fixed effects fit the response exactly .*the residual variance is zero")
+  # a response constant within the levels of g: the random effects take it
+  # up and the residual variance goes to zero (was: a convergence warning)
+  set.seed(1)
+  d$y3 <- rnorm(20)[d$g]
+  expect_error(glmmr(y3 ~ 1 + (1 | g), d),
+               "the fixed and random effects fit the response exactly .*the residual variance is zero")
+  # with residual noise it fits, as lme4
+  d$y4 <- d$y3 + rnorm(200, 0, 0.1)
+  m <- glmmr(y4 ~ 1 + (1 | g), d)
+  skip_if_not_installed("lme4")
+  l <- lme4::lmer(y4 ~ 1 + (1 | g), d, REML = FALSE)
+  expect_equal(unname(m$theta), unname(lme4::getME(l, "theta")), tolerance = 1e-4)
+  expect_equal(m$sigma, sigma(l), tolerance = 1e-5)
+})

@@ -56,3 +56,19 @@ pub fn check_observations(y: &[f64], x: &[f64], p: usize, weights: &[f64], offse
     }
     Ok(n)
 }
+
+/// A response with one value (among the rows with a positive weight)
+/// leaves nothing for a residual variance or dispersion to describe: the
+/// fit would drive it to zero and the likelihood to infinity.
+pub fn check_not_constant(y: &[f64], weights: &[f64]) -> Result<()> {
+    let mut values = y.iter().zip(weights).filter(|(_, &w)| w > 0.0).map(|(v, _)| *v);
+    if let Some(first) = values.next() {
+        if values.all(|v| v == first) {
+            return Err(EngineError::Input(format!(
+                "the response is constant (every value is {first}): its residual variance is zero and \
+                 the model cannot be fitted"
+            )));
+        }
+    }
+    Ok(())
+}

@@ -5,7 +5,7 @@
 
 use crate::blocked::{BlockedSystem, Factor};
 use crate::convergence::{check_budget, check_optimum, check_optimum_with_gradient, ConvergenceCheck};
-use crate::error::{check_observations, EngineError, Result};
+use crate::error::{check_not_constant, check_observations, EngineError, Result};
 use crate::family::{Distribution, Link};
 use crate::laplace_gradient::laplace_gradient;
 use crate::laplace::{agq_deviance, agq_value_gradient, laplace_deviance, saturated_constant, LevelIndex};
@@ -107,6 +107,10 @@ impl GlmmProblem {
     pub fn new(input: GlmmInput) -> Result<Self> {
         let n = check_observations(&input.y, &input.x, input.p, &input.weights, &input.offset)?;
         check_response(input.dist, &input.y, &input.weights)?;
+        if input.dist.has_scale() {
+            // (a constant binomial or Poisson response is R's to refuse)
+            check_not_constant(&input.y, &input.weights)?;
+        }
         check_model(&input.terms, n, input.p, true)?;
         let single_scalar = input.terms.len() == 1 && input.terms[0].k == 1;
         if input.nagq > 1 && !single_scalar {
