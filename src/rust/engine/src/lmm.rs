@@ -226,9 +226,10 @@ impl LmmProblem {
 }
 
 /// A residual standard deviation below this fraction of the response's
-/// counts as zero: the profiled deviance then has no minimum (it falls
-/// without bound as sigma -> 0), and the optimizer stops somewhere on the
-/// way, where rounding decides the estimates.
+/// counts as zero. Where it is zero the profiled deviance has no minimum
+/// (it falls without bound as sigma -> 0) and the optimizer stops somewhere
+/// on the way; this far down, a stop like that and a true optimum with a
+/// tiny sigma cannot be told apart.
 const ZERO_RESIDUAL: f64 = 1e-5;
 
 /// Weighted standard deviation.

@@ -731,8 +731,9 @@ pub fn pirls_scalar_term(
             // Near the mode the decrease a Newton step promises, gp^2 /
             // (2 curv), falls below the rounding noise of G (counts of 1e5:
             // terms y ln(y / mu) of 1e6 sum to a G of 10), and the halving
-            // test below would compare noise: take the step and stop. The
-            // gradient, unlike G, is still exact there.
+            // test below would compare noise: take the step and stop. (The
+            // gradient, a sum of terms y - mu, not of y ln(y / mu), keeps its
+            // precision there: it still points to the mode.)
             if 0.5 * gp * full < 1e-14 * (1.0 + g.abs()) {
                 let ut = uj - full;
                 let gt = pass(ut).0;
