@@ -10,7 +10,9 @@
 #' @param progress Show the progress of long fits (evaluations, objective,
 #'   time per evaluation) on the console; by default in interactive sessions.
 #'   Whatever this says, a fit checks for a user interrupt (Ctrl-C, Esc) ten
-#'   times a second and stops with an R error.
+#'   times a second and stops as R code does on an interrupt: with an
+#'   interrupt condition (which `tryCatch(interrupt = )` sees and `try()` does
+#'   not catch).
 #' @param check_tol A fit whose largest scaled gradient (the Newton step,
 #'   \eqn{|H^{-1} g|}) at the optimum exceeds this gets a convergence warning.
 #' @return A list of class `"glmmr_control"`.

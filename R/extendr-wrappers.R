@@ -14,12 +14,35 @@ rust_panic_test <- function(message) {
   .Call(wrap__rust_panic_test, message)
 }
 
-# Run an engine call and turn list(error = msg) into an R error.
+rust_interrupt_test <- function() {
+  .Call(wrap__rust_interrupt_test)
+}
+
+# Run an engine call and turn list(error = msg) into an R error. A user
+# interrupt the engine saw (list(interrupted = TRUE)) becomes an interrupt.
 engine_call <- function(res) {
+  if (isTRUE(res$interrupted)) {
+    engine_interrupt()
+  }
   if (!is.null(res$error)) {
     stop("glmmr engine: ", res$error, call. = FALSE)
   }
   res
+}
+
+# Signal an interrupt as R does for Ctrl-C in R code (onintr() in R's
+# errors.c): an "interrupt" condition for the handlers of tryCatch() and
+# withCallingHandlers(), then options(interrupt =) if set, then a jump to the
+# top level ("abort" restart), so try() does not catch it and a loop stops.
+engine_interrupt <- function() {
+  cond <- structure(
+    list(message = "glmmr engine: the fit was interrupted by the user", call = NULL),
+    class = c("interrupt", "condition")
+  )
+  signalCondition(cond)
+  h <- getOption("interrupt")
+  if (is.function(h)) h()
+  invokeRestart("abort")
 }
 
 rust_fit_glmm <- function(y, x, p, terms, weights, offset, family, link, nagq, control) {

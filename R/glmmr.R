@@ -332,6 +332,8 @@ new_glmmr <- function(fit, call, frame, structures, y, family, REML, control,
   if (identical(family$family, "nbinom2")) family <- nbinom2(family$link, theta = sigma)
   optinfo <- list(
     evals = fit$evals, iterations = fit$iterations, message = fit$message,
+    converged = fit$converged, limit = fit$limit,
+    check_skipped = fit$check_skipped,
     boundary = fit$boundary,
     gradient = fit$gradient,
     hessian = matrix(fit$hessian, sqrt(length(fit$hessian))),
@@ -420,8 +422,26 @@ z_times_b <- function(reterms, ranef) {
 #' @noRd
 check_convergence <- function(object) {
   oi <- object$optinfo
+  if (isFALSE(oi$converged)) {
+    # stopped by glmmr_control(max_evals = ) or (max_iter = ): not an
+    # optimum, whatever the check there says
+    what <- if (identical(oi$limit, "max_iter")) "iteration" else "evaluation"
+    setting <- if (identical(oi$limit, "max_iter")) "max_iter" else "max_evals"
+    warning(sprintf(paste0(
+      "the optimizer reached its %s limit (%s = %d) before converging: the ",
+      "estimates are not an optimum; increase glmmr_control(%s = )"),
+      what, setting, as.integer(object$control[[setting]]), setting),
+      call. = FALSE)
+    return(invisible(FALSE))
+  }
   free <- !oi$boundary
   if (!any(free)) return(invisible(TRUE))
+  if (length(oi$check_skipped) && nzchar(oi$check_skipped)) {
+    message("glmmr: the Hessian at the optimum was not computed (",
+            oi$check_skipped, "), so convergence is not checked by it and ",
+            "the standard errors come from the factor at the optimum")
+    return(invisible(TRUE))
+  }
   tol <- object$control$check_tol
   bad_grad <- is.finite(oi$max_scaled_gradient) && oi$max_scaled_gradient > tol
   if (!oi$hessian_positive_definite) {

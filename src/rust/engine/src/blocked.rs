@@ -18,7 +18,17 @@
 
 use crate::dense_chol::{cholesky_in_place, solve_lower_transpose};
 use crate::error::{EngineError, Result};
+use crate::memory::{fmt_count, try_copy_from, try_filled, try_resize, try_with_capacity, try_zeros};
 use crate::reterm::{lambda_from_theta, ReTerm};
+
+/// What the dense block is, for a message about its allocation.
+pub(crate) fn dense_block_name(m: usize) -> String {
+    format!(
+        "the dense {} x {} block of the random-effects terms after the first",
+        fmt_count(m as f64),
+        fmt_count(m as f64)
+    )
+}
 
 /// A run of `k` consecutive pattern rows belonging to one level of a rest term.
 #[derive(Debug, Clone, Copy)]
@@ -103,7 +113,7 @@ impl BlockedSystem {
         let nrest = terms.len() - 1;
 
         // Distinct (term-1 level, rest-term block row) pairs, sorted.
-        let mut pairs: Vec<(usize, usize, usize)> = Vec::with_capacity(n * nrest);
+        let mut pairs: Vec<(usize, usize, usize)> = try_with_capacity(n * nrest, "the level pairs of the terms")?;
         for i in 0..n {
             let j = terms[0].group[i];
             for t in 1..terms.len() {
@@ -114,11 +124,13 @@ impl BlockedSystem {
         pairs.sort_unstable();
         pairs.dedup();
 
-        let mut rows_ptr = vec![0usize; l1 + 1];
-        let mut rows = Vec::new();
-        let mut blocks_ptr = vec![0usize; l1 + 1];
-        let mut blocks = Vec::new();
-        let mut val_ptr = vec![0usize; l1 + 1];
+        let per_level = "the blocks of the first random-effects term";
+        let mut rows_ptr = try_filled(l1 + 1, 0usize, per_level)?;
+        let nrows = pairs.iter().map(|&(_, _, t)| terms[t].k).sum::<usize>() + l1 * (p + 1);
+        let mut rows = try_with_capacity(nrows, per_level)?;
+        let mut blocks_ptr = try_filled(l1 + 1, 0usize, per_level)?;
+        let mut blocks = try_with_capacity(pairs.len(), per_level)?;
+        let mut val_ptr = try_filled(l1 + 1, 0usize, per_level)?;
         let mut idx = 0;
         for j in 0..l1 {
             while idx < pairs.len() && pairs[idx].0 == j {
@@ -136,9 +148,10 @@ impl BlockedSystem {
             blocks_ptr[j + 1] = blocks.len();
             val_ptr[j + 1] = val_ptr[j] + (rows_ptr[j + 1] - rows_ptr[j]) * k1;
         }
+        drop(pairs);
 
         // Pattern position of each observation's block in its level's rows.
-        let mut obs_pos = vec![0usize; n * nrest];
+        let mut obs_pos = try_filled(n * nrest, 0usize, "the level pairs of the terms")?;
         for i in 0..n {
             let j = terms[0].group[i];
             let lrows = &rows[rows_ptr[j]..rows_ptr[j + 1]];
@@ -153,6 +166,9 @@ impl BlockedSystem {
         // updates sum len_j^2 k1 / 2 but run several times slower per flop.
         let sum_len2: f64 = (0..l1).map(|j| ((rows_ptr[j + 1] - rows_ptr[j]) as f64).powi(2)).sum();
         let dense_schur = (m as f64).powi(2) * (q1 as f64) <= 8.0 * sum_len2 * k1 as f64 && m * q1 <= 4_000_000;
+        let a11 = try_zeros(l1 * k1 * k1, per_level)?;
+        let ar1 = try_zeros(val_ptr[l1], per_level)?;
+        let arr = try_zeros(m * m, &dense_block_name(m))?;
         Ok(BlockedSystem {
             dense_schur,
             n,
@@ -168,11 +184,11 @@ impl BlockedSystem {
             rows,
             blocks_ptr,
             blocks,
-            a11: vec![0.0; l1 * k1 * k1],
-            ar1: vec![0.0; val_ptr[l1]],
+            a11,
+            ar1,
             val_ptr,
             obs_pos,
-            arr: vec![0.0; m * m],
+            arr,
         })
     }
 
@@ -321,7 +337,7 @@ impl BlockedSystem {
         let m = self.m;
 
         // Term-1 diagonal blocks: chol(lam1' A_j lam1 + I).
-        f.l11.resize(self.a11.len(), 0.0);
+        try_resize(&mut f.l11, self.a11.len(), "the blocks of the first random-effects term")?;
         let mut tmp = vec![0.0; k1 * k1];
         for j in 0..l1 {
             let a = &self.a11[j * k1 * k1..(j + 1) * k1 * k1];
@@ -334,8 +350,7 @@ impl BlockedSystem {
         }
 
         // Term-1 off-diagonal blocks: (Lambda_R' A_r1 lam1) L11^{-T}.
-        f.lr1.clear();
-        f.lr1.extend_from_slice(&self.ar1);
+        try_copy_from(&mut f.lr1, &self.ar1, "the blocks of the first random-effects term")?;
         let mut rowbuf = vec![0.0; k1.max(1)];
         for j in 0..l1 {
             let len = self.rows_ptr[j + 1] - self.rows_ptr[j];
@@ -376,14 +391,13 @@ impl BlockedSystem {
 
         // Dense block: Lambda_R' A_rr Lambda_R + I - L_r1 L_r1', then factor.
         // Only the lower triangle is formed; it is all the Cholesky reads.
-        f.s.clear();
-        f.s.extend_from_slice(&self.arr);
+        try_copy_from(&mut f.s, &self.arr, &dense_block_name(m))?;
         self.scale_dense_block(&f.lambdas, &mut f.s);
         for r in 0..self.q_rest {
             f.s[r + r * m] += 1.0;
         }
         if self.dense_schur {
-            self.subtract_dense_schur(f);
+            self.subtract_dense_schur(f)?;
             return cholesky_in_place(&mut f.s, m, m);
         }
         for j in 0..l1 {
@@ -461,10 +475,10 @@ impl BlockedSystem {
 
     /// S <- S - L_r1 L_r1' through a dense m-by-q1 copy of L_r1 and one
     /// matrix product (matrixmultiply's gemm).
-    fn subtract_dense_schur(&self, f: &mut Factor) {
+    fn subtract_dense_schur(&self, f: &mut Factor) -> Result<()> {
         let (m, q1, k1) = (self.m, self.q1, self.k1);
         f.dense.clear();
-        f.dense.resize(m * q1, 0.0);
+        try_resize(&mut f.dense, m * q1, "the Schur complement's work space")?;
         for j in 0..self.terms[0].nlevels {
             let rows = &self.rows[self.rows_ptr[j]..self.rows_ptr[j + 1]];
             let len = rows.len();
@@ -486,6 +500,7 @@ impl BlockedSystem {
                 1.0, f.s.as_mut_ptr(), 1, m as isize,
             );
         }
+        Ok(())
     }
 
     /// Z' v for v of length n (full random-effects order).

@@ -10,6 +10,12 @@ pub enum EngineError {
     NotPositiveDefinite(String),
     /// The optimizer could not produce a usable optimum.
     Optimizer(String),
+    /// The linear predictor leaves the range where the link gives a mean
+    /// the family can have (the text says how, e.g. "mu outside (0, 1)"),
+    /// at the start or wherever a mode is sought.
+    OutOfRange(String),
+    /// The model needs more memory than there is (see `memory`).
+    TooLarge(String),
     /// The user interrupted the fit.
     Interrupted,
 }
@@ -20,6 +26,8 @@ impl fmt::Display for EngineError {
             EngineError::Input(m) => write!(f, "invalid model input: {m}"),
             EngineError::NotPositiveDefinite(m) => write!(f, "matrix not positive definite: {m}"),
             EngineError::Optimizer(m) => write!(f, "optimizer failure: {m}"),
+            EngineError::OutOfRange(m) => write!(f, "the linear predictor left the valid range of the link ({m})"),
+            EngineError::TooLarge(m) => write!(f, "{m}"),
             EngineError::Interrupted => write!(f, "the fit was interrupted by the user"),
         }
     }
@@ -47,4 +55,20 @@ pub fn check_observations(y: &[f64], x: &[f64], p: usize, weights: &[f64], offse
         return Err(EngineError::Input("negative weights".into()));
     }
     Ok(n)
+}
+
+/// A response with one value (among the rows with a positive weight)
+/// leaves nothing for a residual variance or dispersion to describe: the
+/// fit would drive it to zero and the likelihood to infinity.
+pub fn check_not_constant(y: &[f64], weights: &[f64]) -> Result<()> {
+    let mut values = y.iter().zip(weights).filter(|(_, &w)| w > 0.0).map(|(v, _)| *v);
+    if let Some(first) = values.next() {
+        if values.all(|v| v == first) {
+            return Err(EngineError::Input(format!(
+                "the response is constant (every value is {first}): its residual variance is zero and \
+                 the model cannot be fitted"
+            )));
+        }
+    }
+    Ok(())
 }

@@ -4,13 +4,14 @@
 //! (theta, beta) together from there (nAGQ >= 1).
 
 use crate::blocked::{BlockedSystem, Factor};
-use crate::convergence::{check_optimum, check_optimum_with_gradient, ConvergenceCheck};
-use crate::error::{check_observations, EngineError, Result};
+use crate::convergence::{check_budget, check_optimum, check_optimum_with_gradient, ConvergenceCheck};
+use crate::error::{check_not_constant, check_observations, EngineError, Result};
 use crate::family::{Distribution, Link};
 use crate::laplace_gradient::laplace_gradient;
 use crate::laplace::{agq_deviance, agq_value_gradient, laplace_deviance, saturated_constant, LevelIndex};
+use crate::memory::check_model;
 use crate::monitor::{Monitor, Silent};
-use crate::optimizer::{minimize, minimize_with_gradient, OptimControl};
+use crate::optimizer::{minimize, minimize_with_gradient, Limit, OptimControl};
 use crate::pirls::{pirls_scalar_term, pirls_u, pirls_u_beta, GlmmData, PirlsResult};
 use crate::quadrature::GaussHermite;
 use crate::reterm::{normalize_theta_signs, theta_diagonal_positions, theta_start, ReTerm};
@@ -51,6 +52,9 @@ pub struct GlmmFit {
     pub evals: usize,
     pub iterations: u64,
     pub message: String,
+    /// Did the optimizer stop at an optimum (see `OptimResult`)?
+    pub converged: bool,
+    pub limit: Option<Limit>,
     pub boundary: Vec<bool>,
     pub check: ConvergenceCheck,
     /// Conditional covariance blocks of b at the mode (see
@@ -71,6 +75,10 @@ pub struct GlmmProblem {
     /// grouping factor (see `vector_quadrature`); None otherwise.
     vector_agq: Option<VectorQuadrature>,
     u_warm: Vec<f64>,
+    /// The theta of `u_warm` (one scalar term): a start at another theta
+    /// keeps b = theta u, and with it the linear predictor (see
+    /// `scalar_start`). NaN when unknown.
+    theta_warm: f64,
     eta_warm: Vec<f64>,
     ntheta: usize,
     /// The dispersion is estimated: log phi is the last parameter.
@@ -103,6 +111,11 @@ impl GlmmProblem {
     pub fn new(input: GlmmInput) -> Result<Self> {
         let n = check_observations(&input.y, &input.x, input.p, &input.weights, &input.offset)?;
         check_response(input.dist, &input.y, &input.weights)?;
+        if input.dist.has_scale() {
+            // (a constant binomial or Poisson response is R's to refuse)
+            check_not_constant(&input.y, &input.weights)?;
+        }
+        check_model(&input.terms, n, input.p, true)?;
         let single_scalar = input.terms.len() == 1 && input.terms[0].k == 1;
         if input.nagq > 1 && !single_scalar && !one_grouping_factor(&input.terms) {
             return Err(EngineError::Input(
@@ -157,6 +170,7 @@ impl GlmmProblem {
             levels,
             vector_agq,
             u_warm: vec![0.0; q],
+            theta_warm: f64::NAN,
             eta_warm,
             ntheta,
             has_scale,
@@ -181,11 +195,13 @@ impl GlmmProblem {
         self.last_point = None; // self.factor is about to change
         if let (Some(levels), true) = (&self.levels, self.nagq >= 1) {
             // one scalar term: independent one-dimensional modes and integrals
-            let mode = pirls_scalar_term(&self.data, &self.sys_u.terms[0], levels, theta[0], beta, &self.u_warm)?;
+            let start = scalar_start(&self.u_warm, self.theta_warm, theta[0]);
+            let mode = pirls_scalar_term(&self.data, &self.sys_u.terms[0], levels, theta[0], beta, &start)?;
             if !mode.in_range() {
                 return Ok((f64::INFINITY, mode));
             }
             self.u_warm.copy_from_slice(&mode.u);
+            self.theta_warm = theta[0];
             let one = GaussHermite::new(1);
             let rule = self.rule.as_ref().unwrap_or(&one);
             let v = agq_deviance(&self.data, &self.sys_u.terms[0], &mode, theta[0], levels, rule, self.sat);
@@ -273,15 +289,17 @@ impl GlmmProblem {
             if !mode.in_range() {
                 return Ok((v, Some(vec![f64::NAN; theta.len() + beta.len()])));
             }
-            let g = laplace_gradient(&self.data, &self.sys_u, &self.factor, mode);
+            let g = laplace_gradient(&self.data, &self.sys_u, &self.factor, mode)?;
             return Ok((v, Some(g)));
         };
         // one scalar term: the quadrature gives its value with the gradient
-        let mode = pirls_scalar_term(&self.data, &self.sys_u.terms[0], levels, theta[0], beta, &self.u_warm)?;
+        let start = scalar_start(&self.u_warm, self.theta_warm, theta[0]);
+        let mode = pirls_scalar_term(&self.data, &self.sys_u.terms[0], levels, theta[0], beta, &start)?;
         if !mode.in_range() {
             return Ok((f64::INFINITY, Some(vec![f64::NAN; theta.len() + beta.len()])));
         }
         self.u_warm.copy_from_slice(&mode.u);
+        self.theta_warm = theta[0];
         let one = GaussHermite::new(1);
         let rule = self.rule.as_ref().unwrap_or(&one);
         let (v, g) = agq_value_gradient(&self.data, &self.sys_u, &mode, theta[0], levels, rule, self.sat);
@@ -348,7 +366,15 @@ impl GlmmProblem {
         let stage1 = if self.has_gradient() {
             let (v, mode) = self.objective_fast(&start)?;
             start_mode = Some(mode);
-            crate::optimizer::OptimResult { par: start.clone(), value: v, evals: 1, iterations: 0, message: String::new() }
+            crate::optimizer::OptimResult {
+                par: start.clone(),
+                value: v,
+                evals: 1,
+                iterations: 0,
+                message: String::new(),
+                converged: true,
+                limit: None,
+            }
         } else {
             minimize(|th: &[f64]| Ok(self.objective_fast(th)?.0), &start, ctl)?
         };
@@ -373,6 +399,11 @@ impl GlmmProblem {
         }
         let mut iterations = stage1.iterations;
         let mut message = stage1.message.clone();
+        // the fit converged if its last stage did
+        let mut converged = stage1.converged;
+        let mut limit = stage1.limit;
+        // the evaluations of the stage whose optimum is checked
+        let mut last_stage_evals = stage1.evals;
         let mut par: Vec<f64>;
         let free_beta = self.nagq >= 1;
         if free_beta {
@@ -382,6 +413,7 @@ impl GlmmProblem {
                 start2.push(self.data.dispersion().ln());
             }
             self.u_warm.copy_from_slice(&mode1.u);
+            self.theta_warm = theta1[0];
             let stage2 = if self.has_gradient() {
                 // beta's block of the first Hessian from the stage-1 factor:
                 // twice the information with the random effects profiled out
@@ -414,9 +446,16 @@ impl GlmmProblem {
                     ctl,
                 )?
             };
+            if !stage2.value.is_finite() {
+                // no (theta, beta) near the start has a valid mode
+                return Err(self.data.out_of_range());
+            }
             evals += stage2.evals;
             iterations += stage2.iterations;
             message = stage2.message;
+            converged = stage2.converged;
+            limit = stage2.limit;
+            last_stage_evals = stage2.evals;
             par = stage2.par;
         } else {
             par = stage1.par.clone();
@@ -471,6 +510,7 @@ impl GlmmProblem {
                 free[par.len() - 1] = false;
             }
         }
+        let budget = check_budget(last_stage_evals);
         let check = if free_beta && self.has_gradient() {
             check_optimum_with_gradient(
                 |p: &[f64]| {
@@ -479,9 +519,10 @@ impl GlmmProblem {
                 },
                 &par,
                 &free,
+                budget,
             )?
         } else {
-            check_optimum(|p: &[f64]| eval_at(self, p), &par, &free)?
+            check_optimum(|p: &[f64]| eval_at(self, p), &par, &free, budget)?
         };
         // Final mode and both covariance estimates of beta.
         let core = self.apply_phi(&par).to_vec();
@@ -497,6 +538,11 @@ impl GlmmProblem {
             let be = m.beta.clone();
             (v, m, core.clone(), be)
         };
+        if !mode.in_range() || self.data.at_range_edge(&mode.eta) {
+            // no valid mode, or the estimates put means on the edge of the
+            // family's range (the optimum is not inside the valid region)
+            return Err(self.data.out_of_range());
+        }
         let p = self.data.p;
         // factor with X at the mode: weights at the mode
         let vcov_factor = {
@@ -531,7 +577,7 @@ impl GlmmProblem {
             self.sys_u.add_to_response_ss(1.0);
             let mut f = Factor::default();
             self.sys_u.factor(&theta, &mut f)?;
-            self.sys_u.conditional_covariances(&f, 1.0)
+            self.sys_u.conditional_covariances(&f, 1.0)?
         };
         Ok(GlmmFit {
             theta,
@@ -553,10 +599,27 @@ impl GlmmProblem {
             evals,
             iterations,
             message,
+            converged,
+            limit,
             boundary,
             check,
             cond_var,
         })
+    }
+}
+
+/// Where PIRLS for one scalar term starts at theta: the last modes u_warm
+/// (found at theta_warm) rescaled so that b = theta u, and with it every
+/// linear predictor, is where the last modes left it. From the unscaled
+/// modes a large change of theta (a line search's trial point) would start
+/// Newton's method far away, where it moves the linear predictor by about
+/// one unit an iteration (counts in the thousands: hundreds of iterations).
+fn scalar_start(u_warm: &[f64], theta_warm: f64, theta: f64) -> Vec<f64> {
+    let r = theta_warm / theta;
+    if r.is_finite() && r != 0.0 {
+        u_warm.iter().map(|u| u * r).collect()
+    } else {
+        u_warm.to_vec()
     }
 }
 
@@ -989,7 +1052,7 @@ mod general_gradient_tests {
                 // the general path, also for one scalar term
                 pr.levels = None;
                 let (_, mode) = pr.objective(&par[..nth], &par[nth..]).unwrap();
-                let g = laplace_gradient(&pr.data, &pr.sys_u, &pr.factor, &mode);
+                let g = laplace_gradient(&pr.data, &pr.sys_u, &pr.factor, &mode).unwrap();
                 for r in 0..par.len() {
                     let h = 1e-5;
                     let mut a = par.clone();
@@ -1098,7 +1161,7 @@ mod timing {
         let _ = pr.data.deviance(&mode.eta);
         eprintln!("deviance {:?}", t0.elapsed());
         let t0 = std::time::Instant::now();
-        let _g = laplace_gradient(&pr.data, &pr.sys_u, &pr.factor, &mode);
+        let _g = laplace_gradient(&pr.data, &pr.sys_u, &pr.factor, &mode).unwrap();
         eprintln!("gradient {:?}", t0.elapsed());
         let t0 = std::time::Instant::now();
         let fit = pr.fit(&OptimControl::default()).unwrap();
@@ -1132,5 +1195,129 @@ mod order_tests {
             let want = fit.beta[0] * x[i] + fit.beta[1] * x[n + i] + fit.b[g[i]];
             assert!((fit.eta[i] - want).abs() < 1e-8, "row {i}: {} vs {want}", fit.eta[i]);
         }
+    }
+}
+
+#[cfg(test)]
+mod range_tests {
+    use super::*;
+    use crate::testutil::Rng;
+
+    /// One scalar term (levels of `per` rows), x uniform on (0, 1), y from
+    /// `draw(x, level effect)`.
+    fn scalar_problem(
+        seed: u64,
+        levels: usize,
+        per: usize,
+        sd: f64,
+        dist: Distribution,
+        link: Link,
+        draw: &dyn Fn(&mut Rng, f64, f64) -> f64,
+    ) -> GlmmProblem {
+        let mut rng = Rng::new(seed);
+        let n = levels * per;
+        let g: Vec<usize> = (0..n).map(|i| i / per).collect();
+        let b: Vec<f64> = (0..levels).map(|_| sd * rng.normal()).collect();
+        let xv: Vec<f64> = (0..n).map(|_| rng.uniform()).collect();
+        let y: Vec<f64> = (0..n).map(|i| draw(&mut rng, xv[i], b[g[i]])).collect();
+        let mut x = vec![1.0; n];
+        x.extend_from_slice(&xv);
+        let term = ReTerm::new(g, levels, 1, vec![1.0; n]).unwrap();
+        let w = vec![1.0; n];
+        GlmmProblem::new(GlmmInput {
+            y,
+            x,
+            p: 2,
+            weights: w,
+            offset: vec![0.0; n],
+            terms: vec![term],
+            dist,
+            link,
+            nagq: 1,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn counts_of_a_hundred_thousand_fit_with_one_scalar_term() {
+        // Poisson means around 1e5 (drawn by the normal approximation): the
+        // Newton steps of the scalar-term modes end below the rounding noise
+        // of the deviance. The general (blocked) PIRLS path is the reference.
+        let draw = |r: &mut Rng, x: f64, b: f64| {
+            let mu = (1e5f64.ln() + 0.1 * (x - 0.5) + b).exp();
+            (mu + mu.sqrt() * r.normal()).round()
+        };
+        let mut scalar = scalar_problem(1, 20, 10, 0.2, Distribution::Poisson, Link::Log, &draw);
+        let mut general = scalar_problem(1, 20, 10, 0.2, Distribution::Poisson, Link::Log, &draw);
+        general.levels = None;
+        let a = scalar.fit(&OptimControl::default()).unwrap();
+        let b = general.fit(&OptimControl::default()).unwrap();
+        assert!(a.converged && a.check.hessian_positive_definite, "{:?}", a.check);
+        assert!(a.check.max_scaled_gradient < 1e-3, "{:?}", a.check);
+        assert!((a.objective - b.objective).abs() < 1e-8 * b.objective.abs(), "{} vs {}", a.objective, b.objective);
+        assert!((a.theta[0] - b.theta[0]).abs() < 1e-4 * b.theta[0], "{:?} vs {:?}", a.theta, b.theta);
+        for j in 0..2 {
+            assert!((a.beta[j] - b.beta[j]).abs() < 1e-6 * (1.0 + b.beta[j].abs()), "{:?} vs {:?}", a.beta, b.beta);
+        }
+    }
+
+    #[test]
+    fn the_scalar_start_keeps_the_linear_predictor() {
+        let s = scalar_start(&[0.5, -2.0], 0.2, -4.0);
+        // b = theta u: 0.2 * 0.5 = -4 * -0.025
+        assert_eq!(s, vec![-0.025, 0.1]);
+        assert_eq!(scalar_start(&[0.5], f64::NAN, 1.0), vec![0.5]);
+        assert_eq!(scalar_start(&[0.5], 0.3, 0.0), vec![0.5]);
+    }
+
+    #[test]
+    fn binomial_log_joint_mode_from_an_invalid_first_step() {
+        // Means up to 0.95 under the log link: the first weighted least
+        // squares solve from glm's start leaves mu < 1; PIRLS restarts from
+        // the intercept and halves its steps. The reference: a general
+        // minimiser of the penalized deviance over (u, beta).
+        let draw = |r: &mut Rng, x: f64, b: f64| (r.uniform() < (-0.3 + 0.2 * x + b).exp()) as i32 as f64;
+        let mut pr = scalar_problem(11, 15, 60, 0.05, Distribution::Bernoulli, Link::Log, &draw);
+        let theta = [1.0];
+        let eta0 = eta_start(&pr.data);
+        let mode = pirls_u_beta(&pr.data, &mut pr.sys_ub, &mut pr.factor, &theta, &eta0).unwrap();
+        let d = pr.data.clone();
+        let group = pr.sys_u.terms[0].group.clone();
+        let q = 15;
+        let pdev = |par: &[f64]| -> crate::error::Result<f64> {
+            let (u, beta) = par.split_at(q);
+            let fixed = d.fixed_eta(beta);
+            let eta: Vec<f64> = (0..d.n).map(|i| fixed[i] + theta[0] * u[group[i]]).collect();
+            Ok(d.deviance(&eta) + u.iter().map(|v| v * v).sum::<f64>())
+        };
+        let mut start = vec![0.0; q];
+        start.extend_from_slice(&[-0.5, 0.0]);
+        let ctl = OptimControl { rel_tol: 1e-16, ..Default::default() };
+        let r = minimize(pdev, &start, &ctl).unwrap();
+        let mut got = mode.u.clone();
+        got.extend_from_slice(&mode.beta);
+        assert!(mode.deviance + mode.usq <= r.value + 1e-8, "{} vs {}", mode.deviance + mode.usq, r.value);
+        for (k, (a, b)) in got.iter().zip(&r.par).enumerate() {
+            assert!((a - b).abs() < 1e-4, "parameter {k}: {a} vs {b}");
+        }
+        // and the fit runs through
+        assert!(pr.fit(&OptimControl::default()).is_ok());
+    }
+
+    #[test]
+    fn modes_on_the_edge_of_the_range_are_out_of_range_errors() {
+        // Groups of ten with means near 0.85 under the log link: groups of
+        // ones put their modes on mu = 1.
+        let draw = |r: &mut Rng, x: f64, _b: f64| (r.uniform() < (-0.2 + 0.1 * x).exp()) as i32 as f64;
+        let mut pr = scalar_problem(2, 20, 10, 0.0, Distribution::Bernoulli, Link::Log, &draw);
+        let err = pr.fit(&OptimControl::default()).unwrap_err();
+        assert_eq!(err, EngineError::OutOfRange("mu outside (0, 1)".into()));
+        assert_eq!(err.to_string(), "the linear predictor left the valid range of the link (mu outside (0, 1))");
+        // Poisson counts with mean 6x - 2 (0 where negative) under the
+        // identity link: the fitted line wants mu < 0.
+        let draw = |r: &mut Rng, x: f64, _b: f64| r.poisson((6.0 * x - 2.0).max(0.0));
+        let mut pr = scalar_problem(3, 20, 10, 0.0, Distribution::Poisson, Link::Identity, &draw);
+        let err = pr.fit(&OptimControl::default()).unwrap_err();
+        assert_eq!(err.to_string(), "the linear predictor left the valid range of the link (mu < 0)");
     }
 }

@@ -13,11 +13,12 @@
 //! selected inverse of M.
 
 use crate::blocked::{BlockedSystem, Factor};
+use crate::error::Result;
 use crate::pirls::{z_times, GlmmData, PirlsResult};
 
 /// Gradient of the Laplace objective at the mode, in the order
 /// (theta..., beta...). `f` is the factor at the mode (observed information).
-pub fn laplace_gradient(data: &GlmmData, sys: &BlockedSystem, f: &Factor, mode: &PirlsResult) -> Vec<f64> {
+pub fn laplace_gradient(data: &GlmmData, sys: &BlockedSystem, f: &Factor, mode: &PirlsResult) -> Result<Vec<f64>> {
     let n = data.n;
     let p = data.p;
     let nt = sys.terms.len();
@@ -33,7 +34,7 @@ pub fn laplace_gradient(data: &GlmmData, sys: &BlockedSystem, f: &Factor, mode: 
         w[i] = 0.5 * t.d2;
         w1[i] = 0.5 * t.d3;
     }
-    let si = sys.selected_inverse(f);
+    let si = sys.selected_inverse(f)?;
     let lambdas = &f.lambdas;
     // per observation: a_i = Lambda' z_i (blocks per term), v_i = M^{-1} a_i
     // restricted to the observation's blocks, h_i = a_i' v_i
@@ -143,5 +144,5 @@ pub fn laplace_gradient(data: &GlmmData, sys: &BlockedSystem, f: &Factor, mode: 
         let xc = &data.x[c * n..(c + 1) * n];
         grad[ntheta + c] = (0..n).map(|i| xc[i] * (d1[i] + g[i] - zeta[i] * w[i])).sum();
     }
-    grad
+    Ok(grad)
 }

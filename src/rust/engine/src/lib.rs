@@ -12,6 +12,7 @@ pub mod glmm;
 pub mod laplace;
 pub mod laplace_gradient;
 pub mod lmm;
+pub mod memory;
 pub mod monitor;
 pub mod optimizer;
 pub mod pirls;

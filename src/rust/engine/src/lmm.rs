@@ -2,11 +2,13 @@
 //! function of theta, its optimisation and the fitted quantities.
 
 use crate::blocked::{BlockedSystem, Factor};
-use crate::convergence::{check_optimum, ConvergenceCheck};
-use crate::error::{check_observations, EngineError, Result};
+use crate::convergence::{check_budget, check_optimum, ConvergenceCheck};
+use crate::error::{check_not_constant, check_observations, EngineError, Result};
+use crate::memory::check_model;
 use crate::monitor::{Monitor, Silent};
-use crate::optimizer::{minimize, OptimControl};
+use crate::optimizer::{minimize, Limit, OptimControl};
 use crate::reterm::{normalize_theta_signs, theta_diagonal_positions, theta_start, ReTerm};
+use nalgebra::{DMatrix, DVector};
 
 const LN_2PI: f64 = 1.837_877_066_409_345_5;
 
@@ -39,6 +41,9 @@ pub struct LmmFit {
     pub evals: usize,
     pub iterations: u64,
     pub message: String,
+    /// Did the optimizer stop at an optimum (see `OptimResult`)?
+    pub converged: bool,
+    pub limit: Option<Limit>,
     /// Diagonal elements of lambda held at zero (singular fit).
     pub boundary: Vec<bool>,
     pub check: ConvergenceCheck,
@@ -53,6 +58,8 @@ pub struct LmmProblem {
     p: usize,
     reml: bool,
     sum_log_weights: f64,
+    /// Weighted standard deviation of the response less the offset.
+    response_sd: f64,
     monitor: Box<dyn Monitor>,
 }
 
@@ -62,10 +69,14 @@ impl LmmProblem {
         if input.reml && n <= input.p {
             return Err(EngineError::Input("REML needs more observations than fixed effects".into()));
         }
+        check_not_constant(&input.y, &input.weights)?;
+        check_exact_fit(&input)?;
+        check_model(&input.terms, n, input.p, false)?;
         let mut system = BlockedSystem::new(input.terms, n, input.p)?;
         let yo: Vec<f64> = input.y.iter().zip(&input.offset).map(|(y, o)| y - o).collect();
         system.update_crossproducts(&input.x, &yo, &input.weights);
         let sum_log_weights = input.weights.iter().filter(|&&w| w > 0.0).map(|w| w.ln()).sum();
+        let response_sd = weighted_sd(&yo, &input.weights);
         Ok(LmmProblem {
             system,
             factor: Factor::default(),
@@ -73,6 +84,7 @@ impl LmmProblem {
             p: input.p,
             reml: input.reml,
             sum_log_weights,
+            response_sd,
             monitor: Box::new(Silent),
         })
     }
@@ -129,7 +141,22 @@ impl LmmProblem {
 
     fn fit_inner(&mut self, ctl: &OptimControl) -> Result<LmmFit> {
         let start: Vec<f64> = self.system.terms.iter().flat_map(|t| theta_start(t.k)).collect();
-        let opt = minimize(|th: &[f64]| self.objective(th), &start, ctl)?;
+        // Where the response leaves (almost) no residual variance, theta
+        // runs off to where the factor breaks down numerically: such a trial
+        // point counts as +infinity, so the line search steps back (the
+        // start itself must factor: a failure there is the model's).
+        let mut started = false;
+        let opt = minimize(
+            |th: &[f64]| match self.objective(th) {
+                Err(EngineError::NotPositiveDefinite(_)) if started => Ok(f64::INFINITY),
+                other => {
+                    started = true;
+                    other
+                }
+            },
+            &start,
+            ctl,
+        )?;
         let mut theta = opt.par.clone();
         let mut best = opt.value;
         let mut evals = opt.evals;
@@ -159,14 +186,25 @@ impl LmmProblem {
             }
         }
         let free: Vec<bool> = boundary.iter().map(|b| !b).collect();
-        let check = check_optimum(|th: &[f64]| self.objective(th), &theta, &free)?;
+        let check = check_optimum(|th: &[f64]| self.objective(th), &theta, &free, check_budget(opt.evals))?;
         let objective = self.objective(&theta)?;
         let (u, beta) = self.system.solve_u_beta(&self.factor);
         let b = self.system.lambda_times(&self.factor, &u);
         let dof = if self.reml { (self.n - self.p) as f64 } else { self.n as f64 };
         let sigma2 = self.system.pwrss(&self.factor) / dof;
+        if sigma2.sqrt() <= ZERO_RESIDUAL * self.response_sd {
+            // with the random effects taking up the response (constant
+            // within the levels of a factor, say)
+            return Err(EngineError::Input(format!(
+                "the fixed and random effects fit the response exactly (residual standard deviation \
+                 {:.2e}, under {ZERO_RESIDUAL:.0e} of the response's {:.3}): the residual variance is \
+                 zero and the model cannot be fitted",
+                sigma2.sqrt(),
+                self.response_sd
+            )));
+        }
         let vcov: Vec<f64> = self.system.unscaled_vcov(&self.factor).iter().map(|v| v * sigma2).collect();
-        let cond_var = self.system.conditional_covariances(&self.factor, sigma2);
+        let cond_var = self.system.conditional_covariances(&self.factor, sigma2)?;
         Ok(LmmFit {
             theta,
             beta,
@@ -178,11 +216,79 @@ impl LmmProblem {
             evals,
             iterations: opt.iterations,
             message: opt.message,
+            converged: opt.converged,
+            limit: opt.limit,
             boundary,
             check,
             cond_var,
         })
     }
+}
+
+/// A residual standard deviation below this fraction of the response's
+/// counts as zero. Where it is zero the profiled deviance has no minimum
+/// (it falls without bound as sigma -> 0) and the optimizer stops somewhere
+/// on the way; this far down, a stop like that and a true optimum with a
+/// tiny sigma cannot be told apart.
+const ZERO_RESIDUAL: f64 = 1e-5;
+
+/// Weighted standard deviation.
+fn weighted_sd(v: &[f64], w: &[f64]) -> f64 {
+    let wsum: f64 = w.iter().sum();
+    let mean = v.iter().zip(w).map(|(a, b)| a * b).sum::<f64>() / wsum;
+    (v.iter().zip(w).map(|(a, b)| b * (a - mean).powi(2)).sum::<f64>() / wsum).sqrt()
+}
+
+/// Zero residual variance from the fixed effects alone (see
+/// `ZERO_RESIDUAL`), known before any fitting. Weighted least squares of y
+/// (less the offset) on X by the p-by-p normal equations with refinement
+/// steps (accurate residuals without a copy of X); a rank-deficient X is
+/// left to the fit.
+fn check_exact_fit(input: &LmmInput) -> Result<()> {
+    let (n, p) = (input.y.len(), input.p);
+    if n <= p {
+        return Ok(());
+    }
+    let x = |i: usize, c: usize| input.x[i + c * n];
+    let w = &input.weights;
+    let yo: Vec<f64> = input.y.iter().zip(&input.offset).map(|(y, o)| y - o).collect();
+    let mut resid = yo.clone();
+    if p > 0 {
+        let mut g: DMatrix<f64> = DMatrix::zeros(p, p);
+        for i in 0..n {
+            for a in 0..p {
+                for b in 0..=a {
+                    g[(a, b)] += w[i] * x(i, a) * x(i, b);
+                }
+            }
+        }
+        let g = DMatrix::from_fn(p, p, |a, b| if a >= b { g[(a, b)] } else { g[(b, a)] });
+        let Some(chol) = g.cholesky() else {
+            return Ok(());
+        };
+        let mut beta: DVector<f64> = DVector::zeros(p);
+        for _ in 0..3 {
+            let xtr = DVector::from_fn(p, |a, _| (0..n).map(|i| w[i] * x(i, a) * resid[i]).sum());
+            beta += chol.solve(&xtr);
+            for i in 0..n {
+                resid[i] = yo[i] - (0..p).map(|c| x(i, c) * beta[c]).sum::<f64>();
+            }
+        }
+        if beta.iter().any(|b| !b.is_finite()) {
+            return Ok(());
+        }
+    }
+    let wsum: f64 = w.iter().sum();
+    let rms = (resid.iter().zip(w).map(|(r, wi)| wi * r * r).sum::<f64>() / wsum).sqrt();
+    let sd = weighted_sd(&yo, w);
+    if rms <= ZERO_RESIDUAL * sd {
+        return Err(EngineError::Input(format!(
+            "the fixed effects fit the response exactly (residual standard deviation {rms:.2e}, under \
+             {ZERO_RESIDUAL:.0e} of the response's {sd:.3}): the residual variance is zero and the model \
+             cannot be fitted"
+        )));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -260,6 +366,70 @@ mod tests {
         assert!(fit.boundary[0]);
         let want = marginal_deviance(&pr, &[0.0], false);
         assert!((fit.objective - want).abs() < 1e-8 * want.abs());
+    }
+}
+
+#[cfg(test)]
+mod degenerate_tests {
+    use super::*;
+    use crate::testutil::Rng;
+
+    /// 20 levels of 10 rows, an intercept and x; y from `f(row, level)`.
+    fn input(f: &dyn Fn(usize, usize, f64) -> f64) -> LmmInput {
+        let mut rng = Rng::new(21);
+        let n = 200;
+        let g: Vec<usize> = (0..n).map(|i| i / 10).collect();
+        let xv: Vec<f64> = (0..n).map(|_| rng.normal()).collect();
+        let y = (0..n).map(|i| f(i, g[i], xv[i])).collect();
+        let mut x = vec![1.0; n];
+        x.extend_from_slice(&xv);
+        LmmInput {
+            y,
+            x,
+            p: 2,
+            weights: vec![1.0; n],
+            offset: vec![0.0; n],
+            terms: vec![ReTerm::new(g, 20, 1, vec![1.0; n]).unwrap()],
+            reml: false,
+        }
+    }
+
+    fn fit_error(input: LmmInput) -> String {
+        match LmmProblem::new(input).and_then(|mut p| p.fit(&OptimControl::default())) {
+            Ok(_) => "fitted".into(),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn a_constant_response_is_named() {
+        let e = fit_error(input(&|_, _, _| 5.0));
+        assert!(e.contains("the response is constant (every value is 5)"), "{e}");
+    }
+
+    #[test]
+    fn a_response_the_fixed_effects_fit_exactly_is_named() {
+        let e = fit_error(input(&|_, _, x| 5.0 + 2.0 * x));
+        assert!(e.contains("the fixed effects fit the response exactly (residual standard deviation"), "{e}");
+        // noise at a ten-thousandth of the response's spread fits
+        let mut rng = Rng::new(5);
+        let noise: Vec<f64> = (0..200).map(|_| 1e-4 * rng.normal()).collect();
+        assert_eq!(fit_error(input(&|i, _, x| 5.0 + 2.0 * x + noise[i])), "fitted");
+    }
+
+    #[test]
+    fn a_response_constant_within_levels_has_zero_residual_variance() {
+        let mut rng = Rng::new(6);
+        let level: Vec<f64> = (0..20).map(|_| rng.normal()).collect();
+        let e = fit_error(input(&|_, j, _| level[j]));
+        assert!(
+            e.contains("the fixed and random effects fit the response exactly (residual standard deviation"),
+            "{e}"
+        );
+        assert!(e.contains("the residual variance is zero"), "{e}");
+        // with noise of a tenth of the levels' spread it fits
+        let noise: Vec<f64> = (0..200).map(|_| 0.1 * rng.normal()).collect();
+        assert_eq!(fit_error(input(&|i, j, _| level[j] + noise[i])), "fitted");
     }
 }
 

@@ -46,6 +46,24 @@ pub struct OptimResult {
     pub iterations: u64,
     /// How the run ended, in words.
     pub message: String,
+    /// Did it stop at a (numerical) optimum? False when it ran into
+    /// `limit` instead.
+    pub converged: bool,
+    /// The limit that stopped an unconverged run.
+    pub limit: Option<Limit>,
+}
+
+/// The limits of `OptimControl` that can stop a run before it converges.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Limit {
+    Evaluations,
+    Iterations,
+}
+
+/// How `bfgs` stopped.
+enum Stop {
+    Converged(String),
+    Limit(Limit, String),
 }
 
 /// Central-difference step for coordinate value x.
@@ -315,22 +333,30 @@ fn run<O: Objective>(obj: &mut O, start: &[f64], ctl: &OptimControl) -> Result<O
     let n = start.len();
     let f0 = obj.value(start)?;
     if n == 0 {
-        return Ok(OptimResult { par: vec![], value: f0, evals: 1, iterations: 0, message: "no parameters".into() });
+        return Ok(OptimResult {
+            par: vec![],
+            value: f0,
+            evals: 1,
+            iterations: 0,
+            message: "no parameters".into(),
+            converged: true,
+            limit: None,
+        });
     }
-    match bfgs(obj, start, f0, ctl) {
-        Ok((iterations, message)) => {
-            let (par, value) = obj.best();
-            Ok(OptimResult { par, value, evals: obj.evals(), iterations, message })
-        }
-        Err(EngineError::Optimizer(m)) if m.starts_with("evaluation limit") => {
-            let (par, value) = obj.best();
-            Ok(OptimResult { par, value, evals: obj.evals(), iterations: 0, message: m })
-        }
-        Err(e) => Err(e),
-    }
+    let (iterations, stop) = match bfgs(obj, start, f0, ctl) {
+        Ok(done) => done,
+        Err(EngineError::Optimizer(m)) if m.starts_with("evaluation limit") => (0, Stop::Limit(Limit::Evaluations, m)),
+        Err(e) => return Err(e),
+    };
+    let (par, value) = obj.best();
+    let (message, converged, limit) = match stop {
+        Stop::Converged(m) => (m, true, None),
+        Stop::Limit(l, m) => (m, false, Some(l)),
+    };
+    Ok(OptimResult { par, value, evals: obj.evals(), iterations, message, converged, limit })
 }
 
-fn bfgs<O: Objective>(obj: &mut O, start: &[f64], f0: f64, ctl: &OptimControl) -> Result<(u64, String)> {
+fn bfgs<O: Objective>(obj: &mut O, start: &[f64], f0: f64, ctl: &OptimControl) -> Result<(u64, Stop)> {
     let n = start.len();
     let mut x = DVector::from_column_slice(start);
     let mut fx = f0;
@@ -360,7 +386,7 @@ fn bfgs<O: Objective>(obj: &mut O, start: &[f64], f0: f64, ctl: &OptimControl) -
         let dir = -chol.solve(&g);
         let decrease = -g.dot(&dir);
         if decrease / 2.0 < ctl.rel_tol * (1.0 + fx.abs()) {
-            return Ok((iter, "converged: predicted decrease below tolerance".into()));
+            return Ok((iter, Stop::Converged("converged: predicted decrease below tolerance".into())));
         }
         // Backtracking line search on objective values (Armijo condition),
         // quadratic interpolation for the next trial step.
@@ -384,7 +410,10 @@ fn bfgs<O: Objective>(obj: &mut O, start: &[f64], f0: f64, ctl: &OptimControl) -
         }
         let (xn, fnew) = match accepted {
             Some(a) => a,
-            None => return Ok((iter, "line search could not improve: at the optimum to numerical precision".into())),
+            None => {
+                let m = "line search could not improve: at the optimum to numerical precision";
+                return Ok((iter, Stop::Converged(m.into())));
+            }
         };
         let gn = obj.grad(xn.as_slice(), fnew, decrease <= 1.0)?;
         let gn = DVector::from_vec(gn);
@@ -407,16 +436,19 @@ fn bfgs<O: Objective>(obj: &mut O, start: &[f64], f0: f64, ctl: &OptimControl) -
         if improvement < ctl.cost_tol * (1.0 + fx.abs()) {
             small_steps += 1;
             if small_steps >= 2 {
-                return Ok((iter, "converged: objective no longer decreasing".into()));
+                return Ok((iter, Stop::Converged("converged: objective no longer decreasing".into())));
             }
         } else {
             small_steps = 0;
         }
         if obj.evals() >= obj.max_evals() {
-            return Ok((iter, format!("evaluation limit ({}) reached", obj.max_evals())));
+            return Ok((
+                iter,
+                Stop::Limit(Limit::Evaluations, format!("evaluation limit ({}) reached", obj.max_evals())),
+            ));
         }
     }
-    Ok((ctl.max_iter, "iteration limit reached".into()))
+    Ok((ctl.max_iter, Stop::Limit(Limit::Iterations, "iteration limit reached".into())))
 }
 
 #[cfg(test)]
@@ -486,5 +518,27 @@ mod tests {
         let r = minimize(f, &[0.0], &ctl).unwrap();
         assert!(r.message.contains("evaluation limit"));
         assert!(r.value < 81.0);
+        assert!(!r.converged);
+        assert_eq!(r.limit, Some(Limit::Evaluations));
+        // a single evaluation: the start, unconverged
+        let ctl = OptimControl { max_evals: 1, ..Default::default() };
+        let r = minimize(f, &[0.0], &ctl).unwrap();
+        assert_eq!((r.evals, r.par.as_slice(), r.converged), (1, &[0.0][..], false));
+        let fg = |x: &[f64], want: bool| -> Result<(f64, Option<Vec<f64>>)> {
+            Ok(((x[0] - 3.0).powi(2), if want { Some(vec![2.0 * (x[0] - 3.0)]) } else { None }))
+        };
+        let r = minimize_with_gradient(fg, &[0.0], None, &ctl).unwrap();
+        assert_eq!((r.par.as_slice(), r.converged, r.limit), (&[0.0][..], false, Some(Limit::Evaluations)));
+    }
+
+    #[test]
+    fn the_iteration_limit_is_not_convergence() {
+        let f = |x: &[f64]| -> Result<f64> { Ok((1.0 - x[0]).powi(2) + 100.0 * (x[1] - x[0] * x[0]).powi(2)) };
+        let ctl = OptimControl { max_iter: 2, ..Default::default() };
+        let r = minimize(f, &[-1.2, 1.0], &ctl).unwrap();
+        assert!(!r.converged);
+        assert_eq!(r.limit, Some(Limit::Iterations));
+        let r = minimize(f, &[-1.2, 1.0], &OptimControl::default()).unwrap();
+        assert!(r.converged && r.limit.is_none(), "{r:?}");
     }
 }

@@ -68,6 +68,67 @@ impl GlmmData {
         self.link.valid_eta(eta)
     }
 
+    /// How the linear predictor leaves the valid range for this family and
+    /// link, for `EngineError::OutOfRange`.
+    pub fn range_note(&self) -> &'static str {
+        match (self.dist, self.link) {
+            (Distribution::Bernoulli | Distribution::Binomial, _) => "mu outside (0, 1)",
+            (Distribution::Gaussian, _) => "mu not finite",
+            (_, Link::Sqrt | Link::InverseSquare) => "eta <= 0",
+            _ => "mu < 0",
+        }
+    }
+
+    /// The error for a linear predictor out of the valid range.
+    pub fn out_of_range(&self) -> EngineError {
+        EngineError::OutOfRange(self.range_note().into())
+    }
+
+    /// Can the link give a mean the family cannot have (the binomial with
+    /// the log link: mu > 1; identity or inverse links of positive
+    /// families: mu < 0)?
+    pub fn link_can_leave_range(&self) -> bool {
+        match self.dist {
+            Distribution::Bernoulli | Distribution::Binomial => self.link == Link::Log,
+            Distribution::Poisson | Distribution::Gamma | Distribution::InverseGaussian | Distribution::NegBinomial { .. } => {
+                matches!(self.link, Link::Identity | Link::Inverse)
+            }
+            Distribution::Gaussian => false,
+        }
+    }
+
+    /// Is some mean at the edge of the family's range (within 1e-6, relative
+    /// to the mean response for positive families), where such a link can
+    /// take it? There the weights of PIRLS vanish or explode.
+    pub fn at_range_edge(&self, eta: &[f64]) -> bool {
+        if !self.link_can_leave_range() {
+            return false;
+        }
+        let binomial = matches!(self.dist, Distribution::Bernoulli | Distribution::Binomial);
+        let scale = if binomial { 1.0 } else { self.y.iter().map(|v| v.abs()).sum::<f64>() / self.n.max(1) as f64 };
+        eta.iter().any(|&e| {
+            let mu = self.link.linkinv(e);
+            if binomial {
+                1.0 - mu < 1e-6
+            } else {
+                mu < 1e-6 * scale
+            }
+        })
+    }
+
+    /// What a failure of PIRLS at the linear predictor eta means: where a
+    /// mean sits at the edge of the range (a mode of the penalized deviance
+    /// on the boundary: there is no valid one inside), that the linear
+    /// predictor left the link's valid range; else the failure itself.
+    pub fn explain(&self, e: EngineError, eta: &[f64]) -> EngineError {
+        match e {
+            EngineError::NotPositiveDefinite(_) | EngineError::Optimizer(_) if self.at_range_edge(eta) => {
+                self.out_of_range()
+            }
+            other => other,
+        }
+    }
+
     /// Can the family have this mean at eta?
     #[inline]
     fn valid(&self, eta: f64, mu_raw: f64) -> bool {
@@ -385,7 +446,7 @@ pub fn pirls_u(
                 // unit added to it keeps an exact fit from stopping the
                 // factorisation.
                 sys.add_to_response_ss(1.0);
-                sys.factor(theta, &mut f)?;
+                sys.factor(theta, &mut f).map_err(|e| data.explain(e, &eta))?;
                 sys.solve_u_beta(&f).0
             }
         };
@@ -423,7 +484,7 @@ pub fn pirls_u(
             return finish(data, sys, factor, theta, u, beta.to_vec(), eta, pdev - usq, usq, iterations, true, &mut w, &mut resid);
         }
     }
-    Err(EngineError::Optimizer("PIRLS did not converge in 100 iterations".into()))
+    Err(data.explain(EngineError::Optimizer("PIRLS did not converge in 100 iterations".into()), &eta))
 }
 
 /// The Newton step's target: u solving M u = Lambda' Z' (w Z b + g) with
@@ -490,7 +551,7 @@ fn finish(
     data.working(&eta, w, resid);
     sys.update_crossproducts(&data.x[..sys.p * data.n], &zero, w);
     sys.add_to_response_ss(1.0);
-    sys.factor(theta, factor)?;
+    sys.factor(theta, factor).map_err(|e| data.explain(e, &eta))?;
     Ok(PirlsResult { u, beta, eta, deviance, usq, iterations })
 }
 
@@ -525,20 +586,63 @@ pub fn pirls_u_beta(
         }
         sys.update_crossproducts(&data.x, &work, &w);
         sys.add_to_response_ss(1.0);
-        sys.factor(theta, &mut f)?;
+        sys.factor(theta, &mut f).map_err(|e| data.explain(e, &eta))?;
         let (u_new, beta_new) = sys.solve_u_beta(&f);
+        let eta_of = |zb: &mut [f64], ut: &[f64], bt: &[f64]| -> Vec<f64> {
+            let b = sys.lambda_times(&f, ut);
+            z_times(sys, &b, zb);
+            data.fixed_eta(bt).iter().zip(zb.iter()).map(|(a, b)| a + b).collect()
+        };
+        if !have {
+            // No (u, beta) yet, only a working linear predictor (at first
+            // glm's start): the first solution is taken whole where its
+            // linear predictor is valid; else the working point moves part
+            // of the way there (halving in eta, as glm steps back toward
+            // its start) and the solve is repeated from it.
+            let eta_new = eta_of(&mut zb, &u_new, &beta_new);
+            let usq_new: f64 = u_new.iter().map(|v| v * v).sum();
+            let pdev_new = data.deviance(&eta_new) + usq_new;
+            if pdev_new.is_finite() {
+                (u, beta, eta, usq, pdev) = (u_new, beta_new, eta_new, usq_new, pdev_new);
+                have = true;
+                continue;
+            }
+            if let Some((u0, beta0, eta0)) = intercept_start(data, sys.q()) {
+                // a valid point with (u, beta): from here on the usual
+                // halving between valid points, as glm from a start
+                let dev0 = data.deviance(&eta0);
+                (u, beta, eta, usq, pdev) = (u0, beta0, eta0, 0.0, dev0);
+                have = true;
+                continue;
+            }
+            if !data.deviance(&eta).is_finite() {
+                return Err(data.out_of_range());
+            }
+            let mut step = 0.5;
+            let mut moved = false;
+            for _ in 0..MAX_HALVINGS {
+                let eta_t: Vec<f64> = eta.iter().zip(&eta_new).map(|(a, b)| a + step * (b - a)).collect();
+                if data.deviance(&eta_t).is_finite() {
+                    eta = eta_t;
+                    moved = true;
+                    break;
+                }
+                step *= 0.5;
+            }
+            if !moved {
+                return Err(data.out_of_range());
+            }
+            continue;
+        }
         let mut step = 1.0;
         let mut accepted = false;
         for _ in 0..MAX_HALVINGS {
-            let ut: Vec<f64> = if have { u.iter().zip(&u_new).map(|(a, b)| a + step * (b - a)).collect() } else { u_new.clone() };
-            let bt: Vec<f64> = if have { beta.iter().zip(&beta_new).map(|(a, b)| a + step * (b - a)).collect() } else { beta_new.clone() };
-            let b = sys.lambda_times(&f, &ut);
-            z_times(sys, &b, &mut zb);
-            let fixed = data.fixed_eta(&bt);
-            let eta_t: Vec<f64> = fixed.iter().zip(&zb).map(|(a, b)| a + b).collect();
+            let ut: Vec<f64> = u.iter().zip(&u_new).map(|(a, b)| a + step * (b - a)).collect();
+            let bt: Vec<f64> = beta.iter().zip(&beta_new).map(|(a, b)| a + step * (b - a)).collect();
+            let eta_t = eta_of(&mut zb, &ut, &bt);
             let usq_t: f64 = ut.iter().map(|v| v * v).sum();
             let pdev_t = data.deviance(&eta_t) + usq_t;
-            if pdev_t.is_finite() && (!have || pdev_t <= pdev + 1e-10 * pdev.abs().max(1.0)) {
+            if pdev_t.is_finite() && pdev_t <= pdev + 1e-10 * pdev.abs().max(1.0) {
                 let change = pdev - pdev_t;
                 u = ut;
                 beta = bt;
@@ -546,25 +650,39 @@ pub fn pirls_u_beta(
                 usq = usq_t;
                 pdev = pdev_t;
                 accepted = true;
-                if have && change.abs() < TOL * (1.0 + pdev.abs()) {
+                if change.abs() < TOL * (1.0 + pdev.abs()) {
                     return finish(data, sys, factor, theta, u, beta, eta, pdev - usq, usq, iterations, false, &mut w, &mut resid);
                 }
-                have = true;
-                break;
-            }
-            if !have {
                 break;
             }
             step *= 0.5;
         }
         if !accepted {
-            if !have {
-                return Err(EngineError::Optimizer("PIRLS could not start: non-finite deviance".into()));
-            }
             return finish(data, sys, factor, theta, u, beta, eta, pdev - usq, usq, iterations, false, &mut w, &mut resid);
         }
     }
-    Err(EngineError::Optimizer("PIRLS did not converge in 100 iterations".into()))
+    Err(data.explain(EngineError::Optimizer("PIRLS did not converge in 100 iterations".into()), &eta))
+}
+
+/// u = 0 and beta of the intercept alone at g(mean of y) (less the mean
+/// offset), where X has a constant column and that linear predictor is
+/// valid: a point from which PIRLS can halve its steps; None otherwise.
+fn intercept_start(data: &GlmmData, q: usize) -> Option<(Vec<f64>, Vec<f64>, Vec<f64>)> {
+    let n = data.n;
+    let col = (0..data.p).find(|&c| {
+        let x = &data.x[c * n..(c + 1) * n];
+        x[0] != 0.0 && x.iter().all(|&v| v == x[0])
+    })?;
+    let wsum: f64 = data.weights.iter().sum();
+    let ybar = data.y.iter().zip(&data.weights).map(|(y, w)| y * w).sum::<f64>() / wsum;
+    let obar = data.offset.iter().sum::<f64>() / n as f64;
+    let mut beta = vec![0.0; data.p];
+    beta[col] = (data.link.linkfun(ybar) - obar) / data.x[col * n];
+    let eta = data.fixed_eta(&beta);
+    if !data.deviance(&eta).is_finite() {
+        return None;
+    }
+    Some((vec![0.0; q], beta, eta))
 }
 
 /// PIRLS for a model with one scalar term: the levels are independent, so
@@ -627,6 +745,22 @@ pub fn pirls_scalar_term(
                 converged = true;
                 break;
             }
+            // Near the mode the decrease a Newton step promises, gp^2 /
+            // (2 curv), falls below the rounding noise of G (counts of 1e5:
+            // terms y ln(y / mu) of 1e6 sum to a G of 10), and the halving
+            // test below would compare noise: take the step and stop. (The
+            // gradient, a sum of terms y - mu, not of y ln(y / mu), keeps its
+            // precision there: it still points to the mode.)
+            if 0.5 * gp * full < 1e-14 * (1.0 + g.abs()) {
+                let ut = uj - full;
+                let gt = pass(ut).0;
+                if gt.is_finite() {
+                    uj = ut;
+                    g = gt;
+                }
+                converged = true;
+                break;
+            }
             let mut step = 1.0;
             let mut moved = false;
             for _ in 0..MAX_HALVINGS {
@@ -649,7 +783,8 @@ pub fn pirls_scalar_term(
             }
         }
         if !converged {
-            return Err(EngineError::Optimizer("PIRLS (one scalar term) did not converge".into()));
+            let eta_j: Vec<f64> = obs.iter().enumerate().map(|(o, &i)| fixed[o] + term.z[i] * theta * uj).collect();
+            return Err(data.explain(EngineError::Optimizer("PIRLS (one scalar term) did not converge".into()), &eta_j));
         }
         u[j] = uj;
         for (o, &i) in obs.iter().enumerate() {

@@ -10,6 +10,8 @@
 
 use crate::blocked::{BlockedSystem, Factor};
 use crate::dense_chol::{solve_lower, solve_lower_transpose};
+use crate::error::Result;
+use crate::memory::try_zeros;
 
 pub struct SelectedInverse {
     /// (M^{-1})_jj for each level j of the first term, k1-by-k1 column-major.
@@ -75,10 +77,12 @@ impl BlockedSystem {
     /// Conditional covariance of each term's random effects b = Lambda u at
     /// each level: scale2 * lambda (M^{-1})_block lambda', k-by-k column-major
     /// blocks, term by term, level by level (lme4's "postVar").
-    pub fn conditional_covariances(&self, f: &Factor, scale2: f64) -> Vec<f64> {
-        let si = self.selected_inverse(f);
+    pub fn conditional_covariances(&self, f: &Factor, scale2: f64) -> Result<Vec<f64>> {
+        let si = self.selected_inverse(f)?;
         let qr = self.q_rest;
-        let mut out = Vec::new();
+        let len: usize = self.terms.iter().map(|t| t.nlevels * t.k * t.k).sum();
+        let mut out = try_zeros(len, "the conditional variances of the random effects")?;
+        out.clear();
         for (t, term) in self.terms.iter().enumerate() {
             let k = term.k;
             let lam = &f.lambdas[t];
@@ -108,23 +112,24 @@ impl BlockedSystem {
                 }
             }
         }
-        out
+        Ok(out)
     }
 
     /// The selected inverse of M at the factor `f`.
-    pub fn selected_inverse(&self, f: &Factor) -> SelectedInverse {
+    pub fn selected_inverse(&self, f: &Factor) -> Result<SelectedInverse> {
         let k1 = self.k1;
         let m = self.m;
         let qr = self.q_rest;
         let l1 = self.terms[0].nlevels;
         // (M^{-1})_rr from the inverse of the leading block of the dense factor
-        let mut tinv = vec![0.0; qr * qr];
+        let dense = "the inverse of the dense block of the terms after the first";
+        let mut tinv = try_zeros(qr * qr, dense)?;
         for c in 0..qr {
             let col = &mut tinv[c * qr..(c + 1) * qr];
             col[c] = 1.0;
             solve_lower(&f.s, qr, m, col);
         }
-        let mut rr = vec![0.0; qr * qr];
+        let mut rr = try_zeros(qr * qr, dense)?;
         if qr > 0 {
             // rr = T' T with T = Lrr^{-1}
             unsafe {
@@ -136,11 +141,12 @@ impl BlockedSystem {
                 );
             }
         }
-        let mut d11 = vec![0.0; l1 * k1 * k1];
-        let mut r1 = vec![0.0; f.lr1.len()];
+        let first = "the selected inverse of the first random-effects term";
+        let mut d11 = try_zeros(l1 * k1 * k1, first)?;
+        let mut r1 = try_zeros(f.lr1.len(), first)?;
         // W_j = Lr1_j L11_j^{-1} on each level's pattern rows, and L11_j^{-1}
-        let mut w_all = vec![0.0; f.lr1.len()];
-        let mut linv_all = vec![0.0; l1 * k1 * k1];
+        let mut w_all = try_zeros(f.lr1.len(), first)?;
+        let mut linv_all = try_zeros(l1 * k1 * k1, first)?;
         for j in 0..l1 {
             let len = self.rows_ptr[j + 1] - self.rows_ptr[j];
             let nr = self.re_rows(j);
@@ -167,7 +173,7 @@ impl BlockedSystem {
         // small (see `dense_schur`), else level by level
         if self.dense_schur && qr > 0 {
             let q1 = self.q1;
-            let mut wd = vec![0.0; qr * q1];
+            let mut wd = try_zeros(qr * q1, first)?;
             for j in 0..l1 {
                 let len = self.rows_ptr[j + 1] - self.rows_ptr[j];
                 let nr = self.re_rows(j);
@@ -179,7 +185,7 @@ impl BlockedSystem {
                     }
                 }
             }
-            let mut prod = vec![0.0; qr * q1];
+            let mut prod = try_zeros(qr * q1, first)?;
             // SAFETY: rr is qr x qr, wd and prod qr x q1, column-major, disjoint.
             unsafe {
                 matrixmultiply::dgemm(
@@ -238,7 +244,7 @@ impl BlockedSystem {
                 }
             }
         }
-        SelectedInverse { d11, r1, rr }
+        Ok(SelectedInverse { d11, r1, rr })
     }
 }
 
@@ -275,9 +281,9 @@ mod tests {
                 assert!((x[i] - want).abs() < 1e-8 * (1.0 + want.abs()), "solve {i}");
             }
             // selected inverse
-            let si = sys.selected_inverse(&f);
+            let si = sys.selected_inverse(&f).unwrap();
             sys.dense_schur = !sys.dense_schur;
-            let si2 = sys.selected_inverse(&f);
+            let si2 = sys.selected_inverse(&f).unwrap();
             for (a, b) in si.r1.iter().zip(&si2.r1) {
                 assert!((a - b).abs() < 1e-10, "dense and level-by-level r1 differ");
             }
@@ -307,7 +313,7 @@ mod tests {
             // conditional covariances: 2.5 * Lambda M^{-1} Lambda' blocks
             let lam = crate::brute_force::dense_lambda(&pr.terms, &theta);
             let cov = &lam * &minv * lam.transpose() * 2.5;
-            let cv = sys.conditional_covariances(&f, 2.5);
+            let cv = sys.conditional_covariances(&f, 2.5).unwrap();
             let mut e = 0;
             let mut off = 0;
             for t in &sys.terms {

@@ -4,6 +4,8 @@
 //! Errors never unwind into R: engine errors and panics both come back as
 //! `list(error = "message")`, and the R side turns that into stop(). A
 //! message therefore never passes through R's printf-style error routine.
+//! A user interrupt comes back as `list(interrupted = TRUE, error = ...)`,
+//! which the R side turns into an interrupt condition (see `engine_call()`).
 
 use extendr_api::prelude::*;
 use std::collections::HashMap;
@@ -18,11 +20,40 @@ use engine::family::{Distribution, Link};
 use engine::glmm::{GlmmFit, GlmmInput, GlmmProblem};
 use engine::convergence::ConvergenceCheck;
 use engine::lmm::{LmmFit, LmmInput, LmmProblem};
-use engine::optimizer::OptimControl;
+use engine::optimizer::{Limit, OptimControl};
 use engine::profile::Held;
 use engine::reterm::ReTerm;
 
-type BindResult<T> = std::result::Result<T, String>;
+/// Why a binding call failed: a message for an R error, or a user
+/// interrupt, which R must see as an interrupt and not as an error.
+#[derive(Debug)]
+enum BindError {
+    Message(String),
+    Interrupted,
+}
+
+impl From<String> for BindError {
+    fn from(m: String) -> Self {
+        BindError::Message(m)
+    }
+}
+
+impl From<&str> for BindError {
+    fn from(m: &str) -> Self {
+        BindError::Message(m.to_string())
+    }
+}
+
+impl From<EngineError> for BindError {
+    fn from(e: EngineError) -> Self {
+        match e {
+            EngineError::Interrupted => BindError::Interrupted,
+            other => BindError::Message(other.to_string()),
+        }
+    }
+}
+
+type BindResult<T> = std::result::Result<T, BindError>;
 
 // R's own entry points for a safe interrupt check: R_CheckUserInterrupt
 // would unwind through Rust frames if called directly, so it runs inside
@@ -91,11 +122,11 @@ fn real_vec(x: &Robj, what: &str) -> BindResult<Vec<f64>> {
     if let Some(s) = x.as_integer_slice() {
         return Ok(s.iter().map(|&v| v as f64).collect());
     }
-    Err(format!("`{what}` must be a numeric vector"))
+    Err(BindError::from(format!("`{what}` must be a numeric vector")))
 }
 
 fn field<'a>(m: &'a HashMap<String, Robj>, name: &str, owner: &str) -> BindResult<&'a Robj> {
-    m.get(name).ok_or_else(|| format!("`{owner}` has no element `{name}`"))
+    m.get(name).ok_or_else(|| BindError::from(format!("`{owner}` has no element `{name}`")))
 }
 
 fn scalar_usize(x: &Robj, what: &str) -> BindResult<usize> {
@@ -104,7 +135,7 @@ fn scalar_usize(x: &Robj, what: &str) -> BindResult<usize> {
         .or_else(|| x.as_real())
         .filter(|v| v.is_finite() && *v >= 0.0)
         .map(|v| v as usize)
-        .ok_or_else(|| format!("`{what}` must be a non-negative number"))
+        .ok_or_else(|| BindError::from(format!("`{what}` must be a non-negative number")))
 }
 
 /// One term record from R: list(group = 1-based integer codes, nlevels, z = n x k matrix).
@@ -138,7 +169,7 @@ fn re_term(x: Robj, n: usize) -> BindResult<ReTerm> {
             z[i * k + a] = zc[i + a * n];
         }
     }
-    ReTerm::new(group0, nlevels, k, z).map_err(|e| e.to_string())
+    Ok(ReTerm::new(group0, nlevels, k, z)?)
 }
 
 fn control(x: Robj) -> BindResult<(OptimControl, bool)> {
@@ -161,18 +192,32 @@ fn control(x: Robj) -> BindResult<(OptimControl, bool)> {
     Ok((c, progress))
 }
 
-/// The fields every fit returns: the optimizer's record and the check.
-fn fit_record(
+/// The optimizer's record of a fit.
+struct OptimRecord {
     evals: usize,
     iterations: u64,
     message: String,
-    boundary: Vec<bool>,
-    check: ConvergenceCheck,
-) -> Vec<(&'static str, Robj)> {
+    converged: bool,
+    limit: Option<Limit>,
+}
+
+/// The fields every fit returns: the optimizer's record and the check.
+/// `converged` is FALSE when the optimizer stopped at `limit` ("max_evals"
+/// or "max_iter", the glmmr_control() setting); `check_skipped` says why
+/// the Hessian of the check was not computed ("" when it was).
+fn fit_record(opt: OptimRecord, boundary: Vec<bool>, check: ConvergenceCheck) -> Vec<(&'static str, Robj)> {
+    let limit = match opt.limit {
+        Some(Limit::Evaluations) => "max_evals",
+        Some(Limit::Iterations) => "max_iter",
+        None => "",
+    };
     vec![
-        ("evals", (evals as i32).into()),
-        ("iterations", (iterations as i32).into()),
-        ("message", message.into()),
+        ("evals", (opt.evals as i32).into()),
+        ("iterations", (opt.iterations as i32).into()),
+        ("message", opt.message.into()),
+        ("converged", opt.converged.into()),
+        ("limit", limit.into()),
+        ("check_skipped", check.skipped.into()),
         ("boundary", boundary.into()),
         ("gradient", check.gradient.into()),
         ("hessian", check.hessian.into()),
@@ -193,7 +238,14 @@ fn lmm_result(fit: LmmFit) -> List {
         ("objective", fit.objective.into()),
         ("cond_var", fit.cond_var.into()),
     ];
-    fields.extend(fit_record(fit.evals, fit.iterations, fit.message, fit.boundary, fit.check));
+    let opt = OptimRecord {
+        evals: fit.evals,
+        iterations: fit.iterations,
+        message: fit.message,
+        converged: fit.converged,
+        limit: fit.limit,
+    };
+    fields.extend(fit_record(opt, fit.boundary, fit.check));
     List::from_pairs(fields)
 }
 
@@ -226,9 +278,9 @@ fn fit_lmm_impl(
 ) -> BindResult<List> {
     let input = lmm_input(y, x, p, terms, weights, offset, reml)?;
     let (ctl, progress) = control(ctl)?;
-    let mut problem = LmmProblem::new(input).map_err(|e| e.to_string())?;
+    let mut problem = LmmProblem::new(input)?;
     problem.set_monitor(Box::new(RMonitor::new(progress)));
-    let fit = problem.fit(&ctl).map_err(|e| e.to_string())?;
+    let fit = problem.fit(&ctl)?;
     Ok(lmm_result(fit))
 }
 
@@ -246,7 +298,14 @@ fn glmm_result(fit: GlmmFit) -> List {
         ("phi", fit.phi.into()),
         ("cond_var", fit.cond_var.into()),
     ];
-    fields.extend(fit_record(fit.evals, fit.iterations, fit.message, fit.boundary, fit.check));
+    let opt = OptimRecord {
+        evals: fit.evals,
+        iterations: fit.iterations,
+        message: fit.message,
+        converged: fit.converged,
+        limit: fit.limit,
+    };
+    fields.extend(fit_record(opt, fit.boundary, fit.check));
     List::from_pairs(fields)
 }
 
@@ -283,8 +342,8 @@ fn glmm_input(
         weights: real_vec(&weights, "weights")?,
         offset: real_vec(&offset, "offset")?,
         terms: terms_from(terms, n)?,
-        dist: Distribution::from_name(fam).map_err(|e| e.to_string())?,
-        link: Link::from_name(lnk).map_err(|e| e.to_string())?,
+        dist: Distribution::from_name(fam)?,
+        link: Link::from_name(lnk)?,
         nagq: scalar_usize(&nagq, "nAGQ")?,
     })
 }
@@ -304,9 +363,9 @@ fn fit_glmm_impl(
 ) -> BindResult<List> {
     let input = glmm_input(y, x, p, terms, weights, offset, family, link, nagq)?;
     let (ctl, progress) = control(ctl)?;
-    let mut problem = GlmmProblem::new(input).map_err(|e| e.to_string())?;
+    let mut problem = GlmmProblem::new(input)?;
     problem.set_monitor(Box::new(RMonitor::new(progress)));
-    let fit = problem.fit(&ctl).map_err(|e| e.to_string())?;
+    let fit = problem.fit(&ctl)?;
     Ok(glmm_result(fit))
 }
 
@@ -319,7 +378,10 @@ fn guarded<F: FnOnce() -> BindResult<List>>(f: F) -> List {
     std::panic::set_hook(previous);
     match outcome {
         Ok(Ok(l)) => l,
-        Ok(Err(msg)) => list!(error = msg),
+        Ok(Err(BindError::Message(msg))) => list!(error = msg),
+        Ok(Err(BindError::Interrupted)) => {
+            list!(interrupted = true, error = EngineError::Interrupted.to_string())
+        }
         Err(payload) => {
             let detail = payload
                 .downcast_ref::<&str>()
@@ -364,8 +426,8 @@ fn rust_lmm_objective(
     guarded(|| {
         let th = real_vec(&theta, "theta")?;
         let input = lmm_input(y, x, p, terms, weights, offset, reml)?;
-        let mut problem = LmmProblem::new(input).map_err(|e| e.to_string())?;
-        let v = problem.objective(&th).map_err(|e| e.to_string())?;
+        let mut problem = LmmProblem::new(input)?;
+        let v = problem.objective(&th)?;
         Ok(list!(value = v))
     })
 }
@@ -429,9 +491,9 @@ fn rust_profile_lmm(
         let start = real_vec(&start, "start")?;
         let held = held_from(&held)?;
         let value = value.as_real().ok_or("`value` must be a number")?;
-        let mut problem = LmmProblem::new(input).map_err(|e| e.to_string())?;
+        let mut problem = LmmProblem::new(input)?;
         problem.set_monitor(Box::new(RMonitor::new(false)));
-        let v = problem.profile(&start, held, value, &OptimControl::default()).map_err(|e| e.to_string())?;
+        let v = problem.profile(&start, held, value, &OptimControl::default())?;
         Ok(list!(value = v))
     })
 }
@@ -460,14 +522,21 @@ fn rust_profile_glmm(
         let start = real_vec(&start, "start")?;
         let held = held_from(&held)?;
         let value = value.as_real().ok_or("`value` must be a number")?;
-        let mut problem = GlmmProblem::new(input).map_err(|e| e.to_string())?;
+        let mut problem = GlmmProblem::new(input)?;
         if start.len() != problem.npar() {
             return Err("`start` must hold theta, beta and (with a dispersion) log phi".into());
         }
         problem.set_monitor(Box::new(RMonitor::new(false)));
-        let v = problem.profile(&start, held, value, &OptimControl::default()).map_err(|e| e.to_string())?;
+        let v = problem.profile(&start, held, value, &OptimControl::default())?;
         Ok(list!(value = v))
     })
+}
+
+/// Comes back as an engine interrupt does, to test what R makes of it.
+/// @noRd
+#[extendr]
+fn rust_interrupt_test() -> List {
+    guarded(|| -> BindResult<List> { Err(EngineError::Interrupted.into()) })
 }
 
 /// Deliberately panics inside Rust, to test that R survives it.
@@ -486,4 +555,5 @@ extendr_module! {
     fn rust_profile_glmm;
     fn rust_lmm_objective;
     fn rust_panic_test;
+    fn rust_interrupt_test;
 }
