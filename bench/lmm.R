@@ -6,17 +6,7 @@ suppressPackageStartupMessages({
   library(lme4)
 })
 
-time_runs <- function(expr_fun, runs) {
-  times <- numeric(runs)
-  value <- NULL
-  for (i in seq_len(runs)) {
-    gc(verbose = FALSE)
-    t0 <- proc.time()[["elapsed"]]
-    value <- expr_fun()
-    times[i] <- proc.time()[["elapsed"]] - t0
-  }
-  list(median = stats::median(times), min = min(times), value = value)
-}
+source(file.path("bench", "time-runs.R"))
 
 bench_model <- function(label, formula, data, runs_glmmr, runs_lme4) {
   g <- time_runs(function() glmmr(formula, data, REML = FALSE), runs_glmmr)

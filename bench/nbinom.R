@@ -8,17 +8,7 @@ suppressPackageStartupMessages({
   library(glmmTMB)
 })
 
-time_runs <- function(f, runs) {
-  times <- numeric(runs)
-  value <- NULL
-  for (i in seq_len(runs)) {
-    gc(verbose = FALSE)
-    t0 <- proc.time()[["elapsed"]]
-    value <- suppressWarnings(suppressMessages(f()))
-    times[i] <- proc.time()[["elapsed"]] - t0
-  }
-  list(median = stats::median(times), value = value)
-}
+source(file.path("bench", "time-runs.R"))
 
 owls <- glmmTMB::Owls
 sal <- glmmTMB::Salamanders
