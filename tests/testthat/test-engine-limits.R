@@ -116,11 +116,13 @@ test_that("a damaged level count in a fit gives confint() a quick R error", {
 })
 
 test_that("the Hessian check of a model with over 100 parameters is skipped, and R says so", {
-  # (1 + x1 + ... + x13 | g): 105 variance parameters. The full Hessian
-  # would cost 2 * 105^2 = 22,050 evaluations; the check computes the
-  # gradient only, and the fit says so in a message, not a warning.
+  # (1 + x1 + ... + x13 | g): 105 variance parameters (4,800 observations,
+  # more than the 4,200 random effects, as the identifiability check asks).
+  # The full Hessian would cost 2 * 105^2 = 22,050 evaluations; the check
+  # computes the gradient only, and the fit says so in a message, not a
+  # warning.
   set.seed(4)
-  G <- 300; per <- 12; n <- G * per; K <- 13
+  G <- 300; per <- 16; n <- G * per; K <- 13
   X <- matrix(rnorm(n * K), n, K, dimnames = list(NULL, paste0("x", 1:K)))
   g <- rep(1:G, each = per)
   B <- matrix(rnorm(G * (K + 1)), G, K + 1)
