@@ -13,16 +13,16 @@
 #' `(1 | a/b)` nested grouping (`(1 | a) + (1 | a:b)`).
 #'
 #' With `family = gaussian` (identity link) the model is a linear mixed
-#' model, fitted by maximum likelihood or REML. Other families (binomial and
-#' Poisson with their usual links) give a generalized linear mixed model,
+#' model, fitted by maximum likelihood or REML. Other families (binomial,
+#' Poisson, negative binomial, Gamma, inverse Gaussian, gaussian with a
+#' non-identity link) give a generalized linear mixed model,
 #' fitted by maximum likelihood with the Laplace approximation (`nAGQ = 1`,
 #' the default; the true Laplace approximation, with the observed
 #' information at the mode, for every link, as glmmTMB, where lme4 uses the
 #' expected information) or adaptive Gauss-Hermite quadrature (`nAGQ > 1`, for
 #' random effects of one grouping factor, of any dimension); `nAGQ = 0`
-#' estimates the fixed
-#' effects inside the penalized iteratively reweighted least squares, a fast
-#' approximation. The log-likelihood is always reported on one absolute
+#' estimates the fixed effects inside the penalized iteratively reweighted
+#' least squares, a fast approximation. The log-likelihood is always reported on one absolute
 #' scale, normalising constants included, whatever `nAGQ` is.
 #'
 #' Before anything is fitted, the model is checked as lme4 checks it, with
