@@ -23,11 +23,7 @@ use crate::reterm::{lambda_from_theta, ReTerm};
 
 /// What the dense block is, for a message about its allocation.
 pub(crate) fn dense_block_name(m: usize) -> String {
-    format!(
-        "the dense {} x {} block of the random-effects terms after the first",
-        fmt_count(m as f64),
-        fmt_count(m as f64)
-    )
+    format!("the dense {} x {} block of the random-effects terms after the first", fmt_count(m as f64), fmt_count(m as f64))
 }
 
 /// A run of `k` consecutive pattern rows belonging to one level of a rest term.
@@ -314,11 +310,7 @@ impl BlockedSystem {
     /// Factor M(theta) = Lambda' A Lambda + I into `f`.
     pub fn factor(&self, theta: &[f64], f: &mut Factor) -> Result<()> {
         if theta.len() != self.ntheta() {
-            return Err(EngineError::Input(format!(
-                "theta has length {}, expected {}",
-                theta.len(),
-                self.ntheta()
-            )));
+            return Err(EngineError::Input(format!("theta has length {}, expected {}", theta.len(), self.ntheta())));
         }
         if theta.iter().any(|v| !v.is_finite()) {
             return Err(EngineError::Input("non-finite theta".into()));
@@ -494,10 +486,20 @@ impl BlockedSystem {
         // they do not overlap.
         unsafe {
             matrixmultiply::dgemm(
-                m, q1, m, -1.0,
-                f.dense.as_ptr(), 1, m as isize,
-                f.dense.as_ptr(), m as isize, 1,
-                1.0, f.s.as_mut_ptr(), 1, m as isize,
+                m,
+                q1,
+                m,
+                -1.0,
+                f.dense.as_ptr(),
+                1,
+                m as isize,
+                f.dense.as_ptr(),
+                m as isize,
+                1,
+                1.0,
+                f.s.as_mut_ptr(),
+                1,
+                m as isize,
             );
         }
         Ok(())
@@ -883,7 +885,9 @@ mod timing {
         eprintln!("factor {:?} per evaluation (m = {})", t0.elapsed() / reps, sys.m);
         let mut s = sys.arr.clone();
         let t0 = std::time::Instant::now();
-        for r in 0..sys.m { s[r + r * sys.m] += 1e4; }
+        for r in 0..sys.m {
+            s[r + r * sys.m] += 1e4;
+        }
         crate::dense_chol::cholesky_in_place(&mut s, sys.m, sys.m).unwrap();
         eprintln!("dense cholesky alone {:?}", t0.elapsed());
     }

@@ -49,11 +49,7 @@ pub struct ConvergenceCheck {
 /// evaluations, is skipped (beyond the cap or the budget); None if it is not.
 fn over_budget(k: usize, hessian_evals: f64, budget: usize) -> Option<String> {
     if k > MAX_HESSIAN_PARAMS {
-        return Some(format!(
-            "{} free parameters; the Hessian is computed for at most {}",
-            fmt_count(k as f64),
-            MAX_HESSIAN_PARAMS
-        ));
+        return Some(format!("{} free parameters; the Hessian is computed for at most {}", fmt_count(k as f64), MAX_HESSIAN_PARAMS));
     }
     if hessian_evals > budget as f64 {
         return Some(format!(
@@ -215,9 +211,7 @@ mod tests {
     #[test]
     fn gradient_based_check_agrees_with_the_value_based_one() {
         let f = |x: &[f64]| -> Result<f64> { Ok(2.0 * x[0] * x[0] + x[0] * x[1] + 3.0 * x[1] * x[1] + x[1].powi(4)) };
-        let fg = |x: &[f64]| -> Result<(f64, Vec<f64>)> {
-            Ok((f(x)?, vec![4.0 * x[0] + x[1], x[0] + 6.0 * x[1] + 4.0 * x[1].powi(3)]))
-        };
+        let fg = |x: &[f64]| -> Result<(f64, Vec<f64>)> { Ok((f(x)?, vec![4.0 * x[0] + x[1], x[0] + 6.0 * x[1] + 4.0 * x[1].powi(3)])) };
         let p = [0.3, -0.2];
         let a = check_optimum(f, &p, &[true, true], MIN_CHECK_BUDGET).unwrap();
         let b = check_optimum_with_gradient(fg, &p, &[true, true], MIN_CHECK_BUDGET).unwrap();

@@ -35,10 +35,7 @@ fn factor_unblocked(a: &mut [f64], lda: usize, k0: usize, kb: usize) -> Result<(
             d -= v * v;
         }
         if !(d > 0.0) || !d.is_finite() {
-            return Err(EngineError::NotPositiveDefinite(format!(
-                "non-positive pivot at position {}",
-                j + 1
-            )));
+            return Err(EngineError::NotPositiveDefinite(format!("non-positive pivot at position {}", j + 1)));
         }
         let d = d.sqrt();
         a[j + j * lda] = d;
@@ -97,9 +94,7 @@ fn trailing_update(a: &mut [f64], lda: usize, k0: usize, kb: usize, n: usize) {
             unsafe {
                 let p = base.0.add(j0 + k0 * lda) as *const f64;
                 let c = base.0.add(j0 + j0 * lda);
-                matrixmultiply::dgemm(
-                    m, kb, jb, -1.0, p, 1, lda as isize, p, lda as isize, 1, 1.0, c, 1, lda as isize,
-                );
+                matrixmultiply::dgemm(m, kb, jb, -1.0, p, 1, lda as isize, p, lda as isize, 1, 1.0, c, 1, lda as isize);
             }
         }
     };

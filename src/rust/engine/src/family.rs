@@ -17,7 +17,10 @@ pub enum Distribution {
     InverseGaussian,
     /// Negative binomial with variance mu + mu^2 / theta (glmmTMB's
     /// nbinom2); theta is estimated with the other parameters unless fixed.
-    NegBinomial { theta: f64, fixed: bool },
+    NegBinomial {
+        theta: f64,
+        fixed: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -202,9 +205,7 @@ impl Distribution {
     pub fn dev_resid(self, y: f64, mu: f64, wt: f64) -> f64 {
         let ylogy = |a: f64, b: f64| if a > 0.0 { a * (a / b).ln() } else { 0.0 };
         match self {
-            Distribution::Bernoulli | Distribution::Binomial => {
-                2.0 * wt * (ylogy(y, mu) + ylogy(1.0 - y, 1.0 - mu))
-            }
+            Distribution::Bernoulli | Distribution::Binomial => 2.0 * wt * (ylogy(y, mu) + ylogy(1.0 - y, 1.0 - mu)),
             Distribution::Poisson => 2.0 * wt * (ylogy(y, mu) - (y - mu)),
             Distribution::Gaussian => wt * (y - mu) * (y - mu),
             Distribution::Gamma => -2.0 * wt * ((y / mu).ln() - (y - mu) / mu),
@@ -392,7 +393,8 @@ pub fn normal_quantile(p: f64) -> f64 {
     } else if p <= 1.0 - pl {
         let q = p - 0.5;
         let r = q * q;
-        (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1.0)
+        (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q
+            / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1.0)
     } else {
         let q = (-2.0 * (1.0 - p).ln()).sqrt();
         -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1.0)

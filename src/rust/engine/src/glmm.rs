@@ -7,8 +7,8 @@ use crate::blocked::{BlockedSystem, Factor};
 use crate::convergence::{check_budget, check_optimum, check_optimum_with_gradient, ConvergenceCheck};
 use crate::error::{check_not_constant, check_observations, EngineError, Result};
 use crate::family::{Distribution, Link};
-use crate::laplace_gradient::laplace_gradient;
 use crate::laplace::{agq_deviance, agq_value_gradient, laplace_deviance, saturated_constant, LevelIndex};
+use crate::laplace_gradient::laplace_gradient;
 use crate::memory::check_model;
 use crate::monitor::{Monitor, Silent};
 use crate::optimizer::{minimize, minimize_with_gradient, Limit, OptimControl};
@@ -232,9 +232,7 @@ impl GlmmProblem {
         }
         self.u_warm.copy_from_slice(&mode.u);
         let v = match (&self.rule, &self.levels) {
-            (Some(rule), Some(levels)) => {
-                agq_deviance(&self.data, &self.sys_u.terms[0], &mode, theta[0], levels, rule, self.sat)
-            }
+            (Some(rule), Some(levels)) => agq_deviance(&self.data, &self.sys_u.terms[0], &mode, theta[0], levels, rule, self.sat),
             _ => laplace_deviance(&self.sys_u, &self.factor, &mode, self.sat),
         };
         self.monitor.tick(v)?;
@@ -666,7 +664,11 @@ fn link_scale(data: &GlmmData, eta: &[f64]) -> f64 {
     match data.link {
         Link::Identity | Link::Inverse | Link::InverseSquare | Link::Sqrt => {
             let m = eta.iter().map(|e| e.abs()).sum::<f64>() / eta.len().max(1) as f64;
-            if m.is_finite() && m > 0.0 { 0.5 * m } else { 1.0 }
+            if m.is_finite() && m > 0.0 {
+                0.5 * m
+            } else {
+                1.0
+            }
         }
         _ => 1.0,
     }
@@ -687,7 +689,11 @@ fn pearson_at(data: &GlmmData, eta: &[f64]) -> f64 {
     }
     let df = nobs.saturating_sub(data.p).max(1) as f64;
     let phi = x2 / df;
-    if phi.is_finite() && phi > 0.0 { phi } else { data.phi }
+    if phi.is_finite() && phi > 0.0 {
+        phi
+    } else {
+        data.phi
+    }
 }
 
 /// The linear predictor of the intercept-only GLM: g(mean of y).
@@ -708,7 +714,11 @@ fn moment_theta(data: &GlmmData, eta: &[f64]) -> f64 {
         num += w * mu * mu;
         den += w * ((data.y[i] - mu).powi(2) - mu);
     }
-    if den > 0.0 && num > 0.0 { (num / den).clamp(1e-3, 1e6) } else { 1e6 }
+    if den > 0.0 && num > 0.0 {
+        (num / den).clamp(1e-3, 1e6)
+    } else {
+        1e6
+    }
 }
 
 /// Pearson estimate of the dispersion around the overall mean: a start.
@@ -790,18 +800,8 @@ mod tests {
             })
             .collect();
         let term = ReTerm::new(group, levels, 1, vec![1.0; n]).unwrap();
-        GlmmProblem::new(GlmmInput {
-            y,
-            x,
-            p: 2,
-            weights: vec![1.0; n],
-            offset: vec![0.0; n],
-            terms: vec![term],
-            dist,
-            link,
-            nagq,
-        })
-        .unwrap()
+        GlmmProblem::new(GlmmInput { y, x, p: 2, weights: vec![1.0; n], offset: vec![0.0; n], terms: vec![term], dist, link, nagq })
+            .unwrap()
     }
 
     #[test]
@@ -1061,11 +1061,7 @@ mod general_gradient_tests {
                     a[r] -= 2.0 * h;
                     let fm = pr.objective(&a[..nth], &a[nth..]).unwrap().0;
                     let num = (fp - fm) / (2.0 * h);
-                    assert!(
-                        (num - g[r]).abs() < 1e-5 * (1.0 + num.abs()),
-                        "{dist:?} {link:?} {structure:?} param {r}: {} vs {num}",
-                        g[r]
-                    );
+                    assert!((num - g[r]).abs() < 1e-5 * (1.0 + num.abs()), "{dist:?} {link:?} {structure:?} param {r}: {} vs {num}", g[r]);
                 }
             }
         }
@@ -1137,9 +1133,17 @@ mod timing {
         let mut x = vec![1.0; n];
         x.extend_from_slice(&xv);
         let mut pr = GlmmProblem::new(GlmmInput {
-            y, x, p: 2, weights: vec![1.0; n], offset: vec![0.0; n], terms: vec![t1, t2],
-            dist: Distribution::Bernoulli, link: Link::Logit, nagq: 1,
-        }).unwrap();
+            y,
+            x,
+            p: 2,
+            weights: vec![1.0; n],
+            offset: vec![0.0; n],
+            terms: vec![t1, t2],
+            dist: Distribution::Bernoulli,
+            link: Link::Logit,
+            nagq: 1,
+        })
+        .unwrap();
         let th = [0.7, 0.1, 0.4, 0.5];
         let be = [-0.2, 0.5];
         pr.objective(&th, &be).unwrap();
@@ -1186,8 +1190,15 @@ mod order_tests {
         x.extend_from_slice(&xv);
         let term = ReTerm::new(g.clone(), 10, 1, vec![1.0; n]).unwrap();
         let mut pr = GlmmProblem::new(GlmmInput {
-            y, x: x.clone(), p: 2, weights: vec![1.0; n], offset: vec![0.0; n], terms: vec![term],
-            dist: Distribution::Poisson, link: Link::Log, nagq: 1,
+            y,
+            x: x.clone(),
+            p: 2,
+            weights: vec![1.0; n],
+            offset: vec![0.0; n],
+            terms: vec![term],
+            dist: Distribution::Poisson,
+            link: Link::Log,
+            nagq: 1,
         })
         .unwrap();
         let fit = pr.fit(&OptimControl::default()).unwrap();
@@ -1224,18 +1235,7 @@ mod range_tests {
         x.extend_from_slice(&xv);
         let term = ReTerm::new(g, levels, 1, vec![1.0; n]).unwrap();
         let w = vec![1.0; n];
-        GlmmProblem::new(GlmmInput {
-            y,
-            x,
-            p: 2,
-            weights: w,
-            offset: vec![0.0; n],
-            terms: vec![term],
-            dist,
-            link,
-            nagq: 1,
-        })
-        .unwrap()
+        GlmmProblem::new(GlmmInput { y, x, p: 2, weights: w, offset: vec![0.0; n], terms: vec![term], dist, link, nagq: 1 }).unwrap()
     }
 
     #[test]

@@ -5,18 +5,15 @@
 //! integrals.
 
 use crate::blocked::{BlockedSystem, Factor};
-use crate::reterm::ReTerm;
 use crate::pirls::{GlmmData, ObsTerms, PirlsResult};
 use crate::quadrature::GaussHermite;
+use crate::reterm::ReTerm;
 
 /// -2 log p(y | mu = y) summed at the data's dispersion: the gap between
 /// the scaled deviance residuals and the absolute -2 log-likelihood (0 for
 /// Bernoulli responses).
 pub fn saturated_constant(data: &GlmmData) -> f64 {
-    (0..data.n)
-        .map(|i| data.dist.neg2_loglik(data.y[i], data.y[i], data.weights[i], data.phi))
-        .filter(|v| v.is_finite())
-        .sum()
+    (0..data.n).map(|i| data.dist.neg2_loglik(data.y[i], data.y[i], data.weights[i], data.phi)).filter(|v| v.is_finite()).sum()
 }
 
 /// Laplace: deviance + ||u||^2 + log |L|^2 + constant.

@@ -129,9 +129,7 @@ pub fn laplace_gradient(data: &GlmmData, sys: &BlockedSystem, f: &Factor, mode: 
                     let idx = sys.term_offset[s] + term.group[i] * k + bcol;
                     let zdu = zia * mode.u[idx];
                     // partial of the deviance, the trace, and the response
-                    acc += d1[i] * zdu
-                        + 2.0 * w[i] * zia * vobs[i * width + koff[s] + bcol]
-                        + g[i] * zdu
+                    acc += d1[i] * zdu + 2.0 * w[i] * zia * vobs[i * width + koff[s] + bcol] + g[i] * zdu
                         - (zia * xi[idx] * d1[i] / 2.0 + zeta[i] * w[i] * zdu);
                 }
                 grad[pos] = acc;

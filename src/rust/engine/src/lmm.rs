@@ -118,7 +118,11 @@ impl LmmProblem {
 
     /// n, or n - p for REML.
     pub(crate) fn residual_dof(&self) -> f64 {
-        if self.reml { (self.n - self.p) as f64 } else { self.n as f64 }
+        if self.reml {
+            (self.n - self.p) as f64
+        } else {
+            self.n as f64
+        }
     }
 
     fn objective_from_factor(&self) -> f64 {
@@ -422,10 +426,7 @@ mod degenerate_tests {
         let mut rng = Rng::new(6);
         let level: Vec<f64> = (0..20).map(|_| rng.normal()).collect();
         let e = fit_error(input(&|_, j, _| level[j]));
-        assert!(
-            e.contains("the fixed and random effects fit the response exactly (residual standard deviation"),
-            "{e}"
-        );
+        assert!(e.contains("the fixed and random effects fit the response exactly (residual standard deviation"), "{e}");
         assert!(e.contains("the residual variance is zero"), "{e}");
         // with noise of a tenth of the levels' spread it fits
         let noise: Vec<f64> = (0..200).map(|_| 0.1 * rng.normal()).collect();

@@ -120,11 +120,7 @@ pub fn check_fits(est: &MemoryEstimate, available: Option<f64>, note: &str) -> R
     if est.total_bytes <= avail {
         return Ok(());
     }
-    let mut msg = format!(
-        "the model needs about {} of memory, more than the {} {how}",
-        fmt_bytes(est.total_bytes),
-        fmt_bytes(avail)
-    );
+    let mut msg = format!("the model needs about {} of memory, more than the {} {how}", fmt_bytes(est.total_bytes), fmt_bytes(avail));
     let advice = if est.dense_copies * est.dense_bytes >= 0.5 * est.total_bytes {
         msg.push_str(&format!(
             ": the {} random effects of the terms after the first form one dense {} x {} matrix \
@@ -154,8 +150,7 @@ pub fn check_fits(est: &MemoryEstimate, available: Option<f64>, note: &str) -> R
 /// available. A term declared with many more levels than its codes use
 /// (a damaged fit object, say) is named in the message.
 pub fn check_model(terms: &[ReTerm], n: usize, p: usize, glmm: bool) -> Result<()> {
-    let shape =
-        ModelShape { n, p, terms: terms.iter().map(|t| TermShape { nlevels: t.nlevels, k: t.k }).collect(), glmm };
+    let shape = ModelShape { n, p, terms: terms.iter().map(|t| TermShape { nlevels: t.nlevels, k: t.k }).collect(), glmm };
     let est = shape.estimate();
     let available = available_bytes();
     if check_fits(&est, available, "").is_ok() {

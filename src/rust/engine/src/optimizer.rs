@@ -84,10 +84,7 @@ struct Counted<F> {
 impl<F: FnMut(&[f64]) -> Result<f64>> Counted<F> {
     fn eval(&mut self, x: &[f64]) -> Result<f64> {
         if self.evals >= self.max_evals {
-            return Err(EngineError::Optimizer(format!(
-                "evaluation limit ({}) reached",
-                self.max_evals
-            )));
+            return Err(EngineError::Optimizer(format!("evaluation limit ({}) reached", self.max_evals)));
         }
         self.evals += 1;
         let v = (self.f)(x)?;
@@ -309,12 +306,7 @@ where
 /// Minimise an objective that returns its exact gradient with its value.
 /// `hessian_hint` may give part of the first Hessian approximation
 /// (column-major n-by-n, NaN where unknown); the rest is estimated.
-pub fn minimize_with_gradient<F>(
-    fg: F,
-    start: &[f64],
-    hessian_hint: Option<Vec<f64>>,
-    ctl: &OptimControl,
-) -> Result<OptimResult>
+pub fn minimize_with_gradient<F>(fg: F, start: &[f64], hessian_hint: Option<Vec<f64>>, ctl: &OptimControl) -> Result<OptimResult>
 where
     F: FnMut(&[f64], bool) -> Result<(f64, Option<Vec<f64>>)>,
 {
@@ -402,7 +394,11 @@ fn bfgs<O: Objective>(obj: &mut O, start: &[f64], f0: f64, ctl: &OptimControl) -
             let next = if ft.is_finite() {
                 // minimiser of the quadratic through f(0), f'(0), f(alpha)
                 let denom = 2.0 * (ft - fx + alpha * decrease);
-                if denom > 0.0 { decrease * alpha * alpha / denom } else { 0.1 * alpha }
+                if denom > 0.0 {
+                    decrease * alpha * alpha / denom
+                } else {
+                    0.1 * alpha
+                }
             } else {
                 0.1 * alpha
             };
@@ -442,10 +438,7 @@ fn bfgs<O: Objective>(obj: &mut O, start: &[f64], f0: f64, ctl: &OptimControl) -
             small_steps = 0;
         }
         if obj.evals() >= obj.max_evals() {
-            return Ok((
-                iter,
-                Stop::Limit(Limit::Evaluations, format!("evaluation limit ({}) reached", obj.max_evals())),
-            ));
+            return Ok((iter, Stop::Limit(Limit::Evaluations, format!("evaluation limit ({}) reached", obj.max_evals()))));
         }
     }
     Ok((ctl.max_iter, Stop::Limit(Limit::Iterations, "iteration limit reached".into())))
@@ -457,9 +450,7 @@ mod tests {
 
     #[test]
     fn finds_the_minimum_of_rosenbrock() {
-        let f = |x: &[f64]| -> Result<f64> {
-            Ok((1.0 - x[0]).powi(2) + 100.0 * (x[1] - x[0] * x[0]).powi(2))
-        };
+        let f = |x: &[f64]| -> Result<f64> { Ok((1.0 - x[0]).powi(2) + 100.0 * (x[1] - x[0] * x[0]).powi(2)) };
         let ctl = OptimControl { rel_tol: 1e-14, ..Default::default() };
         let r = minimize(f, &[-1.2, 1.0], &ctl).unwrap();
         assert!((r.par[0] - 1.0).abs() < 1e-4, "{:?}", r);
@@ -468,9 +459,7 @@ mod tests {
 
     #[test]
     fn a_quadratic_takes_few_evaluations() {
-        let f = |x: &[f64]| -> Result<f64> {
-            Ok(3.0 * (x[0] - 2.0).powi(2) + 0.5 * (x[1] + 1.0).powi(2) + 0.2 * x[0] * x[1] + 100.0)
-        };
+        let f = |x: &[f64]| -> Result<f64> { Ok(3.0 * (x[0] - 2.0).powi(2) + 0.5 * (x[1] + 1.0).powi(2) + 0.2 * x[0] * x[1] + 100.0) };
         let ctl = OptimControl { rel_tol: 1e-16, ..Default::default() };
         let r = minimize(f, &[0.0, 0.0], &ctl).unwrap();
         // exact minimiser of the quadratic
@@ -483,9 +472,7 @@ mod tests {
 
     #[test]
     fn exact_gradients_need_fewer_evaluations() {
-        let f = |x: &[f64]| -> Result<f64> {
-            Ok((1.0 - x[0]).powi(2) + 100.0 * (x[1] - x[0] * x[0]).powi(2))
-        };
+        let f = |x: &[f64]| -> Result<f64> { Ok((1.0 - x[0]).powi(2) + 100.0 * (x[1] - x[0] * x[0]).powi(2)) };
         let fg = |x: &[f64], want: bool| -> Result<(f64, Option<Vec<f64>>)> {
             let v = (1.0 - x[0]).powi(2) + 100.0 * (x[1] - x[0] * x[0]).powi(2);
             let g0 = -2.0 * (1.0 - x[0]) - 400.0 * x[0] * (x[1] - x[0] * x[0]);

@@ -122,9 +122,7 @@ impl GlmmData {
     /// predictor left the link's valid range; else the failure itself.
     pub fn explain(&self, e: EngineError, eta: &[f64]) -> EngineError {
         match e {
-            EngineError::NotPositiveDefinite(_) | EngineError::Optimizer(_) if self.at_range_edge(eta) => {
-                self.out_of_range()
-            }
+            EngineError::NotPositiveDefinite(_) | EngineError::Optimizer(_) if self.at_range_edge(eta) => self.out_of_range(),
             other => other,
         }
     }
@@ -187,8 +185,7 @@ impl GlmmData {
         // d = -2 wt (y - mu) a(eta) with a = mu' / V(mu); a' and a'' below
         let a = m1 / v;
         let a1 = m2 / v - m1 * m1 * v1 / (v * v);
-        let a2 = m3 / v - 3.0 * m1 * m2 * v1 / (v * v) - m1 * m1 * m1 * v2 / (v * v)
-            + 2.0 * m1 * m1 * m1 * v1 * v1 / (v * v * v);
+        let a2 = m3 / v - 3.0 * m1 * m2 * v1 / (v * v) - m1 * m1 * m1 * v2 / (v * v) + 2.0 * m1 * m1 * m1 * v1 * v1 / (v * v * v);
         ObsTerms {
             dev: self.dist.dev_resid(self.y[i], mu, self.weights[i]) / self.phi,
             d1: -2.0 * wt * r * a,
@@ -809,17 +806,8 @@ mod tests {
             (Distribution::Binomial, 0.0, 4.0),
             (Distribution::Binomial, 1.0, 3.0),
         ] {
-            let data = GlmmData {
-                n: 1,
-                p: 0,
-                y: vec![y],
-                x: vec![],
-                weights: vec![wt],
-                offset: vec![0.0],
-                dist,
-                link: Link::Logit,
-                phi: 1.0,
-            };
+            let data =
+                GlmmData { n: 1, p: 0, y: vec![y], x: vec![], weights: vec![wt], offset: vec![0.0], dist, link: Link::Logit, phi: 1.0 };
             for &eta in &[-30.0, -2.0, -0.1, 0.0, 0.7, 3.0, 25.0] {
                 let fast = data.obs_terms(0, eta);
                 let mu = dist.clamp_mu(Link::Logit.linkinv(eta));

@@ -48,7 +48,13 @@ fn project(theta: &[f64], held: Held, value: f64, scale_rows: bool) -> Vec<f64> 
                 let nrm = row_norm(&t, pos, k, row);
                 for j in 0..=row {
                     let idx = lam_index(pos, k, row, j);
-                    t[idx] = if nrm > 0.0 { t[idx] * value / nrm } else if j == row { value } else { 0.0 };
+                    t[idx] = if nrm > 0.0 {
+                        t[idx] * value / nrm
+                    } else if j == row {
+                        value
+                    } else {
+                        0.0
+                    };
                 }
             }
         }

@@ -25,9 +25,7 @@ impl GaussHermite {
             j[(k - 1, k)] = b;
         }
         let eig = SymmetricEigen::new(j);
-        let mut pairs: Vec<(f64, f64)> = (0..n)
-            .map(|i| (eig.eigenvalues[i], eig.eigenvectors[(0, i)].powi(2)))
-            .collect();
+        let mut pairs: Vec<(f64, f64)> = (0..n).map(|i| (eig.eigenvalues[i], eig.eigenvectors[(0, i)].powi(2))).collect();
         pairs.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap());
         // Exact symmetry: average mirrored pairs, centre node exactly 0.
         let mut nodes: Vec<f64> = pairs.iter().map(|p| p.0).collect();

@@ -22,12 +22,7 @@ impl ReTerm {
             return Err(EngineError::Input("a random-effects term has no columns".into()));
         }
         if z.len() != n * k {
-            return Err(EngineError::Input(format!(
-                "term matrix has {} values, expected {} x {}",
-                z.len(),
-                n,
-                k
-            )));
+            return Err(EngineError::Input(format!("term matrix has {} values, expected {} x {}", z.len(), n, k)));
         }
         if nlevels == 0 || group.iter().any(|&g| g >= nlevels) {
             return Err(EngineError::Input("grouping codes out of range".into()));

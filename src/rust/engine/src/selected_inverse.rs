@@ -134,10 +134,20 @@ impl BlockedSystem {
             // rr = T' T with T = Lrr^{-1}
             unsafe {
                 matrixmultiply::dgemm(
-                    qr, qr, qr, 1.0,
-                    tinv.as_ptr(), qr as isize, 1,
-                    tinv.as_ptr(), 1, qr as isize,
-                    0.0, rr.as_mut_ptr(), 1, qr as isize,
+                    qr,
+                    qr,
+                    qr,
+                    1.0,
+                    tinv.as_ptr(),
+                    qr as isize,
+                    1,
+                    tinv.as_ptr(),
+                    1,
+                    qr as isize,
+                    0.0,
+                    rr.as_mut_ptr(),
+                    1,
+                    qr as isize,
                 );
             }
         }
@@ -189,10 +199,20 @@ impl BlockedSystem {
             // SAFETY: rr is qr x qr, wd and prod qr x q1, column-major, disjoint.
             unsafe {
                 matrixmultiply::dgemm(
-                    qr, qr, q1, -1.0,
-                    rr.as_ptr(), 1, qr as isize,
-                    wd.as_ptr(), 1, qr as isize,
-                    0.0, prod.as_mut_ptr(), 1, qr as isize,
+                    qr,
+                    qr,
+                    q1,
+                    -1.0,
+                    rr.as_ptr(),
+                    1,
+                    qr as isize,
+                    wd.as_ptr(),
+                    1,
+                    qr as isize,
+                    0.0,
+                    prod.as_mut_ptr(),
+                    1,
+                    qr as isize,
                 );
             }
             for j in 0..l1 {

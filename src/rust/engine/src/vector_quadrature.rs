@@ -442,7 +442,8 @@ impl VectorQuadrature {
                 g = pass(data, obs, q, c, fixed, u, eta, gr, hess, fisher);
                 if !g.is_finite() {
                     let nan = grad.map(|g| vec![f64::NAN; g.len()]);
-                    let mode = PirlsResult { u: u_all, beta: beta.to_vec(), eta: eta_all, deviance: f64::INFINITY, usq: 0.0, iterations: 0 };
+                    let mode =
+                        PirlsResult { u: u_all, beta: beta.to_vec(), eta: eta_all, deviance: f64::INFINITY, usq: 0.0, iterations: 0 };
                     return Ok((f64::INFINITY, mode, nan));
                 }
             }
@@ -969,7 +970,12 @@ mod tests {
                 for rel in [1e-6, 1e-8, 1e-10, 1e-12, 1e-14] {
                     vq.set_rule(ProductRule::with_threshold(k, 3, rel).unwrap());
                     let v = vq.evaluate(&c.data, &c.terms, &theta, &beta, &u0, sat, false).unwrap().0;
-                    eprintln!("{dist:?} {shape:?} L={nl} k={k} prune {rel:.0e}: {} of {} nodes, error {:.2e}", vq.rule.len(), k * k * k, v - full);
+                    eprintln!(
+                        "{dist:?} {shape:?} L={nl} k={k} prune {rel:.0e}: {} of {} nodes, error {:.2e}",
+                        vq.rule.len(),
+                        k * k * k,
+                        v - full
+                    );
                 }
             }
         }
@@ -990,8 +996,10 @@ mod tests {
         // full tensor product for q <= 2, pruned for q >= 3
         assert_eq!(ProductRule::new(7, 2).unwrap().len(), 49);
         assert_eq!(ProductRule::new(25, 2).unwrap().len(), 625);
-        let sizes: Vec<(usize, usize, usize)> =
-            [(7usize, 3usize), (7, 4), (7, 5), (11, 3), (15, 3), (25, 3), (11, 4)].iter().map(|&(k, q)| (k, q, ProductRule::new(k, q).unwrap().len())).collect();
+        let sizes: Vec<(usize, usize, usize)> = [(7usize, 3usize), (7, 4), (7, 5), (11, 3), (15, 3), (25, 3), (11, 4)]
+            .iter()
+            .map(|&(k, q)| (k, q, ProductRule::new(k, q).unwrap().len()))
+            .collect();
         eprintln!("pruned rule sizes (k, q, nodes): {sizes:?}");
         for &(k, q, m) in &sizes {
             assert!(m <= k.pow(q as u32));
@@ -1032,10 +1040,9 @@ mod tests {
     /// 3-D integrals with the pruned rule.
     #[test]
     fn three_dimensional_quadrature_matches_brute_force_integration() {
-        for &(dist, link, b0, shape) in &[
-            (Distribution::Bernoulli, Link::Logit, -0.2, Shape::Correlated3),
-            (Distribution::Poisson, Link::Log, 0.3, Shape::Mixed3),
-        ] {
+        for &(dist, link, b0, shape) in
+            &[(Distribution::Bernoulli, Link::Logit, -0.2, Shape::Correlated3), (Distribution::Poisson, Link::Log, 0.3, Shape::Mixed3)]
+        {
             let c = case(21, dist, link, b0, shape, 4, 8);
             let theta = shape.theta();
             let beta = [b0, 0.4];
@@ -1174,7 +1181,10 @@ mod tests {
         // the reported value is the quadrature's at the estimates
         let (v, _) = pr.objective(&agq.theta, &agq.beta).unwrap();
         assert!((v - agq.objective).abs() < 1e-8);
-        eprintln!("Laplace {} beta {:?} theta {:?}\nAGQ(7)  {} beta {:?} theta {:?}", lap.objective, lap.beta, lap.theta, agq.objective, agq.beta, agq.theta);
+        eprintln!(
+            "Laplace {} beta {:?} theta {:?}\nAGQ(7)  {} beta {:?} theta {:?}",
+            lap.objective, lap.beta, lap.theta, agq.objective, agq.beta, agq.theta
+        );
         assert!((agq.objective - lap.objective).abs() < 2.0);
         for s in 0..2 {
             assert!((agq.beta[s] - lap.beta[s]).abs() < 0.1);

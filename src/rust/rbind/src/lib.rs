@@ -16,9 +16,9 @@ use std::time::{Duration, Instant};
 use engine::monitor::Monitor;
 use engine::{EngineError, Result as EngineResult};
 
+use engine::convergence::ConvergenceCheck;
 use engine::family::{Distribution, Link};
 use engine::glmm::{GlmmFit, GlmmInput, GlmmProblem};
-use engine::convergence::ConvergenceCheck;
 use engine::lmm::{LmmFit, LmmInput, LmmProblem};
 use engine::optimizer::{Limit, OptimControl};
 use engine::profile::Held;
@@ -142,9 +142,7 @@ fn scalar_usize(x: &Robj, what: &str) -> BindResult<usize> {
 fn re_term(x: Robj, n: usize) -> BindResult<ReTerm> {
     let list: List = x.try_into().map_err(|_| "each term must be a list".to_string())?;
     let m: HashMap<String, Robj> = list.iter().map(|(k, v)| (k.to_string(), v)).collect();
-    let group = field(&m, "group", "term")?
-        .as_integer_slice()
-        .ok_or("term `group` must be an integer vector")?;
+    let group = field(&m, "group", "term")?.as_integer_slice().ok_or("term `group` must be an integer vector")?;
     if group.len() != n {
         return Err("term `group` has the wrong length".into());
     }
@@ -238,13 +236,8 @@ fn lmm_result(fit: LmmFit) -> List {
         ("objective", fit.objective.into()),
         ("cond_var", fit.cond_var.into()),
     ];
-    let opt = OptimRecord {
-        evals: fit.evals,
-        iterations: fit.iterations,
-        message: fit.message,
-        converged: fit.converged,
-        limit: fit.limit,
-    };
+    let opt =
+        OptimRecord { evals: fit.evals, iterations: fit.iterations, message: fit.message, converged: fit.converged, limit: fit.limit };
     fields.extend(fit_record(opt, fit.boundary, fit.check));
     List::from_pairs(fields)
 }
@@ -266,16 +259,7 @@ fn lmm_input(y: Robj, x: Robj, p: Robj, terms: Robj, weights: Robj, offset: Robj
 }
 
 #[allow(clippy::too_many_arguments)]
-fn fit_lmm_impl(
-    y: Robj,
-    x: Robj,
-    p: Robj,
-    terms: Robj,
-    weights: Robj,
-    offset: Robj,
-    reml: Robj,
-    ctl: Robj,
-) -> BindResult<List> {
+fn fit_lmm_impl(y: Robj, x: Robj, p: Robj, terms: Robj, weights: Robj, offset: Robj, reml: Robj, ctl: Robj) -> BindResult<List> {
     let input = lmm_input(y, x, p, terms, weights, offset, reml)?;
     let (ctl, progress) = control(ctl)?;
     let mut problem = LmmProblem::new(input)?;
@@ -298,13 +282,8 @@ fn glmm_result(fit: GlmmFit) -> List {
         ("phi", fit.phi.into()),
         ("cond_var", fit.cond_var.into()),
     ];
-    let opt = OptimRecord {
-        evals: fit.evals,
-        iterations: fit.iterations,
-        message: fit.message,
-        converged: fit.converged,
-        limit: fit.limit,
-    };
+    let opt =
+        OptimRecord { evals: fit.evals, iterations: fit.iterations, message: fit.message, converged: fit.converged, limit: fit.limit };
     fields.extend(fit_record(opt, fit.boundary, fit.check));
     List::from_pairs(fields)
 }
@@ -396,16 +375,7 @@ fn guarded<F: FnOnce() -> BindResult<List>>(f: F) -> List {
 /// Fit a linear mixed model. Returns list(error = msg) on failure.
 /// @noRd
 #[extendr]
-fn rust_fit_lmm(
-    y: Robj,
-    x: Robj,
-    p: Robj,
-    terms: Robj,
-    weights: Robj,
-    offset: Robj,
-    reml: Robj,
-    control: Robj,
-) -> List {
+fn rust_fit_lmm(y: Robj, x: Robj, p: Robj, terms: Robj, weights: Robj, offset: Robj, reml: Robj, control: Robj) -> List {
     guarded(|| fit_lmm_impl(y, x, p, terms, weights, offset, reml, control))
 }
 
@@ -413,16 +383,7 @@ fn rust_fit_lmm(
 /// profiling. Returns list(value = ...) or list(error = msg).
 /// @noRd
 #[extendr]
-fn rust_lmm_objective(
-    y: Robj,
-    x: Robj,
-    p: Robj,
-    terms: Robj,
-    weights: Robj,
-    offset: Robj,
-    reml: Robj,
-    theta: Robj,
-) -> List {
+fn rust_lmm_objective(y: Robj, x: Robj, p: Robj, terms: Robj, weights: Robj, offset: Robj, reml: Robj, theta: Robj) -> List {
     guarded(|| {
         let th = real_vec(&theta, "theta")?;
         let input = lmm_input(y, x, p, terms, weights, offset, reml)?;
