@@ -91,24 +91,17 @@ confint.glmmr <- function(object, parm, level = 0.95, method = c("Wald", "profil
 #' @noRd
 parameter_vector <- function(theta, beta, sigma, object) {
   out <- numeric(0)
-  pos <- 0L
   sc <- if (is.na(object$nAGQ)) sigma else 1
+  covs <- term_covariances(theta, object$reterms, sc)
   labels <- term_labels(object$reterms)
   for (i in seq_along(object$reterms)) {
-    t <- object$reterms[[i]]
-    k <- length(t$cnms)
-    nt <- k * (k + 1L) / 2L
-    lam <- matrix(0, k, k)
-    lam[lower.tri(lam, diag = TRUE)] <- theta[pos + seq_len(nt)]
-    pos <- pos + nt
-    cv <- sc^2 * lam %*% t(lam)
-    sd <- sqrt(diag(cv))
-    out <- c(out, stats::setNames(sd, paste0("sd_", t$cnms, "|", labels[i])))
-    if (k > 1L) {
-      cr <- cv / outer(sd, sd)
+    cnms <- object$reterms[[i]]$cnms
+    out <- c(out, stats::setNames(covs[[i]]$sd, paste0("sd_", cnms, "|", labels[i])))
+    if (length(cnms) > 1L) {
+      cr <- covs[[i]]$cor
       idx <- which(lower.tri(cr), arr.ind = TRUE)
       out <- c(out, stats::setNames(cr[idx],
-        paste0("cor_", t$cnms[idx[, "row"]], ".", t$cnms[idx[, "col"]], "|", labels[i])))
+        paste0("cor_", cnms[idx[, "row"]], ".", cnms[idx[, "col"]], "|", labels[i])))
     }
   }
   if (isTRUE(object$use_scale)) out <- c(out, sigma = sigma)

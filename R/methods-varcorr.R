@@ -23,30 +23,45 @@
 #' @method VarCorr glmmr
 #' @export
 VarCorr.glmmr <- function(x, sigma = 1, ...) {
-  sc <- x$sigma
-  re_sc <- if (is.null(x$re_scale)) sc else x$re_scale
-  out <- list()
+  re_sc <- if (is.null(x$re_scale)) x$sigma else x$re_scale
+  out <- lapply(term_covariances(x$theta, x$reterms, re_sc), function(tc) {
+    structure(tc$cov, stddev = tc$sd, correlation = tc$cor)
+  })
+  names(out) <- vapply(x$reterms, `[[`, "", "group_name")
+  structure(out, sc = x$sigma, useSc = isTRUE(x$use_scale),
+            nb_theta = if (startsWith(x$dist, "nbinom2")) x$sigma,
+            class = "VarCorr.glmmr")
+}
+
+#' Covariance matrices of the random-effects terms from theta
+#'
+#' Each term's block of theta fills the lower triangle of its relative
+#' covariance factor lambda (column by column, lme4's order); the term's
+#' covariance is `scale^2 * lambda lambda'`.
+#' @param theta The covariance parameters of all the terms, in term order.
+#' @param reterms The fit's random-effects term records.
+#' @param scale sigma for a linear mixed model (whose random effects are
+#'   sigma * lambda * u), 1 for a GLMM.
+#' @return One list per term: `cov` (k x k, named by the term's columns),
+#'   `sd` (the square roots of its diagonal) and `cor` (the correlations; 0
+#'   where an sd is 0, so that a singular fit still has a correlation).
+#' @noRd
+term_covariances <- function(theta, reterms, scale) {
   pos <- 0L
-  for (t in x$reterms) {
+  lapply(reterms, function(t) {
     k <- length(t$cnms)
     nt <- k * (k + 1L) / 2L
     lam <- matrix(0, k, k)
-    lam[lower.tri(lam, diag = TRUE)] <- x$theta[pos + seq_len(nt)]
-    pos <- pos + nt
-    cv <- re_sc^2 * lam %*% t(lam)
+    lam[lower.tri(lam, diag = TRUE)] <- theta[pos + seq_len(nt)]
+    pos <<- pos + nt
+    cv <- scale^2 * lam %*% t(lam)
     dimnames(cv) <- list(t$cnms, t$cnms)
     sd <- sqrt(diag(cv))
     cr <- cv / outer(sd, sd)
     cr[!is.finite(cr)] <- 0
     diag(cr) <- 1
-    attr(cv, "stddev") <- sd
-    attr(cv, "correlation") <- cr
-    out[[length(out) + 1L]] <- cv
-  }
-  names(out) <- vapply(x$reterms, `[[`, "", "group_name")
-  structure(out, sc = sc, useSc = isTRUE(x$use_scale),
-            nb_theta = if (startsWith(x$dist, "nbinom2")) x$sigma,
-            class = "VarCorr.glmmr")
+    list(cov = cv, sd = sd, cor = cr)
+  })
 }
 
 #' @rdname VarCorr.glmmr
