@@ -408,6 +408,15 @@ term_labels <- function(reterms) {
 }
 
 #' Z b: each term's columns times its random effects at each row's level
+#'
+#' The one place Z b is formed (the fit's linear predictor, predict() and
+#' simulate()), without building the sparse Z.
+#' @param reterms Term records, or any list of `list(z, group)`: `z` the
+#'   rows' model-matrix columns of the term (n x k), `group` each row's
+#'   level (an index into the rows of the term's effects).
+#' @param ranef One matrix of random effects per term, a row per level and
+#'   a column per column of `z`.
+#' @return A vector with one value per row (0 when there are no terms).
 #' @noRd
 z_times_b <- function(reterms, ranef) {
   out <- 0

@@ -35,11 +35,7 @@ predict.glmmr <- function(object, newdata = NULL, re.form = NULL,
   if (is.null(newdata)) {
     X <- object$X
     offset <- object$offset
-    zb <- 0
-    for (i in which(keep)) {
-      t <- object$reterms[[i]]
-      zb <- zb + rowSums(t$z * object$ranef[[i]][t$group, , drop = FALSE])
-    }
+    zb <- z_times_b(object$reterms[keep], object$ranef[keep])
     rn <- rownames(object$frame)
   } else {
     if (!is.data.frame(newdata)) stop("`newdata` must be a data frame", call. = FALSE)
@@ -98,11 +94,9 @@ new_design <- function(object, newdata, keep, allow.new.levels) {
   X <- X[, colnames(object$X), drop = FALSE]
   offset <- stats::model.offset(mf)
   if (is.null(offset)) offset <- rep(0, nrow(X))
-  zb <- rep(0, nrow(X))
   fenv <- environment(object$formula)
-  for (i in which(keep)) {
-    t <- object$reterms[[i]]
-    z <- new_re_z(t, newdata)
+  # a new level's random effect is 0: the row after the fitted levels
+  terms <- lapply(object$reterms[keep], function(t) {
     g <- new_group_index(t, newdata, fenv)
     idx <- g$index
     if (anyNA(idx) && !allow.new.levels) {
@@ -111,10 +105,11 @@ new_design <- function(object, newdata, keep, allow.new.levels) {
            "; use allow.new.levels = TRUE to predict them at the population value",
            call. = FALSE)
     }
-    b <- object$ranef[[i]][ifelse(is.na(idx), 1L, idx), , drop = FALSE]
-    b[is.na(idx), ] <- 0
-    zb <- zb + rowSums(z[, t$cnms, drop = FALSE] * b)
-  }
+    idx[is.na(idx)] <- t$nlevels + 1L
+    list(z = new_re_z(t, newdata), group = idx)
+  })
+  effects <- lapply(object$ranef[keep], function(b) rbind(b, 0))
+  zb <- rep(0, nrow(X)) + z_times_b(terms, effects)  # a vector also when no term is kept
   list(X = X, offset = offset, zb = zb)
 }
 

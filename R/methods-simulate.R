@@ -43,15 +43,14 @@ simulate.glmmr <- function(object, nsim = 1, seed = NULL, re.form = NA,
   }
   if (is.null(newdata)) {
     fixed <- drop(object$X %*% object$beta) + object$offset
-    groups <- lapply(object$reterms, `[[`, "group")
-    zs <- lapply(object$reterms, `[[`, "z")
+    terms <- object$reterms
     w <- object$weights
   } else {
     keep <- rep(FALSE, length(object$reterms))
     nd <- new_design(object, newdata, keep, allow.new.levels = TRUE)
     fixed <- drop(nd$X %*% object$beta) + nd$offset
     fenv <- environment(object$formula)
-    groups <- lapply(object$reterms, function(t) {
+    terms <- lapply(object$reterms, function(t) {
       g <- new_group_index(t, newdata, fenv)
       idx <- g$index
       if (conditional && anyNA(idx)) {
@@ -61,23 +60,19 @@ simulate.glmmr <- function(object, nsim = 1, seed = NULL, re.form = NA,
       # unseen levels get their own new draws (indices past the fitted ones)
       unseen <- is.na(idx)
       idx[unseen] <- t$nlevels + match(g$new_id[unseen], unique(g$new_id[unseen]))
-      idx
+      list(z = new_re_z(t, newdata), group = idx)
     })
-    zs <- lapply(object$reterms, new_re_z, newdata = newdata)
     w <- rep(1, nrow(nd$X))
   }
   vc <- VarCorr(object)
-  n <- length(fixed)
   sims <- vector("list", nsim)
   for (s in seq_len(nsim)) {
-    eta <- fixed
-    for (i in seq_along(object$reterms)) {
-      b <- if (conditional) object$ranef[[i]] else {
-        nlev <- max(object$reterms[[i]]$nlevels, groups[[i]])
-        draw_effects(nlev, vc[[i]])
-      }
-      eta <- eta + rowSums(zs[[i]] * b[groups[[i]], , drop = FALSE])
+    effects <- if (conditional) object$ranef else {
+      lapply(seq_along(terms), function(i) {
+        draw_effects(max(object$reterms[[i]]$nlevels, terms[[i]]$group), vc[[i]])
+      })
     }
+    eta <- fixed + z_times_b(terms, effects)
     sims[[s]] <- draw_response(object, object$family$linkinv(eta), w)
   }
   out <- as.data.frame(sims, col.names = paste0("sim_", seq_len(nsim)))
