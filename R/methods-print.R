@@ -1,13 +1,17 @@
 # Printing a fitted model: the header, fit statistics, variance components,
-# group sizes and the fixed-effects table (Est., SE, z, p) as in the seed.
+# group sizes and the fixed-effects table (Est., SE, z, p) as in the seed;
+# the pieces summary()'s print shares with it (header, statistics, table).
 
 #' Print a fitted glmmr model
 #'
 #' Shows the method and family, the formula, the log-likelihood, -2 log L,
 #' AIC and BIC, the variance components, the number of observations and of
 #' levels per grouping factor, and the fixed-effects table with estimates,
-#' standard errors (from the Cholesky factor at the optimum), z statistics
-#' and two-sided normal p-values.
+#' standard errors (those of [vcov.glmmr()]: the Hessian in (theta, beta)
+#' for a generalized model where it exists, else the Cholesky factor at the
+#' optimum; the printout says which), z statistics and two-sided normal
+#' p-values. For a REML fit the first two statistics are the REML
+#' log-likelihood and criterion.
 #'
 #' @param x A fitted `"glmmr"` model.
 #' @param digits Number of significant digits.
@@ -17,18 +21,8 @@
 #' glmmr(Reaction ~ Days + (Days | Subject), sleepstudy)
 #' @export
 print.glmmr <- function(x, digits = max(3L, getOption("digits") - 3L), ...) {
-  cat(model_header(x), "\n", sep = "")
-  cat(" Formula: ", paste(deparse(x$formula, width.cutoff = 500L), collapse = " "),
-      "\n", sep = "")
-  if (!is.null(x$call$data)) {
-    cat("    Data: ", paste(deparse(x$call$data), collapse = " "), "\n", sep = "")
-  }
-  ll <- logLik(x)
-  stats <- c(logLik = as.numeric(ll), "-2 log L" = -2 * as.numeric(ll),
-             AIC = stats::AIC(x), BIC = stats::BIC(x),
-             df.resid = x$nobs - attr(ll, "df"))
-  if (x$REML) names(stats)[1:2] <- c("REML logLik", "REML crit.")
-  print(round(stats, 4))
+  print_header(x, data = TRUE)
+  print(round(fit_statistics(x), 4))
   cat("\nVariance components:\n")
   print(VarCorr(x), digits = digits + 2L)
   nl <- group_sizes(x)
@@ -63,6 +57,32 @@ se_source <- function(type) {
   if (type == "hessian") "the Hessian in (theta, beta)" else "the Cholesky factor at the optimum"
 }
 
+#' The opening lines of print() and of summary()'s print: the kind of fit,
+#' the family, the formula and, with `data = TRUE`, the data's name
+#' @noRd
+print_header <- function(x, data = FALSE) {
+  cat(model_header(x), "\n", sep = "")
+  cat(" Formula: ", paste(deparse(x$formula, width.cutoff = 500L), collapse = " "),
+      "\n", sep = "")
+  if (data && !is.null(x$call$data)) {
+    cat("    Data: ", paste(deparse(x$call$data), collapse = " "), "\n", sep = "")
+  }
+  invisible(x)
+}
+
+#' The fit statistics print() and summary() show: log L, -2 log L (the REML
+#' criterion for a REML fit, named so), AIC, BIC and the residual degrees of
+#' freedom
+#' @noRd
+fit_statistics <- function(x) {
+  ll <- logLik(x)
+  stats <- c(logLik = as.numeric(ll), "-2 log L" = -2 * as.numeric(ll),
+             AIC = stats::AIC(x), BIC = stats::BIC(x),
+             df.resid = x$nobs - attr(ll, "df"))
+  if (x$REML) names(stats)[1:2] <- c("REML logLik", "REML crit.")
+  stats
+}
+
 #' First lines of the printed model: the kind of fit and the family
 #' @noRd
 model_header <- function(x) {
@@ -78,11 +98,17 @@ model_header <- function(x) {
          ") ['glmmr']\n Family: ", x$family$family, " (", x$family$link, ")")
 }
 
-#' The fixed-effects table: Est., SE, z and p
+#' The fixed-effects table: estimates, standard errors (from `v`), z and
+#' two-sided normal p-values, with print()'s column names or, with
+#' `lme4_names = TRUE`, summary()'s (those of lme4)
 #' @noRd
-fixef_table <- function(x) {
+fixef_table <- function(x, v = vcov(x), lme4_names = FALSE) {
   est <- x$beta
-  se <- sqrt(diag(vcov(x)))
+  se <- sqrt(diag(v))
   z <- est / se
-  cbind("Est." = est, "SE" = se, "z" = z, "Pr(>|z|)" = 2 * stats::pnorm(-abs(z)))
+  tab <- cbind(est, se, z, 2 * stats::pnorm(-abs(z)))
+  colnames(tab) <- if (lme4_names) {
+    c("Estimate", "Std. Error", "z value", "Pr(>|z|)")
+  } else c("Est.", "SE", "z", "Pr(>|z|)")
+  tab
 }

@@ -16,10 +16,8 @@
 #' @export
 summary.glmmr <- function(object, ...) {
   v <- vcov(object)
-  se <- sqrt(diag(v))
-  z <- object$beta / se
-  coefs <- cbind(Estimate = object$beta, "Std. Error" = se, "z value" = z,
-                 "Pr(>|z|)" = 2 * stats::pnorm(-abs(z)))
+  coefs <- fixef_table(object, v, lme4_names = TRUE)
+  se <- coefs[, "Std. Error"]
   corr <- v / outer(se, se)
   scaled <- model_residuals(object, type = "pearson")
   if (is.na(object$nAGQ)) scaled <- scaled / object$sigma
@@ -42,14 +40,10 @@ summary.glmmr <- function(object, ...) {
 print.summary.glmmr <- function(x, digits = max(3L, getOption("digits") - 3L),
                                 correlation = NULL, ...) {
   obj <- x$object
-  cat(model_header(obj), "\n", sep = "")
-  cat(" Formula: ", paste(deparse(obj$formula, width.cutoff = 500L), collapse = " "),
-      "\n", sep = "")
-  ll <- x$logLik
-  stats <- c(AIC = stats::AIC(obj), BIC = stats::BIC(obj), logLik = as.numeric(ll),
-             "-2 log L" = -2 * as.numeric(ll), df.resid = obj$nobs - attr(ll, "df"))
+  print_header(obj)
   cat("\n")
-  print(round(stats, 4))
+  # lme4's summary order: the information criteria first
+  print(round(fit_statistics(obj)[c(3L, 4L, 1L, 2L, 5L)], 4))
   cat("\nScaled residuals:\n")
   q <- stats::setNames(x$residual_quantiles, c("Min", "1Q", "Median", "3Q", "Max"))
   print(round(q, 4))
