@@ -282,12 +282,12 @@ grouping_factor <- function(grp, frame, env) {
   })
   components <- lapply(vals, levels)
   codes <- lapply(vals, as.integer)
-  row_key <- do.call(paste, c(codes, sep = "."))
+  row_key <- codes_key(codes)
   first <- !duplicated(row_key)
   combos <- lapply(codes, `[`, first)
   ord <- do.call(order, unname(combos))
   combos <- lapply(combos, `[`, ord)
-  level_key <- do.call(paste, c(combos, sep = "."))
+  level_key <- codes_key(combos)
   labs <- Map(function(cd, lv) lv[cd], combos, components)
   labels <- do.call(paste, c(labs, sep = ":"))
   if (anyDuplicated(labels)) {
@@ -297,6 +297,16 @@ grouping_factor <- function(grp, frame, env) {
   }
   structure(match(row_key, level_key), levels = labels, class = "factor",
             key = list(components = components, codes = level_key))
+}
+
+#' One key per row from the integer codes of a grouping expression's
+#' components (codes 2 of `a` and 1 of `b` give `"2.1"`): the fit's levels
+#' are stored as these keys and new data are matched against them
+#' ([new_group_index()]), so both must build them alike.
+#' @param codes A list of integer vectors of one length, one per component.
+#' @noRd
+codes_key <- function(codes) {
+  do.call(paste, c(codes, sep = "."))
 }
 
 #' Model structures of a mixed model

@@ -149,8 +149,8 @@ new_group_index <- function(t, data, env) {
                  function(e) as.character(eval(e, data, env)))
   key <- t$group_key
   codes <- Map(match, vals, key$components)
-  index <- match(do.call(paste, c(codes, sep = ".")), key$codes)
-  own <- do.call(paste, c(lapply(vals, function(v) match(v, unique(v))), sep = "."))
+  index <- match(codes_key(codes), key$codes)
+  own <- codes_key(lapply(vals, function(v) match(v, unique(v))))
   list(index = index, new_id = match(own, unique(own)),
        labels = do.call(paste, c(vals, sep = ":")))
 }
