@@ -1,5 +1,8 @@
-# Family objects -> what the engine fits. Until the GLMM engine lands only the
-# gaussian family with the identity link (a linear mixed model) is accepted.
+# Family objects -> what the engine fits: gaussian with the identity link is
+# a linear mixed model; binomial, poisson, Gamma, inverse.gaussian, gaussian
+# with another link and the negative binomial (nbinom2) are GLMMs, with the
+# links in `glmm_links`. Also the checks of nAGQ and the response of a GLMM,
+# and the separation warning.
 
 #' Normalise the `family` argument to a family object
 #'
@@ -34,16 +37,16 @@ as_family <- function(family) {
 
 #' The negative binomial family (glmmTMB's nbinom2)
 #'
-#' Counts with variance \eqn{\mu + \mu^2 / 	heta}: overdispersed relative to
-#' the Poisson, with \eqn{	heta} estimated by maximum likelihood together
+#' Counts with variance \eqn{\mu + \mu^2 / \theta}: overdispersed relative to
+#' the Poisson, with \eqn{\theta} estimated by maximum likelihood together
 #' with the other parameters (or held at `theta` when given). glmmTMB's own
 #' `nbinom2()` family object and `MASS::negative.binomial(theta)` (theta
 #' fixed) are accepted as well. After a fit, `sigma()` returns
-#' \eqn{	heta}, as glmmTMB's does; a large \eqn{	heta} means little
+#' \eqn{\theta}, as glmmTMB's does; a large \eqn{\theta} means little
 #' overdispersion (the Poisson is its limit).
 #'
 #' @param link The link: `"log"` (the default), `"sqrt"` or `"identity"`.
-#' @param theta `NULL` to estimate \eqn{	heta}, or a positive number to fix it.
+#' @param theta `NULL` to estimate \eqn{\theta}, or a positive number to fix it.
 #' @return A family object of class `"family"`.
 #' @examples
 #' set.seed(1)

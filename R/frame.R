@@ -112,7 +112,7 @@ check_frame_finite <- function(frame) {
 #'
 #' @param mc The matched call (`match.call()`) of the user entry point
 #'   `glmmr(formula, data, family, REML, weights, offset, subset, na.action,
-#'   contrasts, control)`.
+#'   contrasts, nAGQ, control)`.
 #' @param env The environment of the caller of the entry point.
 #' @return A model frame (data frame with a `"terms"` attribute) with extra
 #'   attributes `"formula"` (the mixed-model formula, with `.` expanded over

@@ -1,9 +1,13 @@
 #' glmmr: fast generalized linear mixed models with a Rust engine
 #'
-#' Fits linear mixed models from 'lme4'-style formulas. R builds the model
-#' frame and the model structures; a Rust engine (penalized least squares on
-#' a blocked system, profiled deviance, quasi-Newton optimisation) does the
-#' numerics in one call. See [glmmr()].
+#' Fits linear and generalized linear mixed models from 'lme4'-style
+#' formulas. R builds the model frame and the model structures; a Rust
+#' engine does the numerics in one call: penalized least squares on a
+#' blocked system and the profiled deviance (or REML criterion) for a linear
+#' mixed model; penalized iteratively reweighted least squares and the
+#' Laplace approximation or adaptive Gauss-Hermite quadrature for a
+#' generalized one; quasi-Newton (BFGS) optimisation for both. See
+#' [glmmr()].
 #'
 #' @keywords internal
 #' @docType package

@@ -4,7 +4,9 @@
 #' pipeline reads like lme4's modular path: the formula and data become a
 #' model frame (`build_frame()`), the frame becomes model structures (the
 #' fixed-effects matrix X and one record per random-effects term), and one
-#' call into the Rust engine optimises the profiled deviance and returns the
+#' call into the Rust engine optimises the objective (the profiled deviance
+#' or REML criterion of a linear mixed model, the Laplace or quadrature
+#' approximation of -2 log L of a generalized one) and returns the
 #' estimates, which are wrapped into an object of class `"glmmr"`.
 #'
 #' Random-effects terms are written `(lhs | g)`: `(1 | g)` a random intercept,
@@ -40,7 +42,9 @@
 #' @param data A data frame holding the variables of the model.
 #' @param family A family: `gaussian` (the default), `binomial` (links logit,
 #'   probit, cloglog, cauchit, log), `poisson` (links log, sqrt, identity),
-#'   `Gamma`, `inverse.gaussian`, `gaussian` with a non-identity link, or
+#'   `Gamma` (links inverse, log, identity), `inverse.gaussian` (links
+#'   1/mu^2, inverse, log, identity), `gaussian` with the log or inverse
+#'   link, or
 #'   [nbinom2()] (negative binomial counts, variance \eqn{\mu + \mu^2/\theta},
 #'   \eqn{\theta} estimated; also glmmTMB's `nbinom2()` and
 #'   `MASS::negative.binomial(theta)` with \eqn{\theta} fixed), given as a

@@ -69,7 +69,8 @@ print.ranef.glmmr <- function(x, ...) {
 #' (lme4's default for generalized models). For a linear mixed model only the
 #' factor estimate exists (as in lme4); for a generalized model the default
 #' is the Hessian one, falling back to the factor when the Hessian is not
-#' available (nAGQ = 0, or not positive definite).
+#' available (nAGQ = 0, not positive definite, or not computed for a model
+#' with more than 100 parameters).
 #'
 #' @param object A fitted `"glmmr"` model.
 #' @param type `"default"`, `"factor"` or `"hessian"`.
@@ -97,8 +98,10 @@ vcov.glmmr <- function(object, type = c("default", "factor", "hessian"), ...) {
 #' restricted log-likelihood (minus half the REML criterion), as lme4 reports.
 #' For a generalized model the value is on the absolute scale (normalising
 #' constants included) for every `nAGQ`. The degrees of freedom count the
-#' fixed effects, the covariance parameters (theta) and, for a linear mixed
-#' model, the residual standard deviation.
+#' fixed effects, the covariance parameters (theta) and the one further
+#' parameter a family may have: the residual standard deviation of a linear
+#' mixed model, the dispersion of a Gamma, inverse Gaussian or non-identity
+#' gaussian GLMM, or the negative binomial's estimated theta.
 #'
 #' @param object A fitted `"glmmr"` model.
 #' @param ... Unused.
@@ -134,8 +137,11 @@ nobs.glmmr <- function(object, ...) object$nobs
 #'
 #' @param object A fitted `"glmmr"` model.
 #' @param ... Unused.
-#' @return The estimate of the residual standard deviation \eqn{\sigma}
-#'   (1 for families without a scale parameter, as in lme4).
+#' @return The estimate of the residual standard deviation \eqn{\sigma}:
+#'   for a GLMM with a dispersion \eqn{\phi} (Gamma, inverse Gaussian,
+#'   gaussian with another link) \eqn{\sqrt{\phi}}, for the negative
+#'   binomial its \eqn{\theta} (as glmmTMB), and 1 for binomial and Poisson
+#'   (as in lme4).
 #' @examples
 #' m <- glmmr(Reaction ~ Days + (Days | Subject), sleepstudy)
 #' sigma(m)

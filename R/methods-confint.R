@@ -10,8 +10,9 @@
 #' the interval is where -2 log L (the REML criterion for a REML fit) rises
 #' by the chi-square quantile. This covers the fixed effects (held as an
 #' offset), the residual standard deviation of a linear mixed model, and the
-#' standard deviations and correlations of the random effects, and `sigma`
-#' (the square root of the dispersion) of a GLMM with a dispersion. The
+#' standard deviations and correlations of the random effects, `sigma`
+#' (the square root of the dispersion) of a GLMM with a dispersion, and the
+#' estimated `theta` of a negative binomial GLMM. The
 #' fixed effects of a REML fit are profiled on -2 log L of the model
 #' refitted by maximum likelihood, as lme4 does (with a message): REML
 #' criteria of models with different fixed effects are not comparable. (lme4
@@ -21,7 +22,8 @@
 #' `method = "boot"`: a parametric bootstrap: `nsim` responses
 #' simulated from the fit (new random effects each time), the model refitted
 #' to each, and percentile intervals for the fixed effects, the standard
-#' deviations and correlations of the random effects and `sigma`.
+#' deviations and correlations of the random effects, and `sigma` or the
+#' negative binomial's `theta`.
 #'
 #' @param object A fitted `"glmmr"` model.
 #' @param parm Optional names (or indices) of the parameters wanted.

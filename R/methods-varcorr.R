@@ -6,8 +6,10 @@
 #' For each random-effects term the covariance matrix of its columns
 #' (\eqn{\sigma^2 \lambda \lambda'} in a linear mixed model,
 #' \eqn{\lambda \lambda'} in a generalized one), with the standard
-#' deviations and correlations as attributes, and the residual standard
-#' deviation (or the square root of the dispersion) as attribute `"sc"`.
+#' deviations and correlations as attributes, and `sigma()` as attribute
+#' `"sc"` (the residual standard deviation, the square root of the
+#' dispersion, or the negative binomial's theta, which the print shows
+#' beneath the table).
 #'
 #' @param x A fitted `"glmmr"` model.
 #' @param sigma Unused; for compatibility with the generic.
