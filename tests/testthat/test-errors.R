@@ -387,7 +387,7 @@ test_that("a panic inside Rust comes back as an error element, R survives", {
     res <- glmmr:::rust_panic_test("boom 100% %s %n")
     # R is still alive and the engine still works
     fit <- glmmr::glmmr(y ~ x + (1 | g), data = d)
-    list(res = res, class = class(fit),
+    list(res = res, class = class(fit), loglik = as.numeric(logLik(fit)),
          engine_error = tryCatch(glmmr:::engine_call(glmmr:::rust_panic_test("x %d")),
                                  error = conditionMessage))
   }, list(d = err_data()))
@@ -395,12 +395,17 @@ test_that("a panic inside Rust comes back as an error element, R survives", {
   expect_false(is.null(out$res$error))
   expect_match(out$res$error, "boom 100%", fixed = TRUE)
   expect_identical(out$class, "glmmr")
+  # the fit after the panic is the fit of a process that saw none
+  expect_equal(out$loglik, as.numeric(logLik(glmmr(y ~ x + (1 | g), data = err_data()))))
   # engine_call() turns the engine's error element into an R error
   expect_match(out$engine_error, "^glmmr engine: ")
 })
 
 test_that("the engine validates its input instead of crashing", {
-  out <- in_fresh_r(function() {
+  # a balanced one-way layout, whose ML estimates have a closed form
+  y <- c(4.1, 5.3, 4.8, 6.9, 7.4, 6.1, 2.2, 3.9, 3.0, 5.5, 6.8, 5.0)
+  group <- rep(1:4, each = 3)
+  out <- in_fresh_r(function(y, group) {
     # grouping codes out of range (9 > nlevels = 2)
     range <- glmmr:::rust_fit_lmm(
       y = c(1, 2, 3), x = rep(1, 3), p = 1L,
@@ -410,14 +415,30 @@ test_that("the engine validates its input instead of crashing", {
     not_list <- glmmr:::rust_fit_lmm(
       y = c(1, 2, 3), x = rep(1, 3), p = 1L, terms = "not a list",
       weights = rep(1, 3), offset = rep(0, 3), reml = FALSE, control = NULL)
-    # R is still alive
-    list(range = range, not_list = not_list, alive = sum(1:3))
-  })
+    # after the bad input, a valid call still fits correctly
+    fit <- glmmr:::rust_fit_lmm(
+      y = y, x = rep(1, length(y)), p = 1L,
+      terms = list(list(group = group, nlevels = 4L, z = matrix(1, length(y), 1))),
+      weights = rep(1, length(y)), offset = rep(0, length(y)), reml = FALSE,
+      control = NULL)
+    list(range = range, not_list = not_list, fit = fit)
+  }, list(y = y, group = group))
   expect_type(out$range, "list")
   expect_type(out$range$error, "character")
   expect_match(out$range$error, "out of range")
   expect_type(out$not_list, "list")
   expect_type(out$not_list$error, "character")
   expect_match(out$not_list$error, "terms.*list")
-  expect_identical(out$alive, 6L)
+  # ML for a balanced one-way layout (a levels of n rows): the grand mean,
+  # sigma^2 = the within mean square, sigma_b^2 = (SSB / a - sigma^2) / n
+  expect_null(out$fit$error)
+  n <- 3
+  a <- 4
+  means <- tapply(y, group, mean)
+  s2 <- sum((y - means[group])^2) / (a * (n - 1))
+  sb2 <- (n * sum((means - mean(y))^2) / a - s2) / n
+  expect_gt(sb2, 0) # the closed form holds inside the parameter space
+  expect_equal(out$fit$beta, mean(y), tolerance = 1e-6)
+  expect_equal(out$fit$sigma, sqrt(s2), tolerance = 1e-5)
+  expect_equal(out$fit$theta, sqrt(sb2 / s2), tolerance = 1e-5)
 })
