@@ -1,5 +1,5 @@
-# Reference fits of linear mixed models by lme4 1.1-31 (made by
-# data-raw/lmm_fixtures.R): a named list, one element per model, holding the
+# Reference fits of linear mixed models by lme4 1.1-31
+# (fixtures/lmm-fixtures.rds): a named list, one element per model, holding the
 # model specification (formula string, data, REML, names of the weights and
 # offset columns) and lme4's results.
 lmm_fixtures <- readRDS(test_path("fixtures", "lmm-fixtures.rds"))

@@ -1,5 +1,5 @@
-# Reference fits of generalized linear mixed models by lme4 1.1-31 (made by
-# data-raw/glmm_fixtures.R): a named list, one element per model, holding the
+# Reference fits of generalized linear mixed models by lme4 1.1-31
+# (fixtures/glmm-fixtures.rds): a named list, one element per model, holding the
 # model specification (formula string, data, family and link names, nAGQ,
 # names of the weights and offset columns, contrasts as names of contrast
 # functions) and lme4's results, among them `m2ll_absolute` (lme4's optimum
@@ -31,7 +31,7 @@ fit_glmm_fixture <- function(fx, ...) {
 # -2 log L of a fit, on glmmr's (absolute) scale
 m2ll <- function(m) -2 * as.numeric(stats::logLik(m))
 
-# Reference fits by glmmTMB (made by data-raw/glmmtmb_fixtures.R) for
+# Reference fits by glmmTMB (fixtures/glmmtmb-fixtures.rds) for
 # non-canonical links and dispersion families, where glmmTMB's Laplace
 # approximation (observed information) and its ML dispersion are the right
 # reference; lme4's -2 log L and standard errors of the same models beside.
@@ -43,6 +43,6 @@ fit_glmmtmb_fixture <- function(fx, ...) {
 }
 
 # Negative binomial reference fits by glmmTMB (nbinom2), with the Poisson
-# fit's -2 log L and lme4::glmer.nb's results beside them (made by
-# data-raw/nbinom_fixtures.R).
+# fit's -2 log L and lme4::glmer.nb's results beside them
+# (fixtures/nbinom-fixtures.rds).
 nbinom_fixtures <- readRDS(test_path("fixtures", "nbinom-fixtures.rds"))

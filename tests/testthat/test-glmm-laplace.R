@@ -1,6 +1,6 @@
 # The true Laplace approximation (observed information at the mode) for
 # every link, and families with a dispersion parameter, against glmmTMB
-# (fixtures/glmmtmb-fixtures.rds, made by data-raw/glmmtmb_fixtures.R), the
+# (fixtures/glmmtmb-fixtures.rds), the
 # exact integral, and the invariances a likelihood must have.
 
 laplace_refs <- setdiff(names(glmmtmb_fixtures), c("salamanders_sqrt", "owls_sqrt"))

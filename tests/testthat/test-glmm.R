@@ -1,7 +1,7 @@
 # Generalized linear mixed models against reference numbers: the seed's
-# contraception models gm1, gm2, gm3 (/work/shared/reference/seed-values.md)
-# and lme4 1.1-31 fits stored in fixtures/glmm-fixtures.rds
-# (data-raw/glmm_fixtures.R; loaded by helper-glmm-fixtures.R).
+# contraception models gm1, gm2, gm3 (the seed's table of values) and
+# lme4 1.1-31 fits stored in fixtures/glmm-fixtures.rds (loaded by
+# helper-glmm-fixtures.R).
 # Every number asserted here comes from one of those two sources; glmmr's own
 # output is compared only with itself where two spellings of one model must
 # give one fit.
@@ -23,8 +23,8 @@ expect_fixef_near <- function(m, ref, se, frac = 0.05) {
 # The seed's models gm1, gm2, gm3: Bernoulli, logit, nAGQ = 9, Helmert coding
 # for urban, sum coding for children.
 #
-# Seed numbers (seed-values.md, printed by MixedModels.jl) are written below as
-# literals, in the fixture's coefficient order. The seed reports `children`
+# Seed numbers (the seed's table of values, printed by MixedModels.jl) are
+# written below as literals, in the fixture's coefficient order. The seed reports `children`
 # with effects coding on the level TRUE; R's contr.sum puts +1 on the first
 # level, FALSE, so children1 and age:children1 have the opposite sign in R
 # (and in lme4, i.e. the fixture). `seed_sign` turns the seed's values into
@@ -67,8 +67,8 @@ for (nm in names(seed_glmm)) {
       # Reference estimates. For gm2 lme4's default fit (bobyqa, default
       # tolerances) stopped early: its fixef differ from the tight refit by
       # ~3e-4 and its deviance is ~1e-5 worse, so the tight refit
-      # `fixef_check` (which is also what seed-values.md lists in its lme4
-      # column) is the reference there.
+      # `fixef_check` (which is also what the seed's table of values lists
+      # in its lme4 column) is the reference there.
       ref <- if (nm == "gm2") fx$fixef_check else fx$fixef
       ref_sd <- if (nm == "gm2") unname(fx$theta_check) else fx$varcorr$sdcor
       expect_fixef_near(m, ref, fx$se, 0.05)
@@ -125,9 +125,10 @@ for (nm in names(seed_glmm)) {
 # ---------------------------------------------------------------------------
 # Every other fixture model against lme4
 
-# Non-canonical links are compared with glmmTMB below (glmmTMB-fixtures):
-# lme4's Laplace value uses the Fisher information there, glmmr's the
-# observed one (the true Laplace approximation).
+# The non-canonical links (contra_probit, cbpp_cloglog) are compared with
+# glmmTMB in test-glmm-laplace.R (fixtures/glmmtmb-fixtures.rds): lme4's
+# Laplace value uses the Fisher information there, glmmr's the observed one
+# (the true Laplace approximation). gamma_log is tested below.
 other_fixtures <- setdiff(names(glmm_fixtures),
                           c("gm1", "gm2", "gm3", "gamma_log",
                             "contra_probit", "cbpp_cloglog"))
@@ -353,8 +354,10 @@ test_that("gm1 prints the method, family and link and has no Residual row", {
 })
 
 # Families with a dispersion parameter ---------------------------------------
-# lme4's Gamma "log-likelihood" is not a likelihood (data-raw/glmm_fixtures.R
-# records why), so the reference is glmmTMB's genuine ML fit and a brute-force
+# lme4's Gamma "log-likelihood" is not a likelihood: a Laplace value with a
+# plug-in dispersion (not its ML estimate) and a +2 parameter-count term (the
+# fixture's `gamma$note` has the details). So the reference is glmmTMB's fit,
+# which estimates the dispersion by maximum likelihood, and a brute-force
 # integral of the exact likelihood at glmmTMB's estimates.
 
 # -2 log L of a single-scalar-term GLMM by brute-force integration (a fine

@@ -1,6 +1,6 @@
 # Fits of linear mixed models against reference numbers: the seed's
-# sleepstudy example (/work/shared/reference/seed-values.md) and lme4 1.1-31
-# fits stored in fixtures/lmm-fixtures.rds (data-raw/lmm_fixtures.R).
+# sleepstudy example (the seed's table of values) and lme4 1.1-31 fits
+# stored in fixtures/lmm-fixtures.rds.
 # Every number asserted here comes from one of those two sources.
 
 # Largest element-wise relative error of `ours` against `ref`
@@ -14,8 +14,8 @@ test_that("sleepstudy ML fit reproduces the seed's numbers", {
     m <- glmmr(Reaction ~ 1 + Days + (1 + Days | Subject), data = sleepstudy),
     NA)
 
-  # All reference numbers below come from seed-values.md (the seed document,
-  # printed by MixedModels.jl, and lme4's -2 log L, AIC and BIC).
+  # All reference numbers below come from the seed's table of values
+  # (printed by MixedModels.jl, and lme4's -2 log L, AIC and BIC).
   seed_beta <- c("(Intercept)" = 251.405, Days = 10.4673)
   seed_se <- c("(Intercept)" = 6.63226, Days = 1.50224)
   seed_var <- c(subj_intercept = 565.51067, subj_days = 32.68212,
@@ -60,7 +60,7 @@ test_that("sleepstudy REML fit matches lme4's (fixture sleep_reml)", {
   expect_warning(m <- fit_fixture(fx), NA)
   expect_true(m$REML)
 
-  # REML criterion (seed-values.md: 1743.628)
+  # REML criterion (the seed's table of values: 1743.628)
   crit <- -2 * as.numeric(logLik(m))
   expect_lte(abs(crit - fx$deviance) / fx$deviance, 1e-6)
   expect_lte(abs(crit - 1743.628), 1e-3)
@@ -72,7 +72,7 @@ test_that("sleepstudy REML fit matches lme4's (fixture sleep_reml)", {
   ours <- vc$vcov[match(key(ref), key(vc))]
   expect_lte(max_rel_err(ours, ref$vcov), 1e-3)
 
-  # Standard errors: seed-values.md gives lme4's 6.825 and 1.546
+  # Standard errors: the seed's table of values gives lme4's 6.825 and 1.546
   se <- sqrt(diag(vcov(m)))
   expect_lte(max_rel_err(se[names(fx$se)], fx$se), 1e-3)
   expect_equal(round(unname(se), 3), c(6.825, 1.546))

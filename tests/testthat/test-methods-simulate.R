@@ -60,7 +60,7 @@ test_that("update refits with a changed formula or argument", {
   expect_identical(names(fixef(m0)), "(Intercept)")
   r <- update(m, REML = TRUE)
   expect_true(r$REML)
-  expect_equal(-2 * as.numeric(logLik(r)), 1743.628, tolerance = 1e-6) # seed-values.md (lme4)
+  expect_equal(-2 * as.numeric(logLik(r)), 1743.628, tolerance = 1e-6) # the seed's table (lme4)
 })
 
 test_that("update() of a fit made inside a function finds the function's data, as lme4's", {
@@ -120,7 +120,7 @@ test_that("profile intervals contain the estimate and agree with Wald for a well
 })
 
 test_that("profile intervals of the standard deviations, correlations and fixed effects match lme4's", {
-  fx <- readRDS(test_path("fixtures", "profile-fixtures.rds")) # data-raw/profile_fixtures.R
+  fx <- readRDS(test_path("fixtures", "profile-fixtures.rds")) # lme4's profile intervals
   for (f in fx) {
     if (isTRUE(f$REML)) next # REML fits: the next test
     m <- glmmr(as.formula(f$formula), f$data, family = f$family)
@@ -136,8 +136,8 @@ test_that("profile intervals of the standard deviations, correlations and fixed 
 test_that("a REML fit's fixed effects are profiled on the ML criterion, as lme4 does", {
   # Issue 10 (6): profiling the REML criterion with a reduced X compares
   # criteria that are not comparable (sleepstudy (1 | Subject) failed in
-  # uniroot). lme4 refits by ML and profiles its deviance
-  # (data-raw/profile_fixtures.R).
+  # uniroot). lme4 refits by ML and profiles its deviance (its intervals
+  # are in fixtures/profile-fixtures.rds).
   fx <- readRDS(test_path("fixtures", "profile-fixtures.rds"))
   for (f in fx[vapply(fx, function(f) isTRUE(f$REML), TRUE)]) {
     m <- glmmr(as.formula(f$formula), f$data, REML = TRUE)
@@ -169,7 +169,7 @@ test_that("a dispersion GLMM's random-effect sd has a profile interval around it
   est <- as.data.frame(VarCorr(m))$sdcor[1]
   expect_true(0 < ci["sd_(Intercept)|g", 1] && ci["sd_(Intercept)|g", 1] < est)
   expect_true(est < ci["sd_(Intercept)|g", 2])
-  # the true simulation sd (0.4, data-raw/glmm_fixtures.R) lies inside
+  # the sd the fixture's data were simulated with (0.4) lies inside
   expect_true(ci["sd_(Intercept)|g", 1] < 0.4 && 0.4 < ci["sd_(Intercept)|g", 2])
   # sigma = sqrt(dispersion): around its estimate and glmmTMB's (0.459)
   expect_true(ci["sigma", 1] < sigma(m) && sigma(m) < ci["sigma", 2])
