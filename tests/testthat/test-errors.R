@@ -401,23 +401,39 @@ test_that("a panic inside Rust comes back as an error element, R survives", {
 
 test_that("the engine validates its input instead of crashing", {
   out <- in_fresh_r(function() {
+    model <- list(
+      y = c(1, 2, 3), x = rep(1, 3), weights = rep(1, 3), offset = rep(0, 3),
+      terms = list(list(group = c(1L, 2L, 2L), nlevels = 2L, z = matrix(1, 3, 1),
+                        label = "g", columns = "(Intercept)")),
+      beta_names = "(Intercept)", lmm = TRUE, reml = FALSE)
     # grouping codes out of range (9 > nlevels = 2)
-    range <- glmmr:::rust_fit_lmm(
-      y = c(1, 2, 3), x = rep(1, 3), p = 1L,
-      terms = list(list(group = c(1L, 2L, 9L), nlevels = 2L, z = matrix(1, 3, 1))),
-      weights = rep(1, 3), offset = rep(0, 3), reml = FALSE, control = NULL)
+    bad <- model
+    bad$terms[[1]]$group <- c(1L, 2L, 9L)
+    range <- glmmr:::rust_prepare(bad)
     # `terms` not a list
-    not_list <- glmmr:::rust_fit_lmm(
-      y = c(1, 2, 3), x = rep(1, 3), p = 1L, terms = "not a list",
-      weights = rep(1, 3), offset = rep(0, 3), reml = FALSE, control = NULL)
-    # R is still alive
-    list(range = range, not_list = not_list, alive = sum(1:3))
+    bad <- model
+    bad$terms <- "not a list"
+    not_list <- glmmr:::rust_prepare(bad)
+    # an element the engine does not know (a misspelt name) is refused
+    bad <- model
+    bad$REML <- TRUE
+    unknown <- glmmr:::rust_prepare(bad)
+    # a prepared model read back from a file has a cleared pointer
+    prepared <- glmmr:::rust_prepare(model)$prepared
+    stale <- unserialize(serialize(prepared, NULL))
+    list(range = range, not_list = not_list, unknown = unknown,
+         live = glmmr:::rust_is_prepared(prepared),
+         stale_live = glmmr:::rust_is_prepared(stale),
+         stale_fit = glmmr:::rust_fit(stale, NULL, NULL),
+         not_pointer = glmmr:::rust_fit(list(1), NULL, NULL),
+         alive = sum(1:3))
   })
-  expect_type(out$range, "list")
-  expect_type(out$range$error, "character")
   expect_match(out$range$error, "out of range")
-  expect_type(out$not_list, "list")
-  expect_type(out$not_list$error, "character")
   expect_match(out$not_list$error, "terms.*list")
+  expect_match(out$unknown$error, "unknown element `REML`")
+  expect_true(out$live)
+  expect_false(out$stale_live)
+  expect_match(out$stale_fit$error, "not a live prepared model")
+  expect_match(out$not_pointer$error, "not a live prepared model")
   expect_identical(out$alive, 6L)
 })
