@@ -1,13 +1,32 @@
-# The .Call wrappers of the Rust binding (src/rust/rbind). Each returns a
-# named list; on failure list(error = message), which `engine_call()` turns
-# into an R error, so nothing from Rust ever unwinds through R.
+# The .Call wrappers of the Rust binding (src/rust/rbind). A model crosses
+# the boundary once, as one named list (`rust_prepare()`, see
+# `engine_model()`); the engine keeps it prepared behind an external pointer,
+# which fits, refits and profile steps take. Each call returns a named list;
+# on failure list(error = message), which `engine_call()` turns into an R
+# error, so nothing from Rust ever unwinds through R.
 
-rust_fit_lmm <- function(y, x, p, terms, weights, offset, reml, control) {
-  .Call(wrap__rust_fit_lmm, y, x, p, terms, weights, offset, reml, control)
+rust_prepare <- function(model) {
+  .Call(wrap__rust_prepare, model)
 }
 
-rust_lmm_objective <- function(y, x, p, terms, weights, offset, reml, theta) {
-  .Call(wrap__rust_lmm_objective, y, x, p, terms, weights, offset, reml, theta)
+rust_is_prepared <- function(x) {
+  .Call(wrap__rust_is_prepared, x)
+}
+
+rust_parameter_names <- function(prepared_model) {
+  .Call(wrap__rust_parameter_names, prepared_model)
+}
+
+rust_fit <- function(prepared_model, y, control) {
+  .Call(wrap__rust_fit, prepared_model, y, control)
+}
+
+rust_profile <- function(prepared_model, name, value, start, control) {
+  .Call(wrap__rust_profile, prepared_model, name, value, start, control)
+}
+
+rust_with_reml <- function(prepared_model, reml) {
+  .Call(wrap__rust_with_reml, prepared_model, reml)
 }
 
 rust_panic_test <- function(message) {
@@ -43,18 +62,4 @@ engine_interrupt <- function() {
   h <- getOption("interrupt")
   if (is.function(h)) h()
   invokeRestart("abort")
-}
-
-rust_fit_glmm <- function(y, x, p, terms, weights, offset, family, link, nagq, control) {
-  .Call(wrap__rust_fit_glmm, y, x, p, terms, weights, offset, family, link, nagq, control)
-}
-
-rust_profile_lmm <- function(y, x, p, terms, weights, offset, reml, start, held, value) {
-  .Call(wrap__rust_profile_lmm, y, x, p, terms, weights, offset, reml, start, held, value)
-}
-
-rust_profile_glmm <- function(y, x, p, terms, weights, offset, family, link, nagq,
-                              start, held, value) {
-  .Call(wrap__rust_profile_glmm, y, x, p, terms, weights, offset, family, link,
-        nagq, start, held, value)
 }

@@ -125,17 +125,21 @@ glmmr <- function(formula, data = NULL, family = gaussian, REML = FALSE,
   if (is_lmm) {
     y <- gaussian_response(structures$response)
     check_response_varies(y, structures$weights)
-    fit <- lmm_engine_fit(y, structures, REML, control)
+    prepared <- prepare_model(engine_model(y, structures, lmm = TRUE, REML = REML))
+    fit <- engine_fit(prepared, control)
     fit$vcov_factor <- fit$vcov
     return(new_glmmr(fit, mc, frame, structures, y, family, REML, control,
-                     nAGQ = NA_integer_))
+                     nAGQ = NA_integer_, prepared = prepared))
   }
   check_glmm_family(family)
   check_nagq_terms(nAGQ, structures$reterms)
   resp <- glmm_response(structures$response, family, structures$weights)
   structures$weights <- resp$weights
   check_response_varies(resp$y, resp$weights)
-  fit <- glmm_engine_fit(resp, structures, family, nAGQ, control)
+  prepared <- prepare_model(engine_model(resp$y, structures, lmm = FALSE,
+                                         dist = resp$dist, link = family$link,
+                                         nAGQ = nAGQ))
+  fit <- engine_fit(prepared, control)
   separated <- separated_columns(structures$X, resp$y, resp$weights,
                                  structures$offset, family, fit$eta)
   if (length(separated)) separation_warning(separated, family)
@@ -143,7 +147,7 @@ glmmr <- function(formula, data = NULL, family = gaussian, REML = FALSE,
   object <- withCallingHandlers(
     new_glmmr(fit, mc, frame, structures, resp$y, family, FALSE,
               control, nAGQ = as.integer(nAGQ), dist = resp$dist,
-              has_scale = resp$has_scale),
+              has_scale = resp$has_scale, prepared = prepared),
     warning = function(w) {
       # with infinite estimates the optimum is not a point: the checks of
       # the gradient and Hessian there (a gradient that does not vanish,
@@ -189,91 +193,10 @@ check_response_varies <- function(y, weights) {
   invisible(y)
 }
 
-#' One call into the engine for a linear mixed model
-#' @noRd
-lmm_engine_fit <- function(y, structures, REML, control) {
-  d <- engine_rows(y, structures$X, structures$reterms, structures$weights,
-                   structures$offset)
-  if (REML && length(d$y) <= d$p) {
-    stop("REML needs more observations than fixed-effects coefficients",
-         call. = FALSE)
-  }
-  engine_call(rust_fit_lmm(d$y, d$x, d$p, d$terms, d$weights, d$offset, REML,
-                           engine_control(control)))
-}
-
-#' One call into the engine for a generalized linear mixed model
-#' @noRd
-glmm_engine_fit <- function(resp, structures, family, nAGQ, control) {
-  d <- engine_rows(resp$y, structures$X, structures$reterms, resp$weights,
-                   structures$offset)
-  engine_call(rust_fit_glmm(d$y, d$x, d$p, d$terms, d$weights, d$offset,
-                            resp$dist, family$link, as.integer(nAGQ),
-                            engine_control(control)))
-}
-
-#' The data the engine fits: the rows with a positive prior weight
-#'
-#' A zero prior weight takes an observation out of the likelihood, as in
-#' glm(): it must not count in n (which the profiled deviance and sigma of a
-#' linear mixed model use), and its variance phi / w is infinite. So the
-#' engine sees the other rows only. The grouping codes keep every level of
-#' the fit: a level seen only in zero-weight rows gets no data, so its
-#' random effect is predicted as 0 with the prior covariance.
-#' @param y,X,reterms,weights,offset The response, fixed-effects matrix,
-#'   random-effects term records, prior weights and offset of all the rows.
-#' @return A list: y, x (X as a plain double vector), p, terms (as
-#'   [engine_terms()]), weights and offset of the rows with positive weight.
-#' @noRd
-engine_rows <- function(y, X, reterms, weights, offset) {
-  keep <- weights > 0
-  if (!any(keep)) {
-    stop("no observations with a positive weight", call. = FALSE)
-  }
-  rows <- if (all(keep)) NULL else which(keep)
-  if (!is.null(rows)) {
-    X <- X[rows, , drop = FALSE]
-    y <- y[rows]
-    weights <- weights[rows]
-    offset <- offset[rows]
-  }
-  list(y = as.numeric(y), x = plain_double(X), p = ncol(X),
-       terms = engine_terms(reterms, rows), weights = as.numeric(weights),
-       offset = as.numeric(offset))
-}
-
-#' The values of a numeric matrix as a plain double vector (column-major),
-#' without copying its row names along
-#' @noRd
-plain_double <- function(m) {
-  attributes(m) <- NULL
-  as.double(m)
-}
-
-#' The control settings the engine reads
-#' @noRd
-engine_control <- function(control) {
-  unclass(control)[c("max_evals", "rel_tol", "cost_tol", "max_iter", "progress")]
-}
-
-#' Term records in the shape the engine reads (of the given rows, by
-#' default all)
-#' @noRd
-engine_terms <- function(reterms, rows = NULL) {
-  lapply(reterms, function(t) {
-    if (is.null(rows)) {
-      list(group = as.integer(t$group), nlevels = as.integer(t$nlevels), z = t$z)
-    } else {
-      list(group = as.integer(t$group[rows]), nlevels = as.integer(t$nlevels),
-           z = t$z[rows, , drop = FALSE])
-    }
-  })
-}
-
 #' Build the "glmmr" object from the engine's result
 #' @noRd
 new_glmmr <- function(fit, call, frame, structures, y, family, REML, control,
-                      nAGQ, dist = "gaussian", has_scale = TRUE) {
+                      nAGQ, dist = "gaussian", has_scale = TRUE, prepared = NULL) {
   X <- structures$X
   p <- ncol(X)
   reterms <- structures$reterms
@@ -379,7 +302,8 @@ new_glmmr <- function(fit, call, frame, structures, y, family, REML, control,
     loglik = loglik,
     nobs = sum(fitted_rows),
     optinfo = optinfo,
-    control = control
+    control = control,
+    prepared = prepared
   ), class = "glmmr")
   check_convergence(object)
   object

@@ -75,8 +75,9 @@ confint.glmmr <- function(object, parm, level = 0.95, method = c("Wald", "profil
     }
   } else {
     sims <- simulate(object, nsim = nsim, seed = seed)
+    prepared <- prepared_model(object)
     draws <- vapply(sims, function(y) {
-      fit <- refit_response(object, y)
+      fit <- refit_response(object, y, prepared)
       parameter_vector(fit$theta, fit$beta, fit$sigma, object)
     }, est)
     ci <- t(apply(draws, 1L, stats::quantile, probs = c(a, 1 - a), names = FALSE))
@@ -113,12 +114,16 @@ parameter_vector <- function(theta, beta, sigma, object) {
 
 #' The ML refit of a REML linear mixed model, as far as confint() and
 #' anova() use it: -2 log L and log L, the fixed effects and their
-#' covariance, theta, sigma, and REML = FALSE (the random effects and the
-#' linear predictor are left as they were)
+#' covariance, theta, sigma, REML = FALSE and the prepared ML model (the
+#' random effects and the linear predictor are left as they were)
 #' @noRd
 ml_fit <- function(object) {
-  fit <- refit_response(object, object$y, REML = FALSE)
+  prepared <- engine_call(rust_with_reml(prepared_model(object), FALSE))$prepared
+  control <- object$control
+  control$progress <- FALSE
+  fit <- engine_fit(prepared, control)
   p <- length(object$beta)
+  object$prepared <- prepared
   object$REML <- FALSE
   object$objective <- fit$objective
   object$loglik <- -fit$objective / 2
@@ -131,19 +136,33 @@ ml_fit <- function(object) {
   object
 }
 
+#' The profile objective of the parameter `name` (as the engine names it,
+#' see `engine_model()`) at `value`, less the optimum: a function of value
+#' for uniroot(). A fixed effect's profile refits the model without its
+#' column, the coefficient held as an offset (for an ML fit or a GLMM;
+#' confint() gives a REML fit's ML refit); a variance parameter's
+#' minimises over the others from the estimates.
+#' @noRd
+profile_rise <- function(object, name, crit) {
+  prepared <- prepared_model(object)
+  control <- object$control
+  control$progress <- FALSE
+  control <- engine_control(control)
+  start <- if (is.na(object$nAGQ)) unname(object$theta) else
+    c(unname(object$theta), unname(object$beta), log_extra_parameter(object))
+  optimum <- engine_objective(object)
+  function(value) {
+    engine_call(rust_profile(prepared, name, value, start, control))$value -
+      optimum - crit
+  }
+}
+
 #' The profile interval of one fixed effect: where the refitted objective
 #' with that coefficient held fixed rises by `crit` above the optimum
-#' (for an ML fit or a GLMM; confint() gives a REML fit's ML refit)
 #' @noRd
 profile_beta <- function(object, name, crit) {
   j <- match(name, names(object$beta))
-  xj <- object$X[, j]
-  Xm <- object$X[, -j, drop = FALSE]
-  attr(Xm, "assign") <- attr(object$X, "assign")[-j]
-  rise <- function(b) {
-    fit <- refit_response(object, object$y, X = Xm, offset = object$offset + b * xj)
-    fit$objective - engine_objective(object) - crit
-  }
+  rise <- profile_rise(object, paste0("beta_", name), crit)
   est <- object$beta[[j]]
   se <- sqrt(object$vcov[j, j])
   bound <- function(dir) {
@@ -157,16 +176,14 @@ profile_beta <- function(object, name, crit) {
   c(est - bound(-1) * se, est + bound(1) * se)
 }
 
-#' The variance parameters a profile can hold, as the engine describes
-#' them: held = c(kind, pos, k, a, b), kind 0 the residual sd (LMM), 1 the
-#' sd of column a of the term whose theta starts at pos, 2 the correlation
-#' of its columns a < b
+#' The variance parameters a profile can hold, named as the engine names
+#' them: each term's standard deviations and correlations, then sigma (the
+#' residual sd, or the square root of a GLMM's dispersion) or the negative
+#' binomial's theta, with their estimates and ranges
 #' @noRd
 profiled_params <- function(object) {
-  is_lmm <- is.na(object$nAGQ)
   vc <- VarCorr(object)
   out <- list()
-  pos <- 0L
   labels <- term_labels(object$reterms)
   for (i in seq_along(object$reterms)) {
     t <- object$reterms[[i]]
@@ -175,21 +192,19 @@ profiled_params <- function(object) {
     cr <- attr(vc[[i]], "correlation")
     for (a in seq_len(k)) {
       out[[length(out) + 1L]] <- list(
-        name = paste0("sd_", t$cnms[a], "|", labels[i]),
-        held = c(1, pos, k, a - 1L, 0), estimate = sd[[a]], range = c(0, Inf))
+        name = paste0("sd_", t$cnms[a], "|", labels[i]), correlation = FALSE,
+        estimate = sd[[a]])
     }
     for (a in seq_len(k)) for (b in seq_len(k)) if (a < b) {
       out[[length(out) + 1L]] <- list(
         name = paste0("cor_", t$cnms[b], ".", t$cnms[a], "|", labels[i]),
-        held = c(2, pos, k, a - 1L, b - 1L), estimate = cr[b, a], range = c(-1, 1))
+        correlation = TRUE, estimate = cr[b, a])
     }
-    pos <- pos + k * (k + 1L) / 2L
   }
   if (has_extra_parameter(object)) {
-    # sigma (sqrt of the dispersion) or the negative binomial's theta
     out[[length(out) + 1L]] <- list(
       name = if (isTRUE(object$use_scale)) "sigma" else "theta",
-      held = c(0, 0, 0, 0, 0), estimate = object$sigma, range = c(0, Inf))
+      correlation = FALSE, estimate = object$sigma)
   }
   out
 }
@@ -198,22 +213,9 @@ profiled_params <- function(object) {
 #' @noRd
 profile_param <- function(object, sp, crit) {
   is_lmm <- is.na(object$nAGQ)
-  d <- engine_rows(object$y, object$X, object$reterms, object$weights, object$offset)
-  rise <- function(v) {
-    res <- if (is_lmm) {
-      rust_profile_lmm(d$y, d$x, d$p, d$terms, d$weights, d$offset, object$REML,
-                       unname(object$theta), sp$held, v)
-    } else {
-      rust_profile_glmm(d$y, d$x, d$p, d$terms, d$weights, d$offset, object$dist,
-                        object$family$link, object$nAGQ,
-                        c(unname(object$theta), unname(object$beta),
-                          log_extra_parameter(object)),
-                        sp$held, v)
-    }
-    engine_call(res)$value - engine_objective(object) - crit
-  }
+  rise <- profile_rise(object, sp$name, crit)
   est <- sp$estimate
-  if (sp$held[1] == 2) {
+  if (sp$correlation) {
     # a correlation: walk toward -1 and +1; an end never reached is the bound
     side <- function(dir) {
       edge <- dir * 0.9999
@@ -235,24 +237,17 @@ profile_param <- function(object, sp, crit) {
   c(lower, upper)
 }
 
-#' Refit the model to a new response (same design unless X and offset are
-#' given), returning the engine's estimates with sigma
+#' Refit the model to a new response through its prepared model, returning
+#' the engine's estimates with sigma
+#' @param prepared The fit's prepared model (`prepared_model(object)`),
+#'   fetched once by a caller that refits many times.
 #' @noRd
-refit_response <- function(object, y, X = object$X, offset = object$offset,
-                           REML = object$REML) {
-  structures <- list(X = X, reterms = object$reterms,
-                     weights = object$weights, offset = offset)
+refit_response <- function(object, y, prepared = prepared_model(object)) {
   control <- object$control
   control$progress <- FALSE
-  if (is.na(object$nAGQ)) {
-    fit <- lmm_engine_fit(as.numeric(y), structures, REML, control)
-    fit$sigma_out <- fit$sigma
-  } else {
-    # (zero-weight rows are NA in simulations and outside the fit)
-    fitted_y <- y[object$weights > 0]
-    dist <- if (object$dist == "bernoulli" && !all(fitted_y %in% c(0, 1))) "binomial" else object$dist
-    resp <- list(y = as.numeric(y), weights = object$weights, dist = dist)
-    fit <- glmm_engine_fit(resp, structures, object$family, object$nAGQ, control)
+  # (zero-weight rows are NA in simulations and outside the fit)
+  fit <- engine_fit(prepared, control, y = y[object$weights > 0])
+  if (!is.na(object$nAGQ)) {
     fit$sigma <- sigma_of_dispersion(object$dist, isTRUE(object$use_scale), fit$phi)
   }
   fit

@@ -406,29 +406,42 @@ test_that("the engine validates its input instead of crashing", {
   y <- c(4.1, 5.3, 4.8, 6.9, 7.4, 6.1, 2.2, 3.9, 3.0, 5.5, 6.8, 5.0)
   group <- rep(1:4, each = 3)
   out <- in_fresh_r(function(y, group) {
-    # grouping codes out of range (9 > nlevels = 2)
-    range <- glmmr:::rust_fit_lmm(
-      y = c(1, 2, 3), x = rep(1, 3), p = 1L,
-      terms = list(list(group = c(1L, 2L, 9L), nlevels = 2L, z = matrix(1, 3, 1))),
-      weights = rep(1, 3), offset = rep(0, 3), reml = FALSE, control = NULL)
+    model <- list(
+      y = y, x = rep(1, length(y)), weights = rep(1, length(y)),
+      offset = rep(0, length(y)),
+      terms = list(list(group = group, nlevels = 4L, z = matrix(1, length(y), 1),
+                        label = "g", columns = "(Intercept)")),
+      beta_names = "(Intercept)", lmm = TRUE, reml = FALSE)
+    # grouping codes out of range (9 > nlevels = 4)
+    bad <- model
+    bad$terms[[1]]$group[3] <- 9L
+    range <- glmmr:::rust_prepare(bad)
     # `terms` not a list
-    not_list <- glmmr:::rust_fit_lmm(
-      y = c(1, 2, 3), x = rep(1, 3), p = 1L, terms = "not a list",
-      weights = rep(1, 3), offset = rep(0, 3), reml = FALSE, control = NULL)
-    # after the bad input, a valid call still fits correctly
-    fit <- glmmr:::rust_fit_lmm(
-      y = y, x = rep(1, length(y)), p = 1L,
-      terms = list(list(group = group, nlevels = 4L, z = matrix(1, length(y), 1))),
-      weights = rep(1, length(y)), offset = rep(0, length(y)), reml = FALSE,
-      control = NULL)
-    list(range = range, not_list = not_list, fit = fit)
+    bad <- model
+    bad$terms <- "not a list"
+    not_list <- glmmr:::rust_prepare(bad)
+    # an element the engine does not know (a misspelt name) is refused
+    bad <- model
+    bad$REML <- TRUE
+    unknown <- glmmr:::rust_prepare(bad)
+    # a prepared model read back from a file has a cleared pointer
+    prepared <- glmmr:::rust_prepare(model)$prepared
+    stale <- unserialize(serialize(prepared, NULL))
+    list(range = range, not_list = not_list, unknown = unknown,
+         live = glmmr:::rust_is_prepared(prepared),
+         stale_live = glmmr:::rust_is_prepared(stale),
+         stale_fit = glmmr:::rust_fit(stale, NULL, NULL),
+         not_pointer = glmmr:::rust_fit(list(1), NULL, NULL),
+         # after the bad input, a valid call still fits correctly
+         fit = glmmr:::rust_fit(prepared, NULL, NULL))
   }, list(y = y, group = group))
-  expect_type(out$range, "list")
-  expect_type(out$range$error, "character")
   expect_match(out$range$error, "out of range")
-  expect_type(out$not_list, "list")
-  expect_type(out$not_list$error, "character")
   expect_match(out$not_list$error, "terms.*list")
+  expect_match(out$unknown$error, "unknown element `REML`")
+  expect_true(out$live)
+  expect_false(out$stale_live)
+  expect_match(out$stale_fit$error, "not a live prepared model")
+  expect_match(out$not_pointer$error, "not a live prepared model")
   # ML for a balanced one-way layout (a levels of n rows): the grand mean,
   # sigma^2 = the within mean square, sigma_b^2 = (SSB / a - sigma^2) / n
   expect_null(out$fit$error)

@@ -88,6 +88,12 @@ pub struct GlmmProblem {
     last_point: Option<(Vec<f64>, Vec<f64>, f64, PirlsResult)>,
     /// order[k]: the caller's row of internal row k.
     order: Vec<usize>,
+    /// The family as given (the negative binomial's theta at its start):
+    /// each fit starts from it.
+    dist: Distribution,
+    /// A Bernoulli model's current response holds proportions (a
+    /// simulated binomial response): it is fitted as binomial.
+    proportions: bool,
     monitor: Box<dyn Monitor>,
 }
 
@@ -149,35 +155,120 @@ impl GlmmProblem {
             phi: 1.0,
         };
         let has_scale = data.dist.has_extra_parameter();
-        let mut data = data;
-        if data.dist.has_scale() {
-            data.phi = pearson_dispersion(&data);
-        }
-        if let Distribution::NegBinomial { fixed: false, .. } = data.dist {
-            data.set_dispersion(moment_theta(&data, &eta_start_mean(&data)));
-        }
-        let sat = saturated_constant(&data);
-        let eta_warm = eta_start(&data);
         let q = sys_u.q();
-        Ok(GlmmProblem {
+        let mut problem = GlmmProblem {
             data,
             sys_u,
             sys_ub,
             factor: Factor::default(),
-            sat,
+            sat: 0.0,
             nagq: input.nagq,
             rule,
             levels,
             vector_agq,
             u_warm: vec![0.0; q],
             theta_warm: f64::NAN,
-            eta_warm,
+            eta_warm: Vec::new(),
             ntheta,
             has_scale,
             last_point: None,
             order,
+            dist: input.dist,
+            proportions: false,
             monitor: Box::new(Silent),
-        })
+        };
+        problem.start_from_response();
+        Ok(problem)
+    }
+
+    /// The state a fit starts from, which depends on the response: the
+    /// dispersion's start (Pearson's; the negative binomial's theta by
+    /// moments), the saturated constant, glm's starting linear predictor
+    /// and no warm start. A refit or a profile step starts here, so it gives
+    /// what a problem built afresh gives.
+    fn start_from_response(&mut self) {
+        self.data.dist = if self.proportions { Distribution::Binomial } else { self.dist };
+        self.data.phi = 1.0;
+        if self.data.dist.has_scale() {
+            self.data.phi = pearson_dispersion(&self.data);
+        }
+        if let Distribution::NegBinomial { fixed: false, .. } = self.data.dist {
+            self.data.set_dispersion(moment_theta(&self.data, &eta_start_mean(&self.data)));
+        }
+        self.sat = saturated_constant(&self.data);
+        self.eta_warm = eta_start(&self.data);
+        self.u_warm.iter_mut().for_each(|u| *u = 0.0);
+        self.theta_warm = f64::NAN;
+        self.last_point = None;
+    }
+
+    /// A new response and offset (in the caller's row order) for the same
+    /// design, checked as `new` checks them. A Bernoulli model given
+    /// proportions (a simulated binomial response) becomes binomial.
+    pub fn set_response(&mut self, y: &[f64], offset: &[f64]) -> Result<()> {
+        let n = self.data.n;
+        if y.len() != n || offset.len() != n {
+            return Err(EngineError::Input(format!("the response and offset need {n} values each")));
+        }
+        if y.iter().chain(offset).any(|v| !v.is_finite()) {
+            return Err(EngineError::Input("the response and offset must be finite".into()));
+        }
+        let y: Vec<f64> = self.order.iter().map(|&i| y[i]).collect();
+        let offset: Vec<f64> = self.order.iter().map(|&i| offset[i]).collect();
+        let proportions = self.dist == Distribution::Bernoulli && y.iter().any(|&v| v != 0.0 && v != 1.0);
+        let dist = if proportions { Distribution::Binomial } else { self.dist };
+        check_response(dist, &y, &self.data.weights)?;
+        if dist.has_scale() {
+            check_not_constant(&y, &self.data.weights)?;
+        }
+        self.proportions = proportions;
+        self.data.y = y;
+        self.data.offset = offset;
+        self.start_from_response();
+        Ok(())
+    }
+
+    /// Start the next fit or profile from the response's own start (see
+    /// `start_from_response`), not from where the last one ended.
+    pub fn restart(&mut self) {
+        self.start_from_response();
+    }
+
+    /// What the problem was built from (in the caller's row order), with its
+    /// current response and offset.
+    pub fn input(&self) -> GlmmInput {
+        let n = self.data.n;
+        let mut back = vec![0; n];
+        for (k, &i) in self.order.iter().enumerate() {
+            back[i] = k;
+        }
+        let pick = |v: &[f64]| back.iter().map(|&k| v[k]).collect::<Vec<f64>>();
+        let mut x = Vec::with_capacity(self.data.x.len());
+        for c in 0..self.data.p {
+            x.extend(back.iter().map(|&k| self.data.x[k + c * n]));
+        }
+        let terms = self
+            .sys_u
+            .terms
+            .iter()
+            .map(|t| ReTerm {
+                group: back.iter().map(|&k| t.group[k]).collect(),
+                nlevels: t.nlevels,
+                k: t.k,
+                z: back.iter().flat_map(|&k| t.zrow(k).to_vec()).collect(),
+            })
+            .collect();
+        GlmmInput {
+            y: pick(&self.data.y),
+            x,
+            p: self.data.p,
+            weights: pick(&self.data.weights),
+            offset: pick(&self.data.offset),
+            terms,
+            dist: self.dist,
+            link: self.data.link,
+            nagq: self.nagq,
+        }
     }
 
     /// Stage-1 objective: Laplace at the joint mode of (u, beta) for theta.

@@ -16,6 +16,7 @@ pub mod memory;
 pub mod monitor;
 pub mod optimizer;
 pub mod pirls;
+pub mod prepared;
 pub mod profile;
 pub mod quadrature;
 pub mod reterm;

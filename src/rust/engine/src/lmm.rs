@@ -60,6 +60,13 @@ pub struct LmmProblem {
     sum_log_weights: f64,
     /// Weighted standard deviation of the response less the offset.
     response_sd: f64,
+    /// The data the cross-products come from: a new response or offset
+    /// (a refit, a profile of a fixed effect) updates them in place of
+    /// building the blocked system again.
+    x: Vec<f64>,
+    y: Vec<f64>,
+    weights: Vec<f64>,
+    offset: Vec<f64>,
     monitor: Box<dyn Monitor>,
 }
 
@@ -70,23 +77,61 @@ impl LmmProblem {
             return Err(EngineError::Input("REML needs more observations than fixed effects".into()));
         }
         check_not_constant(&input.y, &input.weights)?;
-        check_exact_fit(&input)?;
+        check_exact_fit(&input.y, &input.x, input.p, &input.weights, &input.offset)?;
         check_model(&input.terms, n, input.p, false)?;
-        let mut system = BlockedSystem::new(input.terms, n, input.p)?;
-        let yo: Vec<f64> = input.y.iter().zip(&input.offset).map(|(y, o)| y - o).collect();
-        system.update_crossproducts(&input.x, &yo, &input.weights);
-        let sum_log_weights = input.weights.iter().filter(|&&w| w > 0.0).map(|w| w.ln()).sum();
-        let response_sd = weighted_sd(&yo, &input.weights);
-        Ok(LmmProblem {
+        let LmmInput { y, x, p, weights, offset, terms, reml } = input;
+        let system = BlockedSystem::new(terms, n, p)?;
+        let sum_log_weights = weights.iter().filter(|&&w| w > 0.0).map(|w| w.ln()).sum();
+        let mut problem = LmmProblem {
             system,
             factor: Factor::default(),
             n,
-            p: input.p,
-            reml: input.reml,
+            p,
+            reml,
             sum_log_weights,
-            response_sd,
+            response_sd: 0.0,
+            x,
+            y,
+            weights,
+            offset,
             monitor: Box::new(Silent),
-        })
+        };
+        problem.update_crossproducts();
+        Ok(problem)
+    }
+
+    /// A new response and offset for the same design (rows, weights, X and
+    /// terms unchanged), checked as `new` checks them.
+    pub fn set_response(&mut self, y: &[f64], offset: &[f64]) -> Result<()> {
+        check_observations(y, &self.x, self.p, &self.weights, offset)?;
+        if y.len() != self.n {
+            return Err(EngineError::Input(format!("the response has {} values for {} observations", y.len(), self.n)));
+        }
+        check_not_constant(y, &self.weights)?;
+        check_exact_fit(y, &self.x, self.p, &self.weights, offset)?;
+        self.y.copy_from_slice(y);
+        self.offset.copy_from_slice(offset);
+        self.update_crossproducts();
+        Ok(())
+    }
+
+    /// What the problem was built from, with its current response and offset.
+    pub fn input(&self) -> LmmInput {
+        LmmInput {
+            y: self.y.clone(),
+            x: self.x.clone(),
+            p: self.p,
+            weights: self.weights.clone(),
+            offset: self.offset.clone(),
+            terms: self.system.terms.clone(),
+            reml: self.reml,
+        }
+    }
+
+    fn update_crossproducts(&mut self) {
+        let yo: Vec<f64> = self.y.iter().zip(&self.offset).map(|(y, o)| y - o).collect();
+        self.system.update_crossproducts(&self.x, &yo, &self.weights);
+        self.response_sd = weighted_sd(&yo, &self.weights);
     }
 
     /// The objective at theta: -2 log L profiled over beta and sigma (ML), or
@@ -248,14 +293,14 @@ fn weighted_sd(v: &[f64], w: &[f64]) -> f64 {
 /// (less the offset) on X by the p-by-p normal equations with refinement
 /// steps (accurate residuals without a copy of X); a rank-deficient X is
 /// left to the fit.
-fn check_exact_fit(input: &LmmInput) -> Result<()> {
-    let (n, p) = (input.y.len(), input.p);
+fn check_exact_fit(y: &[f64], x: &[f64], p: usize, w: &[f64], offset: &[f64]) -> Result<()> {
+    let n = y.len();
     if n <= p {
         return Ok(());
     }
-    let x = |i: usize, c: usize| input.x[i + c * n];
-    let w = &input.weights;
-    let yo: Vec<f64> = input.y.iter().zip(&input.offset).map(|(y, o)| y - o).collect();
+    let xm = x;
+    let x = |i: usize, c: usize| xm[i + c * n];
+    let yo: Vec<f64> = y.iter().zip(offset).map(|(y, o)| y - o).collect();
     let mut resid = yo.clone();
     if p > 0 {
         let mut g: DMatrix<f64> = DMatrix::zeros(p, p);

@@ -1,5 +1,6 @@
-//! extendr binding: converts R values to engine inputs, calls the engine and
-//! hands back a plain named list. It knows nothing about statistics.
+//! extendr binding: converts R's model (one named list) to the engine's
+//! prepared model, held behind an external pointer on the fit, calls it and
+//! hands back plain named lists. It knows nothing about statistics.
 //!
 //! Errors never unwind into R: engine errors and panics both come back as
 //! `list(error = "message")`, and the R side turns that into stop(). A
@@ -18,10 +19,10 @@ use engine::{EngineError, Result as EngineResult};
 
 use engine::convergence::ConvergenceCheck;
 use engine::family::{Distribution, Link};
-use engine::glmm::{GlmmFit, GlmmInput, GlmmProblem};
-use engine::lmm::{LmmFit, LmmInput, LmmProblem};
+use engine::glmm::{GlmmFit, GlmmInput};
+use engine::lmm::{LmmFit, LmmInput};
 use engine::optimizer::{Limit, OptimControl};
-use engine::profile::Held;
+use engine::prepared::{Fit, ModelInput, Names, PreparedModel, TermNames};
 use engine::reterm::ReTerm;
 
 /// Why a binding call failed: a message for an R error, or a user
@@ -125,8 +126,10 @@ fn real_vec(x: &Robj, what: &str) -> BindResult<Vec<f64>> {
     Err(BindError::from(format!("`{what}` must be a numeric vector")))
 }
 
-fn field<'a>(m: &'a HashMap<String, Robj>, name: &str, owner: &str) -> BindResult<&'a Robj> {
-    m.get(name).ok_or_else(|| BindError::from(format!("`{owner}` has no element `{name}`")))
+fn strings(x: &Robj, what: &str) -> BindResult<Vec<String>> {
+    x.as_str_vector()
+        .map(|v| v.iter().map(|s| s.to_string()).collect())
+        .ok_or_else(|| BindError::from(format!("`{what}` must be a character vector")))
 }
 
 fn scalar_usize(x: &Robj, what: &str) -> BindResult<usize> {
@@ -138,17 +141,33 @@ fn scalar_usize(x: &Robj, what: &str) -> BindResult<usize> {
         .ok_or_else(|| BindError::from(format!("`{what}` must be a non-negative number")))
 }
 
-/// One term record from R: list(group = 1-based integer codes, nlevels, z = n x k matrix).
-fn re_term(x: Robj, n: usize) -> BindResult<ReTerm> {
-    let list: List = x.try_into().map_err(|_| "each term must be a list".to_string())?;
-    let m: HashMap<String, Robj> = list.iter().map(|(k, v)| (k.to_string(), v)).collect();
+/// The elements of a named list, refusing any name not in `known`.
+fn fields(x: Robj, owner: &str, known: &[&str]) -> BindResult<HashMap<String, Robj>> {
+    let list: List = x.try_into().map_err(|_| format!("`{owner}` must be a list"))?;
+    let mut m = HashMap::new();
+    for (k, v) in list.iter() {
+        if !known.contains(&k) {
+            return Err(format!("`{owner}` has an unknown element `{k}`").into());
+        }
+        m.insert(k.to_string(), v);
+    }
+    Ok(m)
+}
+
+fn field<'a>(m: &'a HashMap<String, Robj>, name: &str, owner: &str) -> BindResult<&'a Robj> {
+    m.get(name).ok_or_else(|| BindError::from(format!("`{owner}` has no element `{name}`")))
+}
+
+/// One term from R: list(group = 1-based integer codes, nlevels, z = n x k
+/// matrix, label, columns), as its engine term and its names.
+fn re_term(x: Robj, n: usize) -> BindResult<(ReTerm, TermNames)> {
+    let m = fields(x, "term", &["group", "nlevels", "z", "label", "columns"])?;
     let group = field(&m, "group", "term")?.as_integer_slice().ok_or("term `group` must be an integer vector")?;
     if group.len() != n {
         return Err("term `group` has the wrong length".into());
     }
     let nlevels = scalar_usize(field(&m, "nlevels", "term")?, "nlevels")?;
-    let zr = field(&m, "z", "term")?;
-    let zc = real_vec(zr, "z")?;
+    let zc = real_vec(field(&m, "z", "term")?, "z")?;
     if n == 0 || zc.len() % n != 0 {
         return Err("term `z` must have one row per observation".into());
     }
@@ -167,24 +186,75 @@ fn re_term(x: Robj, n: usize) -> BindResult<ReTerm> {
             z[i * k + a] = zc[i + a * n];
         }
     }
-    Ok(ReTerm::new(group0, nlevels, k, z)?)
+    let label = field(&m, "label", "term")?.as_str().ok_or("term `label` must be a string")?.to_string();
+    let columns = strings(field(&m, "columns", "term")?, "columns")?;
+    Ok((ReTerm::new(group0, nlevels, k, z)?, TermNames { label, columns }))
 }
 
+/// The model from R (see `engine_model()` there): list(y, x (n x p
+/// matrix), weights, offset, terms, beta_names, lmm, then `reml` for a
+/// linear mixed model, or `family` (the engine's distribution name), `link`
+/// and `nAGQ` for a GLMM).
+fn model_input(x: Robj) -> BindResult<(ModelInput, Names)> {
+    let known = ["y", "x", "weights", "offset", "terms", "beta_names", "lmm", "family", "link", "reml", "nAGQ"];
+    let m = fields(x, "model", &known)?;
+    let y = real_vec(field(&m, "y", "model")?, "y")?;
+    let n = y.len();
+    let xr = field(&m, "x", "model")?;
+    let x = real_vec(xr, "x")?;
+    let beta = strings(field(&m, "beta_names", "model")?, "beta_names")?;
+    let p = beta.len();
+    if x.len() != n * p {
+        return Err("`x` must have one row per observation and one column per name in `beta_names`".into());
+    }
+    let weights = real_vec(field(&m, "weights", "model")?, "weights")?;
+    let offset = real_vec(field(&m, "offset", "model")?, "offset")?;
+    let terms_list: List = field(&m, "terms", "model")?.clone().try_into().map_err(|_| "`terms` must be a list".to_string())?;
+    let mut terms = Vec::with_capacity(terms_list.len());
+    let mut term_names = Vec::with_capacity(terms_list.len());
+    for (_, t) in terms_list.iter() {
+        let (term, names) = re_term(t, n)?;
+        terms.push(term);
+        term_names.push(names);
+    }
+    let lmm = field(&m, "lmm", "model")?.as_bool().ok_or("`lmm` must be TRUE or FALSE")?;
+    let names = Names { beta, terms: term_names };
+    let input = if lmm {
+        let reml = field(&m, "reml", "model")?.as_bool().ok_or("`reml` must be TRUE or FALSE")?;
+        ModelInput::Lmm(LmmInput { y, x, p, weights, offset, terms, reml })
+    } else {
+        let family = field(&m, "family", "model")?.as_str().ok_or("`family` must be a string")?;
+        let link = field(&m, "link", "model")?.as_str().ok_or("`link` must be a string")?;
+        ModelInput::Glmm(GlmmInput {
+            y,
+            x,
+            p,
+            weights,
+            offset,
+            terms,
+            dist: Distribution::from_name(family)?,
+            link: Link::from_name(link)?,
+            nagq: scalar_usize(field(&m, "nAGQ", "model")?, "nAGQ")?,
+        })
+    };
+    Ok((input, names))
+}
+
+/// The optimizer's settings (NULL: the defaults) and whether to show progress.
 fn control(x: Robj) -> BindResult<(OptimControl, bool)> {
     let mut c = OptimControl::default();
     let mut progress = false;
     if x.is_null() {
         return Ok((c, progress));
     }
-    let list: List = x.try_into().map_err(|_| "`control` must be a list".to_string())?;
-    for (name, v) in list.iter() {
-        match name {
+    let m = fields(x, "control", &["max_evals", "rel_tol", "cost_tol", "max_iter", "progress"])?;
+    for (name, v) in m {
+        match name.as_str() {
             "max_evals" => c.max_evals = scalar_usize(&v, "max_evals")?,
             "rel_tol" => c.rel_tol = v.as_real().ok_or("`rel_tol` must be a number")?,
             "cost_tol" => c.cost_tol = v.as_real().ok_or("`cost_tol` must be a number")?,
             "max_iter" => c.max_iter = scalar_usize(&v, "max_iter")? as u64,
-            "progress" => progress = v.as_bool().ok_or("`progress` must be TRUE or FALSE")?,
-            _ => {}
+            _ => progress = v.as_bool().ok_or("`progress` must be TRUE or FALSE")?,
         }
     }
     Ok((c, progress))
@@ -225,127 +295,62 @@ fn fit_record(opt: OptimRecord, boundary: Vec<bool>, check: ConvergenceCheck) ->
     ]
 }
 
-fn lmm_result(fit: LmmFit) -> List {
-    let mut fields: Vec<(&'static str, Robj)> = vec![
-        ("theta", fit.theta.into()),
-        ("beta", fit.beta.into()),
-        ("vcov", fit.vcov.into()),
-        ("sigma", fit.sigma.into()),
-        ("u", fit.u.into()),
-        ("b", fit.b.into()),
-        ("objective", fit.objective.into()),
-        ("cond_var", fit.cond_var.into()),
-    ];
-    let opt =
-        OptimRecord { evals: fit.evals, iterations: fit.iterations, message: fit.message, converged: fit.converged, limit: fit.limit };
-    fields.extend(fit_record(opt, fit.boundary, fit.check));
+/// A fit as R reads it: the estimates of its kind, then the common record.
+fn fit_result(fit: Fit) -> List {
+    let (mut fields, opt, boundary, check) = match fit {
+        Fit::Lmm(f) => {
+            let LmmFit { theta, beta, vcov, sigma, u, b, objective, evals, iterations, message, converged, limit, boundary, check, cond_var } = f;
+            let fields: Vec<(&'static str, Robj)> = vec![
+                ("theta", theta.into()),
+                ("beta", beta.into()),
+                ("vcov", vcov.into()),
+                ("sigma", sigma.into()),
+                ("u", u.into()),
+                ("b", b.into()),
+                ("objective", objective.into()),
+                ("cond_var", cond_var.into()),
+            ];
+            (fields, OptimRecord { evals, iterations, message, converged, limit }, boundary, check)
+        }
+        Fit::Glmm(f) => {
+            let GlmmFit {
+                theta,
+                beta,
+                vcov_factor,
+                vcov_hessian,
+                u,
+                b,
+                eta,
+                objective,
+                deviance,
+                phi,
+                evals,
+                iterations,
+                message,
+                converged,
+                limit,
+                boundary,
+                check,
+                cond_var,
+            } = f;
+            let fields: Vec<(&'static str, Robj)> = vec![
+                ("theta", theta.into()),
+                ("beta", beta.into()),
+                ("vcov_factor", vcov_factor.into()),
+                ("vcov_hessian", vcov_hessian.into()),
+                ("u", u.into()),
+                ("b", b.into()),
+                ("eta", eta.into()),
+                ("objective", objective.into()),
+                ("deviance", deviance.into()),
+                ("phi", phi.into()),
+                ("cond_var", cond_var.into()),
+            ];
+            (fields, OptimRecord { evals, iterations, message, converged, limit }, boundary, check)
+        }
+    };
+    fields.extend(fit_record(opt, boundary, check));
     List::from_pairs(fields)
-}
-
-/// The inputs of a linear mixed model from their R values.
-#[allow(clippy::too_many_arguments)]
-fn lmm_input(y: Robj, x: Robj, p: Robj, terms: Robj, weights: Robj, offset: Robj, reml: Robj) -> BindResult<LmmInput> {
-    let y = real_vec(&y, "y")?;
-    let n = y.len();
-    Ok(LmmInput {
-        y,
-        x: real_vec(&x, "X")?,
-        p: scalar_usize(&p, "p")?,
-        weights: real_vec(&weights, "weights")?,
-        offset: real_vec(&offset, "offset")?,
-        terms: terms_from(terms, n)?,
-        reml: reml.as_bool().ok_or("`REML` must be TRUE or FALSE")?,
-    })
-}
-
-#[allow(clippy::too_many_arguments)]
-fn fit_lmm_impl(y: Robj, x: Robj, p: Robj, terms: Robj, weights: Robj, offset: Robj, reml: Robj, ctl: Robj) -> BindResult<List> {
-    let input = lmm_input(y, x, p, terms, weights, offset, reml)?;
-    let (ctl, progress) = control(ctl)?;
-    let mut problem = LmmProblem::new(input)?;
-    problem.set_monitor(Box::new(RMonitor::new(progress)));
-    let fit = problem.fit(&ctl)?;
-    Ok(lmm_result(fit))
-}
-
-fn glmm_result(fit: GlmmFit) -> List {
-    let mut fields: Vec<(&'static str, Robj)> = vec![
-        ("theta", fit.theta.into()),
-        ("beta", fit.beta.into()),
-        ("vcov_factor", fit.vcov_factor.into()),
-        ("vcov_hessian", fit.vcov_hessian.into()),
-        ("u", fit.u.into()),
-        ("b", fit.b.into()),
-        ("eta", fit.eta.into()),
-        ("objective", fit.objective.into()),
-        ("deviance", fit.deviance.into()),
-        ("phi", fit.phi.into()),
-        ("cond_var", fit.cond_var.into()),
-    ];
-    let opt =
-        OptimRecord { evals: fit.evals, iterations: fit.iterations, message: fit.message, converged: fit.converged, limit: fit.limit };
-    fields.extend(fit_record(opt, fit.boundary, fit.check));
-    List::from_pairs(fields)
-}
-
-fn terms_from(terms: Robj, n: usize) -> BindResult<Vec<ReTerm>> {
-    let terms_list: List = terms.try_into().map_err(|_| "`terms` must be a list".to_string())?;
-    let mut re = Vec::with_capacity(terms_list.len());
-    for (_, t) in terms_list.iter() {
-        re.push(re_term(t, n)?);
-    }
-    Ok(re)
-}
-
-/// The inputs of a generalized linear mixed model from their R values.
-#[allow(clippy::too_many_arguments)]
-fn glmm_input(
-    y: Robj,
-    x: Robj,
-    p: Robj,
-    terms: Robj,
-    weights: Robj,
-    offset: Robj,
-    family: Robj,
-    link: Robj,
-    nagq: Robj,
-) -> BindResult<GlmmInput> {
-    let y = real_vec(&y, "y")?;
-    let n = y.len();
-    let fam = family.as_str().ok_or("`family` must be a string")?;
-    let lnk = link.as_str().ok_or("`link` must be a string")?;
-    Ok(GlmmInput {
-        y,
-        x: real_vec(&x, "X")?,
-        p: scalar_usize(&p, "p")?,
-        weights: real_vec(&weights, "weights")?,
-        offset: real_vec(&offset, "offset")?,
-        terms: terms_from(terms, n)?,
-        dist: Distribution::from_name(fam)?,
-        link: Link::from_name(lnk)?,
-        nagq: scalar_usize(&nagq, "nAGQ")?,
-    })
-}
-
-#[allow(clippy::too_many_arguments)]
-fn fit_glmm_impl(
-    y: Robj,
-    x: Robj,
-    p: Robj,
-    terms: Robj,
-    weights: Robj,
-    offset: Robj,
-    family: Robj,
-    link: Robj,
-    nagq: Robj,
-    ctl: Robj,
-) -> BindResult<List> {
-    let input = glmm_input(y, x, p, terms, weights, offset, family, link, nagq)?;
-    let (ctl, progress) = control(ctl)?;
-    let mut problem = GlmmProblem::new(input)?;
-    problem.set_monitor(Box::new(RMonitor::new(progress)));
-    let fit = problem.fit(&ctl)?;
-    Ok(glmm_result(fit))
 }
 
 fn guarded<F: FnOnce() -> BindResult<List>>(f: F) -> List {
@@ -372,124 +377,81 @@ fn guarded<F: FnOnce() -> BindResult<List>>(f: F) -> List {
     }
 }
 
-/// Fit a linear mixed model. Returns list(error = msg) on failure.
-/// @noRd
-#[extendr]
-fn rust_fit_lmm(y: Robj, x: Robj, p: Robj, terms: Robj, weights: Robj, offset: Robj, reml: Robj, control: Robj) -> List {
-    guarded(|| fit_lmm_impl(y, x, p, terms, weights, offset, reml, control))
+/// The prepared model behind an external pointer from R. One read back
+/// from a file (its address cleared) is refused here; R rebuilds it first.
+fn prepared(x: Robj) -> BindResult<ExternalPtr<PreparedModel>> {
+    ExternalPtr::<PreparedModel>::try_from(x).map_err(|_| BindError::from("`prepared` is not a live prepared model"))
 }
 
-/// Deviance (ML) or REML criterion at given theta values, for tests and
-/// profiling. Returns list(value = ...) or list(error = msg).
+/// Prepare a model once: list(prepared = <external pointer>) or list(error).
 /// @noRd
 #[extendr]
-fn rust_lmm_objective(y: Robj, x: Robj, p: Robj, terms: Robj, weights: Robj, offset: Robj, reml: Robj, theta: Robj) -> List {
+fn rust_prepare(model: Robj) -> List {
     guarded(|| {
-        let th = real_vec(&theta, "theta")?;
-        let input = lmm_input(y, x, p, terms, weights, offset, reml)?;
-        let mut problem = LmmProblem::new(input)?;
-        let v = problem.objective(&th)?;
+        let (input, names) = model_input(model)?;
+        let m = PreparedModel::new(input, names)?;
+        Ok(list!(prepared = ExternalPtr::new(m)))
+    })
+}
+
+/// Is `x` a live prepared model (FALSE for one read back from a file)?
+/// @noRd
+#[extendr]
+fn rust_is_prepared(x: Robj) -> bool {
+    <&ExternalPtr<PreparedModel>>::try_from(&x).is_ok()
+}
+
+/// The names of the parameters a profile can hold: list(names) or list(error).
+/// @noRd
+#[extendr]
+fn rust_parameter_names(prepared_model: Robj) -> List {
+    guarded(|| {
+        let m = prepared(prepared_model)?;
+        Ok(list!(names = m.parameter_names()))
+    })
+}
+
+/// Fit the prepared model to its own response (`y` NULL) or to `y` (the
+/// rows it was prepared with). Returns the fit's fields or list(error).
+/// @noRd
+#[extendr]
+fn rust_fit(prepared_model: Robj, y: Robj, control: Robj) -> List {
+    guarded(|| {
+        let mut m = prepared(prepared_model)?;
+        let y = if y.is_null() { None } else { Some(real_vec(&y, "y")?) };
+        let (ctl, progress) = self::control(control)?;
+        let fit = m.try_addr_mut().map_err(|e| e.to_string())?.fit(y.as_deref(), &ctl, Box::new(RMonitor::new(progress)))?;
+        Ok(fit_result(fit))
+    })
+}
+
+/// The profile objective with the parameter called `name` held at `value`,
+/// from `start` (see `PreparedModel::profile`): list(value) or list(error).
+/// @noRd
+#[extendr]
+fn rust_profile(prepared_model: Robj, name: Robj, value: Robj, start: Robj, control: Robj) -> List {
+    guarded(|| {
+        let mut m = prepared(prepared_model)?;
+        let name = name.as_str().ok_or("`name` must be a string")?;
+        let value = value.as_real().ok_or("`value` must be a number")?;
+        let start = real_vec(&start, "start")?;
+        let (ctl, _) = self::control(control)?;
+        let m = m.try_addr_mut().map_err(|e| e.to_string())?;
+        let v = m.profile(name, value, &start, &ctl, Box::new(RMonitor::new(false)))?;
         Ok(list!(value = v))
     })
 }
 
-/// Fit a generalized linear mixed model. Returns list(error = msg) on failure.
+/// The linear mixed model fitted by ML (`reml` FALSE) or REML, prepared from
+/// this one's data: list(prepared) or list(error).
 /// @noRd
 #[extendr]
-#[allow(clippy::too_many_arguments)]
-fn rust_fit_glmm(
-    y: Robj,
-    x: Robj,
-    p: Robj,
-    terms: Robj,
-    weights: Robj,
-    offset: Robj,
-    family: Robj,
-    link: Robj,
-    nagq: Robj,
-    control: Robj,
-) -> List {
-    guarded(|| fit_glmm_impl(y, x, p, terms, weights, offset, family, link, nagq, control))
-}
-
-/// What a profile holds, from R: c(kind, pos, k, a, b) with kind 0 the
-/// residual sd, 1 the sd of column a of the term whose theta starts at pos
-/// (dimension k), 2 the correlation of its columns a < b.
-fn held_from(x: &Robj) -> BindResult<Held> {
-    let v = real_vec(x, "held")?;
-    if v.len() != 5 || v.iter().any(|a| !(a.is_finite() && *a >= 0.0)) {
-        return Err("`held` must be c(kind, pos, k, a, b)".into());
-    }
-    let u: Vec<usize> = v.iter().map(|a| *a as usize).collect();
-    match u[0] {
-        0 => Ok(Held::Sigma),
-        1 if u[3] < u[2] => Ok(Held::Sd { pos: u[1], k: u[2], row: u[3] }),
-        2 if u[3] < u[4] && u[4] < u[2] => Ok(Held::Cor { pos: u[1], k: u[2], a: u[3], b: u[4] }),
-        _ => Err("`held` does not describe a parameter".into()),
-    }
-}
-
-/// Profile objective of an LMM: minimised over theta with the held
-/// quantity (see `held_from`) fixed at `value`. Returns list(value = ...)
-/// or list(error = msg).
-/// @noRd
-#[extendr]
-#[allow(clippy::too_many_arguments)]
-fn rust_profile_lmm(
-    y: Robj,
-    x: Robj,
-    p: Robj,
-    terms: Robj,
-    weights: Robj,
-    offset: Robj,
-    reml: Robj,
-    start: Robj,
-    held: Robj,
-    value: Robj,
-) -> List {
+fn rust_with_reml(prepared_model: Robj, reml: Robj) -> List {
     guarded(|| {
-        let input = lmm_input(y, x, p, terms, weights, offset, reml)?;
-        let start = real_vec(&start, "start")?;
-        let held = held_from(&held)?;
-        let value = value.as_real().ok_or("`value` must be a number")?;
-        let mut problem = LmmProblem::new(input)?;
-        problem.set_monitor(Box::new(RMonitor::new(false)));
-        let v = problem.profile(&start, held, value, &OptimControl::default())?;
-        Ok(list!(value = v))
-    })
-}
-
-/// Profile objective of a GLMM: minimised over (theta, beta) with the held
-/// quantity (see `held_from`) at `value`. Returns list(value) or list(error).
-/// @noRd
-#[extendr]
-#[allow(clippy::too_many_arguments)]
-fn rust_profile_glmm(
-    y: Robj,
-    x: Robj,
-    p: Robj,
-    terms: Robj,
-    weights: Robj,
-    offset: Robj,
-    family: Robj,
-    link: Robj,
-    nagq: Robj,
-    start: Robj,
-    held: Robj,
-    value: Robj,
-) -> List {
-    guarded(|| {
-        let input = glmm_input(y, x, p, terms, weights, offset, family, link, nagq)?;
-        let start = real_vec(&start, "start")?;
-        let held = held_from(&held)?;
-        let value = value.as_real().ok_or("`value` must be a number")?;
-        let mut problem = GlmmProblem::new(input)?;
-        if start.len() != problem.npar() {
-            return Err("`start` must hold theta, beta and (with a dispersion) log phi".into());
-        }
-        problem.set_monitor(Box::new(RMonitor::new(false)));
-        let v = problem.profile(&start, held, value, &OptimControl::default())?;
-        Ok(list!(value = v))
+        let m = prepared(prepared_model)?;
+        let reml = reml.as_bool().ok_or("`reml` must be TRUE or FALSE")?;
+        let twin = m.with_reml(reml)?;
+        Ok(list!(prepared = ExternalPtr::new(twin)))
     })
 }
 
@@ -510,11 +472,12 @@ fn rust_panic_test(message: &str) -> List {
 
 extendr_module! {
     mod glmmr;
-    fn rust_fit_lmm;
-    fn rust_fit_glmm;
-    fn rust_profile_lmm;
-    fn rust_profile_glmm;
-    fn rust_lmm_objective;
+    fn rust_prepare;
+    fn rust_is_prepared;
+    fn rust_parameter_names;
+    fn rust_fit;
+    fn rust_profile;
+    fn rust_with_reml;
     fn rust_panic_test;
     fn rust_interrupt_test;
 }
