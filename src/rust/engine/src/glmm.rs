@@ -333,7 +333,7 @@ impl GlmmProblem {
     /// Is the exact gradient available? No dispersion, nAGQ >= 1, and
     /// either one scalar term or a dense block small enough to invert at
     /// each evaluation; any link.
-    fn has_gradient(&self) -> bool {
+    pub(crate) fn has_gradient(&self) -> bool {
         if self.has_scale || self.nagq == 0 {
             return false;
         }
@@ -352,7 +352,7 @@ impl GlmmProblem {
     /// -2 log L, with the gradient when `want` (always for one scalar term,
     /// where both come from one pass). Asked for the gradient at the point
     /// it evaluated last, it reuses that point's mode and factor.
-    fn value_maybe_gradient(&mut self, theta: &[f64], beta: &[f64], want: bool) -> Result<(f64, Option<Vec<f64>>)> {
+    pub(crate) fn value_maybe_gradient(&mut self, theta: &[f64], beta: &[f64], want: bool) -> Result<(f64, Option<Vec<f64>>)> {
         // ---- vector AGQ (vector_quadrature.rs): value and exact gradient in one pass
         if let Some(vq) = &self.vector_agq {
             let (v, mode, g) = vq.evaluate(&self.data, &self.sys_u.terms, theta, beta, &self.u_warm, self.sat, want)?;

@@ -10,7 +10,7 @@
 use crate::error::{EngineError, Result};
 use crate::glmm::GlmmProblem;
 use crate::lmm::LmmProblem;
-use crate::optimizer::{minimize, OptimControl};
+use crate::optimizer::{minimize, minimize_with_gradient, OptimControl};
 
 /// What a profile holds fixed. A term is given by the start of its theta
 /// (`pos`) and its dimension `k`; its lambda's rows a, b give the standard
@@ -138,6 +138,27 @@ impl GlmmProblem {
             )?;
             return Ok(r.value);
         }
+        if let (Held::Sd { pos, k: 1, .. }, true) = (held, self.has_gradient()) {
+            // a scalar term's sd is its theta: the others are free, and the
+            // exact gradient (less that coordinate) drives the minimisation
+            let free: Vec<f64> = start.iter().enumerate().filter(|&(i, _)| i != pos).map(|(_, v)| *v).collect();
+            let r = minimize_with_gradient(
+                |x: &[f64], want: bool| {
+                    let mut full = x.to_vec();
+                    full.insert(pos, value);
+                    let (th, be) = full.split_at(nth);
+                    let (v, g) = self.value_maybe_gradient(th, be, want)?;
+                    Ok((v, g.map(|mut g| {
+                        g.remove(pos);
+                        g
+                    })))
+                },
+                &free,
+                None,
+                ctl,
+            )?;
+            return Ok(r.value);
+        }
         let r = minimize(
             |x: &[f64]| {
                 let x = self.apply_phi(x);
@@ -220,5 +241,46 @@ mod tests {
         let cos = dot / (row_norm(&t, 0, 3, 1) * row_norm(&t, 0, 3, 2));
         assert!((cos + 0.35).abs() < 1e-12, "{cos}");
         assert!((row_norm(&t, 0, 3, 2) - row_norm(&theta, 0, 3, 2)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_glmm_sd_profile_with_the_gradient_is_the_minimum_over_the_rest() {
+        use crate::family::{Distribution, Link};
+        use crate::glmm::GlmmInput;
+        let mut rng = Rng::new(41);
+        let pr = random_problem(&mut rng, 400, 2, &[(40, 1, None)]);
+        let b: Vec<f64> = (0..pr.terms[0].nlevels).map(|_| 0.9 * rng.normal()).collect();
+        let y: Vec<f64> = (0..pr.n)
+            .map(|i| {
+                let eta = -0.2 + 0.6 * pr.x[pr.n + i] + b[pr.terms[0].group[i]];
+                (rng.uniform() < 1.0 / (1.0 + (-eta).exp())) as i32 as f64
+            })
+            .collect();
+        let input = GlmmInput {
+            y,
+            x: pr.x.clone(),
+            p: 2,
+            weights: vec![1.0; pr.n],
+            offset: vec![0.0; pr.n],
+            terms: pr.terms.clone(),
+            dist: Distribution::Bernoulli,
+            link: Link::Logit,
+            nagq: 5,
+        };
+        let ctl = OptimControl::default();
+        let mut prob = GlmmProblem::new(input.clone()).unwrap();
+        let fit = prob.fit(&ctl).unwrap();
+        let start: Vec<f64> = fit.theta.iter().chain(&fit.beta).cloned().collect();
+        let held = Held::Sd { pos: 0, k: 1, row: 0 };
+        let at = prob.profile(&start, held, fit.theta[0], &ctl).unwrap();
+        assert!((at - fit.objective).abs() < 1e-6, "{at} vs {}", fit.objective);
+        // away from the estimate: the minimum over beta by the derivative-free
+        // path (the projection, no gradient) agrees
+        let value = 1.6 * fit.theta[0];
+        let with_gradient = prob.profile(&start, held, value, &ctl).unwrap();
+        let mut fresh = GlmmProblem::new(input).unwrap();
+        let free = minimize(|x: &[f64]| Ok(fresh.objective(&[value], &x[1..])?.0), &start, &ctl).unwrap();
+        assert!((with_gradient - free.value).abs() < 1e-5, "{with_gradient} vs {}", free.value);
+        assert!(with_gradient > fit.objective + 1e-3);
     }
 }
