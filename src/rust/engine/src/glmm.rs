@@ -7,14 +7,17 @@ use crate::blocked::{BlockedSystem, Factor};
 use crate::convergence::{check_budget, check_optimum, check_optimum_with_gradient, ConvergenceCheck};
 use crate::error::{check_not_constant, check_observations, EngineError, Result};
 use crate::family::{Distribution, Link};
-use crate::laplace::{agq_deviance, agq_value_gradient, laplace_deviance, saturated_constant, LevelIndex};
+use crate::laplace::{agq_deviance, agq_value_gradient, laplace_deviance};
 use crate::laplace_gradient::laplace_gradient;
 use crate::memory::check_model;
 use crate::monitor::{Monitor, Silent};
 use crate::optimizer::{minimize, minimize_with_gradient, Limit, OptimControl};
-use crate::pirls::{pirls_scalar_term, pirls_u, pirls_u_beta, GlmmData, PirlsResult};
+use crate::pirls::{pirls_scalar_term, pirls_u, pirls_u_beta, PirlsResult};
 use crate::quadrature::GaussHermite;
-use crate::reterm::{normalize_theta_signs, theta_diagonal_positions, theta_start, ReTerm};
+use crate::response::{
+    check_response, eta_start, eta_start_mean, moment_theta, pearson_at, pearson_dispersion, saturated_constant, GlmmData,
+};
+use crate::reterm::{normalize_theta_signs, theta_diagonal_positions, theta_start, LevelIndex, ReTerm};
 use crate::vector_quadrature::{one_grouping_factor, VectorQuadrature}; // vector AGQ
 
 #[derive(Debug, Clone)]
@@ -89,22 +92,6 @@ pub struct GlmmProblem {
     /// order[k]: the caller's row of internal row k.
     order: Vec<usize>,
     monitor: Box<dyn Monitor>,
-}
-
-/// glm's starting values: mu from y (pulled off the boundary), eta = g(mu).
-fn eta_start(data: &GlmmData) -> Vec<f64> {
-    (0..data.n)
-        .map(|i| {
-            let y = data.y[i];
-            let w = data.weights[i];
-            let mu = match data.dist {
-                Distribution::Bernoulli | Distribution::Binomial => (w * y + 0.5) / (w + 1.0),
-                Distribution::Poisson => y + 0.1,
-                _ => y,
-            };
-            data.link.linkfun(mu)
-        })
-        .collect()
 }
 
 impl GlmmProblem {
@@ -674,62 +661,6 @@ fn link_scale(data: &GlmmData, eta: &[f64]) -> f64 {
     }
 }
 
-/// Pearson estimate of the dispersion at the linear predictor eta, on the
-/// residual degrees of freedom.
-fn pearson_at(data: &GlmmData, eta: &[f64]) -> f64 {
-    let mut x2 = 0.0;
-    let mut nobs = 0usize;
-    for i in 0..data.n {
-        let mu = data.mu(eta[i]);
-        let w = data.weights[i];
-        if w > 0.0 {
-            x2 += w * (data.y[i] - mu).powi(2) / data.dist.variance(mu).max(1e-300);
-            nobs += 1;
-        }
-    }
-    let df = nobs.saturating_sub(data.p).max(1) as f64;
-    let phi = x2 / df;
-    if phi.is_finite() && phi > 0.0 {
-        phi
-    } else {
-        data.phi
-    }
-}
-
-/// The linear predictor of the intercept-only GLM: g(mean of y).
-fn eta_start_mean(data: &GlmmData) -> Vec<f64> {
-    let wsum: f64 = data.weights.iter().sum();
-    let mean = data.y.iter().zip(&data.weights).map(|(y, w)| y * w).sum::<f64>() / wsum.max(1e-300);
-    vec![data.link.linkfun(mean.max(1e-8)); data.n]
-}
-
-/// The negative binomial's theta by moments at eta: sum mu^2 over
-/// sum((y - mu)^2 - mu), kept in [1e-3, 1e6] (a large theta: no
-/// overdispersion, the Poisson limit).
-fn moment_theta(data: &GlmmData, eta: &[f64]) -> f64 {
-    let (mut num, mut den) = (0.0, 0.0);
-    for i in 0..data.n {
-        let mu = data.mu(eta[i]);
-        let w = data.weights[i];
-        num += w * mu * mu;
-        den += w * ((data.y[i] - mu).powi(2) - mu);
-    }
-    if den > 0.0 && num > 0.0 {
-        (num / den).clamp(1e-3, 1e6)
-    } else {
-        1e6
-    }
-}
-
-/// Pearson estimate of the dispersion around the overall mean: a start.
-fn pearson_dispersion(data: &GlmmData) -> f64 {
-    let wsum: f64 = data.weights.iter().sum();
-    let mean = data.y.iter().zip(&data.weights).map(|(y, w)| y * w).sum::<f64>() / wsum;
-    let v = data.dist.variance(mean).max(1e-12);
-    let x2: f64 = data.y.iter().zip(&data.weights).map(|(y, w)| w * (y - mean).powi(2) / v).sum();
-    (x2 / data.n as f64).max(1e-8)
-}
-
 /// 2 H^{-1} restricted to beta (H the Hessian of -2 log L over the free
 /// parameters), as lme4 computes its default standard errors.
 fn hessian_vcov(h: &[f64], npar: usize, ntheta: usize, p: usize, free: &[bool]) -> Vec<f64> {
@@ -749,24 +680,6 @@ fn hessian_vcov(h: &[f64], npar: usize, ntheta: usize, p: usize, free: &[bool]) 
         }
     }
     v
-}
-
-/// Values a family's response may take.
-fn check_response(dist: Distribution, y: &[f64], w: &[f64]) -> Result<()> {
-    let bad = match dist {
-        Distribution::Bernoulli => y.iter().position(|&v| v != 0.0 && v != 1.0),
-        Distribution::Binomial => y.iter().position(|&v| !(0.0..=1.0).contains(&v)),
-        Distribution::Poisson | Distribution::NegBinomial { .. } => y.iter().position(|&v| v < 0.0),
-        Distribution::Gamma | Distribution::InverseGaussian => y.iter().position(|&v| v <= 0.0),
-        Distribution::Gaussian => None,
-    };
-    if let Some(i) = bad {
-        return Err(EngineError::Input(format!("response value {} (observation {}) is not valid for the family", y[i], i + 1)));
-    }
-    // Non-integer binomial successes are allowed (glm warns and fits; the
-    // log-likelihood then uses the continuous binomial coefficient).
-    let _ = w;
-    Ok(())
 }
 
 #[cfg(test)]

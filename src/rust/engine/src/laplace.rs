@@ -5,46 +5,14 @@
 //! integrals.
 
 use crate::blocked::{BlockedSystem, Factor};
-use crate::pirls::{GlmmData, ObsTerms, PirlsResult};
+use crate::pirls::PirlsResult;
 use crate::quadrature::GaussHermite;
-use crate::reterm::ReTerm;
-
-/// -2 log p(y | mu = y) summed at the data's dispersion: the gap between
-/// the scaled deviance residuals and the absolute -2 log-likelihood (0 for
-/// Bernoulli responses).
-pub fn saturated_constant(data: &GlmmData) -> f64 {
-    (0..data.n).map(|i| data.dist.neg2_loglik(data.y[i], data.y[i], data.weights[i], data.phi)).filter(|v| v.is_finite()).sum()
-}
+use crate::response::{GlmmData, ObsTerms};
+use crate::reterm::{LevelIndex, ReTerm};
 
 /// Laplace: deviance + ||u||^2 + log |L|^2 + constant.
 pub fn laplace_deviance(sys: &BlockedSystem, f: &Factor, mode: &PirlsResult, sat: f64) -> f64 {
     mode.deviance + mode.usq + sys.logdet_theta(f) + sat
-}
-
-/// Observations of each level of the (single, scalar) term, as CSR.
-#[derive(Debug, Clone)]
-pub struct LevelIndex {
-    pub ptr: Vec<usize>,
-    pub obs: Vec<usize>,
-}
-
-impl LevelIndex {
-    pub fn new(group: &[usize], nlevels: usize) -> Self {
-        let mut ptr = vec![0usize; nlevels + 1];
-        for &g in group {
-            ptr[g + 1] += 1;
-        }
-        for j in 0..nlevels {
-            ptr[j + 1] += ptr[j];
-        }
-        let mut fill = ptr.clone();
-        let mut obs = vec![0usize; group.len()];
-        for (i, &g) in group.iter().enumerate() {
-            obs[fill[g]] = i;
-            fill[g] += 1;
-        }
-        LevelIndex { ptr, obs }
-    }
 }
 
 /// Adaptive Gauss-Hermite quadrature for one scalar term with parameter

@@ -14,7 +14,8 @@
 
 use crate::blocked::{BlockedSystem, Factor};
 use crate::error::Result;
-use crate::pirls::{z_times, GlmmData, PirlsResult};
+use crate::pirls::{z_times, PirlsResult};
+use crate::response::GlmmData;
 
 /// Gradient of the Laplace objective at the mode, in the order
 /// (theta..., beta...). `f` is the factor at the mode (observed information).

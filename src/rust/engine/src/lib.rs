@@ -18,6 +18,7 @@ pub mod optimizer;
 pub mod pirls;
 pub mod profile;
 pub mod quadrature;
+pub mod response;
 pub mod reterm;
 pub mod selected_inverse;
 pub mod vector_quadrature;

@@ -1,5 +1,6 @@
 //! One random-effects term `(z | g)`: the grouping codes, the dense n-by-k
-//! model matrix of its columns and the map from theta to its factor lambda.
+//! model matrix of its columns, the map from theta to its factor lambda, and
+//! the observations of each level.
 
 use crate::error::{EngineError, Result};
 
@@ -46,6 +47,33 @@ impl ReTerm {
     #[inline]
     pub fn zrow(&self, i: usize) -> &[f64] {
         &self.z[i * self.k..(i + 1) * self.k]
+    }
+}
+
+/// The observations of each level of a term, compressed: level j has
+/// `obs[ptr[j]..ptr[j + 1]]`, in ascending order.
+#[derive(Debug, Clone)]
+pub struct LevelIndex {
+    pub ptr: Vec<usize>,
+    pub obs: Vec<usize>,
+}
+
+impl LevelIndex {
+    pub fn new(group: &[usize], nlevels: usize) -> Self {
+        let mut ptr = vec![0usize; nlevels + 1];
+        for &g in group {
+            ptr[g + 1] += 1;
+        }
+        for j in 0..nlevels {
+            ptr[j + 1] += ptr[j];
+        }
+        let mut fill = ptr.clone();
+        let mut obs = vec![0usize; group.len()];
+        for (i, &g) in group.iter().enumerate() {
+            obs[fill[g]] = i;
+            fill[g] += 1;
+        }
+        LevelIndex { ptr, obs }
     }
 }
 
@@ -118,6 +146,13 @@ mod tests {
         let mut t = vec![-1.0, 0.5, -2.0];
         normalize_theta_signs(&mut t, 2);
         assert_eq!(t, vec![1.0, -0.5, 2.0]);
+    }
+
+    #[test]
+    fn level_index_lists_each_levels_observations() {
+        let idx = LevelIndex::new(&[2, 0, 2, 1, 0], 4);
+        assert_eq!(idx.ptr, vec![0, 2, 3, 5, 5]);
+        assert_eq!(idx.obs, vec![1, 4, 3, 0, 2]);
     }
 
     #[test]

@@ -50,10 +50,10 @@
 //! (Phi: the lower triangle, half the diagonal), and dH/dr through d3.
 
 use crate::error::{EngineError, Result};
-use crate::laplace::LevelIndex;
-use crate::pirls::{GlmmData, PirlsResult};
+use crate::pirls::PirlsResult;
 use crate::quadrature::GaussHermite;
-use crate::reterm::{lambda_from_theta, ReTerm};
+use crate::response::GlmmData;
+use crate::reterm::{lambda_from_theta, LevelIndex, ReTerm};
 
 /// Relative product weight below which a node of a rule in q >= 3
 /// dimensions is dropped (see the module notes).
@@ -825,9 +825,10 @@ mod tests {
     use crate::blocked::{BlockedSystem, Factor};
     use crate::family::{Distribution, Link};
     use crate::glmm::{GlmmInput, GlmmProblem};
-    use crate::laplace::{laplace_deviance, saturated_constant};
+    use crate::laplace::laplace_deviance;
     use crate::optimizer::OptimControl;
     use crate::pirls::pirls_u;
+    use crate::response::saturated_constant;
     use crate::testutil::Rng;
 
     /// (1 + x | g); (1 | g) + (0 + x | g); (1 + x + x2 | g);
