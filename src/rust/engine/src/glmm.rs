@@ -548,10 +548,7 @@ impl GlmmProblem {
         } else {
             Vec::new()
         };
-        let b = {
-            let lam = self.sys_u.lambdas(&theta);
-            self.sys_u.apply_lambdas(&lam, &mode.u)
-        };
+        let b = self.sys_u.lambda_times(&self.sys_u.lambdas(&theta), &mode.u);
         // conditional covariances of b: Lambda M^{-1} Lambda' at the mode
         let cond_var = {
             let mut w = vec![0.0; self.data.n];

@@ -193,7 +193,7 @@ impl LmmProblem {
         let check = check_optimum(|th: &[f64]| self.objective(th), &theta, &free, check_budget(opt.evals))?;
         let objective = self.objective(&theta)?;
         let (u, beta) = self.system.solve_u_beta(&self.factor);
-        let b = self.system.lambda_times(&self.factor, &u);
+        let b = self.system.lambda_times(&self.factor.lambdas, &u);
         let dof = if self.reml { (self.n - self.p) as f64 } else { self.n as f64 };
         let sigma2 = self.system.pwrss(&self.factor) / dof;
         if sigma2.sqrt() <= ZERO_RESIDUAL * self.response_sd {

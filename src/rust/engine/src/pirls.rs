@@ -11,24 +11,6 @@ use crate::error::{EngineError, Result};
 use crate::response::GlmmData;
 use crate::reterm::{LevelIndex, ReTerm};
 
-/// Z b for b in the full random-effects order of `sys`.
-pub fn z_times(sys: &BlockedSystem, b: &[f64], out: &mut [f64]) {
-    out.iter_mut().for_each(|v| *v = 0.0);
-    for (t, term) in sys.terms.iter().enumerate() {
-        let off = sys.term_offset[t];
-        let k = term.k;
-        for i in 0..sys.n {
-            let base = off + term.group[i] * k;
-            let z = term.zrow(i);
-            let mut s = 0.0;
-            for a in 0..k {
-                s += z[a] * b[base + a];
-            }
-            out[i] += s;
-        }
-    }
-}
-
 #[derive(Debug, Clone)]
 pub struct PirlsResult {
     pub u: Vec<f64>,
@@ -79,20 +61,19 @@ pub fn pirls_u(
     let mut work = vec![0.0; n];
     let mut f = Factor::default();
     let lambdas = sys.lambdas(theta);
-    let set_eta = |sys: &BlockedSystem, _f: &Factor, u: &[f64], zb: &mut [f64], eta: &mut [f64]| {
-        let b = sys.apply_lambdas(&lambdas, u);
-        z_times(sys, &b, zb);
+    let set_eta = |sys: &BlockedSystem, u: &[f64], zb: &mut [f64], eta: &mut [f64]| {
+        sys.z_times(&sys.lambda_times(&lambdas, u), zb);
         for i in 0..n {
             eta[i] = fixed[i] + zb[i];
         }
     };
-    set_eta(sys, &f, &u, &mut zb, &mut eta);
+    set_eta(sys, &u, &mut zb, &mut eta);
     let mut usq: f64 = u.iter().map(|v| v * v).sum();
     let mut pdev = data.deviance(&eta) + usq;
     if !pdev.is_finite() {
         // a warm start that is unusable: start from zero
         u.iter_mut().for_each(|v| *v = 0.0);
-        set_eta(sys, &f, &u, &mut zb, &mut eta);
+        set_eta(sys, &u, &mut zb, &mut eta);
         usq = 0.0;
         pdev = data.deviance(&eta);
         if !pdev.is_finite() {
@@ -130,7 +111,7 @@ pub fn pirls_u(
             for j in 0..u.len() {
                 trial[j] = u[j] + step * (u_new[j] - u[j]);
             }
-            set_eta(sys, &f, &trial, &mut zb, &mut eta);
+            set_eta(sys, &trial, &mut zb, &mut eta);
             let usq_t: f64 = trial.iter().map(|v| v * v).sum();
             let pdev_t = data.deviance(&eta) + usq_t;
             if pdev_t.is_finite() && pdev_t <= pdev + 1e-10 * pdev.abs().max(1.0) {
@@ -152,7 +133,7 @@ pub fn pirls_u(
         }
         if !accepted {
             // no decrease along the scoring direction: at the mode to precision
-            set_eta(sys, &f, &u, &mut zb, &mut eta);
+            set_eta(sys, &u, &mut zb, &mut eta);
             return finish(data, sys, factor, theta, u, beta.to_vec(), eta, pdev - usq, usq, iterations, true, &mut w, &mut resid);
         }
     }
@@ -261,8 +242,7 @@ pub fn pirls_u_beta(
         sys.factor(theta, &mut f).map_err(|e| data.explain(e, &eta))?;
         let (u_new, beta_new) = sys.solve_u_beta(&f);
         let eta_of = |zb: &mut [f64], ut: &[f64], bt: &[f64]| -> Vec<f64> {
-            let b = sys.lambda_times(&f, ut);
-            z_times(sys, &b, zb);
+            sys.z_times(&sys.lambda_times(&f.lambdas, ut), zb);
             data.fixed_eta(bt).iter().zip(zb.iter()).map(|(a, b)| a + b).collect()
         };
         if !have {

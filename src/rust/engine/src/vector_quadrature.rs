@@ -53,7 +53,7 @@ use crate::error::{EngineError, Result};
 use crate::pirls::PirlsResult;
 use crate::quadrature::GaussHermite;
 use crate::response::GlmmData;
-use crate::reterm::{lambda_from_theta, LevelIndex, ReTerm};
+use crate::reterm::{lambda_from_theta, level_lambda_t_times, LevelIndex, ReTerm};
 
 /// Relative product weight below which a node of a rule in q >= 3
 /// dimensions is dropped (see the module notes).
@@ -404,16 +404,9 @@ impl VectorQuadrature {
                 }
             }
             c.clear();
-            c.resize(nj * q, 0.0);
-            for o in 0..nj {
-                let zo = &zf[o * q..(o + 1) * q];
-                for a in 0..q {
-                    let mut s = 0.0;
-                    for b in a..q {
-                        s += lam[b + a * q] * zo[b];
-                    }
-                    c[o * q + a] = s;
-                }
+            c.extend_from_slice(zf);
+            for co in c.chunks_exact_mut(q) {
+                level_lambda_t_times(&lam, co);
             }
             fixed.clear();
             fixed.extend(obs.iter().map(|&i| fixed_all[i]));
