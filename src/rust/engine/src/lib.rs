@@ -8,6 +8,7 @@ pub mod convergence;
 pub mod dense_chol;
 pub mod error;
 pub mod family;
+pub mod finish;
 pub mod glmm;
 pub mod laplace;
 pub mod laplace_gradient;
