@@ -125,7 +125,21 @@ pub fn pirls_u(
                         polish = false;
                         break;
                     }
-                    return finish(data, sys, factor, theta, u, beta.to_vec(), eta, pdev - usq, usq, iterations, true, &mut w, &mut resid);
+                    return result_at_mode(
+                        data,
+                        sys,
+                        factor,
+                        theta,
+                        u,
+                        beta.to_vec(),
+                        eta,
+                        pdev - usq,
+                        usq,
+                        iterations,
+                        true,
+                        &mut w,
+                        &mut resid,
+                    );
                 }
                 break;
             }
@@ -134,7 +148,7 @@ pub fn pirls_u(
         if !accepted {
             // no decrease along the scoring direction: at the mode to precision
             set_eta(sys, &u, &mut zb, &mut eta);
-            return finish(data, sys, factor, theta, u, beta.to_vec(), eta, pdev - usq, usq, iterations, true, &mut w, &mut resid);
+            return result_at_mode(data, sys, factor, theta, u, beta.to_vec(), eta, pdev - usq, usq, iterations, true, &mut w, &mut resid);
         }
     }
     Err(data.explain(EngineError::Optimizer("PIRLS did not converge in 100 iterations".into()), &eta))
@@ -173,8 +187,9 @@ fn newton_step(
     Ok(Some(rhs))
 }
 
+/// The result at the mode (u, beta, eta), with `factor` refactored there.
 #[allow(clippy::too_many_arguments)]
-fn finish(
+fn result_at_mode(
     data: &GlmmData,
     sys: &mut BlockedSystem,
     factor: &mut Factor,
@@ -303,14 +318,14 @@ pub fn pirls_u_beta(
                 pdev = pdev_t;
                 accepted = true;
                 if change.abs() < TOL * (1.0 + pdev.abs()) {
-                    return finish(data, sys, factor, theta, u, beta, eta, pdev - usq, usq, iterations, false, &mut w, &mut resid);
+                    return result_at_mode(data, sys, factor, theta, u, beta, eta, pdev - usq, usq, iterations, false, &mut w, &mut resid);
                 }
                 break;
             }
             step *= 0.5;
         }
         if !accepted {
-            return finish(data, sys, factor, theta, u, beta, eta, pdev - usq, usq, iterations, false, &mut w, &mut resid);
+            return result_at_mode(data, sys, factor, theta, u, beta, eta, pdev - usq, usq, iterations, false, &mut w, &mut resid);
         }
     }
     Err(data.explain(EngineError::Optimizer("PIRLS did not converge in 100 iterations".into()), &eta))
