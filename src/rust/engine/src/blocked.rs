@@ -430,21 +430,17 @@ impl BlockedSystem {
             return;
         }
         // General case: row blocks (within each column), then column blocks.
+        let rest = || self.terms.iter().zip(lambdas).zip(&self.rest_offset).skip(1);
         for c in 0..m {
             let col = &mut s[c * m..(c + 1) * m];
-            for t in 1..self.terms.len() {
-                let k = self.terms[t].k;
-                for lev in 0..self.terms[t].nlevels {
-                    let r0 = self.rest_offset[t] + lev * k;
-                    level_lambda_t_times(&lambdas[t], &mut col[r0..r0 + k]);
-                }
+            for ((term, lam), &r0) in rest() {
+                term.lambda_t_times(lam, &mut col[r0..r0 + term.nranef()]);
             }
         }
-        for t in 1..self.terms.len() {
-            let k = self.terms[t].k;
-            let lam = &lambdas[t];
-            for lev in 0..self.terms[t].nlevels {
-                let c0 = self.rest_offset[t] + lev * k;
+        for ((term, lam), &r0) in rest() {
+            let k = term.k;
+            for lev in 0..term.nlevels {
+                let c0 = r0 + lev * k;
                 for a in 0..k {
                     // column c0 + a <- sum_{b >= a} column (c0 + b) * lam[b, a]
                     for r in 0..m {
@@ -599,8 +595,8 @@ impl BlockedSystem {
             e[c] = 1.0;
             for j in 0..p {
                 let mut s = e[j];
-                for k in 0..j {
-                    s -= f.s[(off + j) + (off + k) * m] * e[k];
+                for (k, ek) in e[..j].iter().enumerate() {
+                    s -= f.s[(off + j) + (off + k) * m] * ek;
                 }
                 e[j] = s / f.s[(off + j) + (off + j) * m];
             }

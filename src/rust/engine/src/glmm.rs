@@ -19,7 +19,7 @@ use crate::response::{
     check_response, eta_start, eta_start_mean, moment_theta, pearson_at, pearson_dispersion, saturated_constant, GlmmData,
 };
 use crate::reterm::{theta_start, LevelIndex, ReTerm};
-use crate::vector_quadrature::{one_grouping_factor, VectorQuadrature}; // vector AGQ
+use crate::vector_quadrature::{one_grouping_factor, VectorQuadrature};
 
 #[derive(Debug, Clone)]
 pub struct GlmmInput {
@@ -196,7 +196,7 @@ impl GlmmProblem {
             self.monitor.tick(v)?;
             return Ok((v, mode));
         }
-        // ---- vector AGQ (vector_quadrature.rs): one grouping factor, nAGQ > 1
+        // one grouping factor, nAGQ > 1: the quadrature of vector_quadrature.rs
         if let Some(vq) = &self.vector_agq {
             let (v, mode, _) = vq.evaluate(&self.data, &self.sys_u.terms, theta, beta, &self.u_warm, self.sat, false)?;
             if !mode.in_range() {
@@ -206,7 +206,6 @@ impl GlmmProblem {
             self.monitor.tick(v)?;
             return Ok((v, mode));
         }
-        // ---- end vector AGQ
         let mode = match pirls_u(&self.data, &mut self.sys_u, &mut self.factor, theta, beta, &self.u_warm) {
             Ok(m) => m,
             Err(_) => {
@@ -250,7 +249,7 @@ impl GlmmProblem {
     /// where both come from one pass). Asked for the gradient at the point
     /// it evaluated last, it reuses that point's mode and factor.
     fn value_maybe_gradient(&mut self, theta: &[f64], beta: &[f64], want: bool) -> Result<(f64, Option<Vec<f64>>)> {
-        // ---- vector AGQ (vector_quadrature.rs): value and exact gradient in one pass
+        // one grouping factor, nAGQ > 1: value and exact gradient in one pass
         if let Some(vq) = &self.vector_agq {
             let (v, mode, g) = vq.evaluate(&self.data, &self.sys_u.terms, theta, beta, &self.u_warm, self.sat, want)?;
             if !mode.in_range() {
@@ -260,7 +259,6 @@ impl GlmmProblem {
             self.monitor.tick(v)?;
             return Ok((v, g));
         }
-        // ---- end vector AGQ
         let Some(levels) = &self.levels else {
             let same = matches!(&self.last_point, Some((t, b, _, _)) if t.as_slice() == theta && b.as_slice() == beta);
             if !same {
@@ -695,7 +693,7 @@ mod tests {
         assert!((lap - agq).abs() < 1e-10, "{lap} vs {agq}");
         // and both equal the general Laplace formula on the blocked factor
         let beta = [-0.2, 0.5];
-        let general = pirls_u(&pr.data, &mut pr.sys_u, &mut pr.factor, &[0.9], &beta, &vec![0.0; 12]).unwrap();
+        let general = pirls_u(&pr.data, &mut pr.sys_u, &mut pr.factor, &[0.9], &beta, &[0.0; 12]).unwrap();
         let lap_general = laplace_deviance(&pr.sys_u, &pr.factor, &general, pr.sat);
         assert!((lap_general - lap).abs() < 1e-8, "{lap_general} vs {lap}");
         for j in 0..12 {
@@ -768,7 +766,7 @@ mod tests {
             Ok(s)
         };
         let ctl = OptimControl { rel_tol: 1e-16, ..Default::default() };
-        let r = minimize(pdev, &vec![0.0; 8], &ctl).unwrap();
+        let r = minimize(pdev, &[0.0; 8], &ctl).unwrap();
         for j in 0..8 {
             assert!((r.par[j] - mode.u[j]).abs() < 1e-5, "u[{j}]: {} vs {}", r.par[j], mode.u[j]);
         }

@@ -46,7 +46,7 @@ pub fn agq_deviance(
             l2 += 0.5 * c * c * t.d2;
             l2_fisher += c * c * t.w;
         }
-        if !(l2 > 0.0) {
+        if l2 <= 0.0 || l2.is_nan() {
             l2 = l2_fisher;
         }
         let sd = 1.0 / l2.sqrt();
@@ -124,7 +124,7 @@ pub fn agq_value_gradient(
                 gp += c * tb[o].d1;
                 gpp += c * c * tb[o].d2;
             }
-            if !(gpp > 0.0) {
+            if gpp <= 0.0 || gpp.is_nan() {
                 break;
             }
             let step = gp / gpp;
@@ -197,9 +197,9 @@ pub fn agq_value_gradient(
         }
         let mx = node_val.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
         let mut s = 0.0;
-        for k in 0..nk {
-            node_val[k] = rule.weights[k] * (node_val[k] - mx).exp();
-            s += node_val[k];
+        for (v, w) in node_val.iter_mut().zip(&rule.weights) {
+            *v = w * (*v - mx).exp();
+            s += *v;
         }
         total += g_mode - 2.0 * sd.ln() - 2.0 * (s.ln() + mx);
         for r in 0..np {

@@ -240,10 +240,10 @@ fn check_exact_fit(input: &LmmInput) -> Result<()> {
     let mut resid = yo.clone();
     if p > 0 {
         let mut g: DMatrix<f64> = DMatrix::zeros(p, p);
-        for i in 0..n {
+        for (i, wi) in w.iter().enumerate() {
             for a in 0..p {
                 for b in 0..=a {
-                    g[(a, b)] += w[i] * x(i, a) * x(i, b);
+                    g[(a, b)] += wi * x(i, a) * x(i, b);
                 }
             }
         }

@@ -46,11 +46,11 @@ impl GlmmData {
             return (0..self.n).map(|i| self.binomial_logit(i, eta[i]).0).sum();
         }
         let mut s = 0.0;
-        for i in 0..self.n {
-            if !self.on_branch(eta[i]) {
+        for (i, &e) in eta[..self.n].iter().enumerate() {
+            if !self.on_branch(e) {
                 return f64::INFINITY;
             }
-            s += self.scaled_dev(i, eta[i]);
+            s += self.scaled_dev(i, e);
         }
         s
     }
@@ -367,11 +367,10 @@ pub fn eta_start_mean(data: &GlmmData) -> Vec<f64> {
 pub fn pearson_at(data: &GlmmData, eta: &[f64]) -> f64 {
     let mut x2 = 0.0;
     let mut nobs = 0usize;
-    for i in 0..data.n {
-        let mu = data.mu(eta[i]);
-        let w = data.weights[i];
+    for ((&y, &w), &e) in data.y.iter().zip(&data.weights).zip(eta) {
+        let mu = data.mu(e);
         if w > 0.0 {
-            x2 += w * (data.y[i] - mu).powi(2) / data.dist.variance(mu).max(1e-300);
+            x2 += w * (y - mu).powi(2) / data.dist.variance(mu).max(1e-300);
             nobs += 1;
         }
     }
@@ -389,11 +388,10 @@ pub fn pearson_at(data: &GlmmData, eta: &[f64]) -> f64 {
 /// overdispersion, the Poisson limit).
 pub fn moment_theta(data: &GlmmData, eta: &[f64]) -> f64 {
     let (mut num, mut den) = (0.0, 0.0);
-    for i in 0..data.n {
-        let mu = data.mu(eta[i]);
-        let w = data.weights[i];
+    for ((&y, &w), &e) in data.y.iter().zip(&data.weights).zip(eta) {
+        let mu = data.mu(e);
         num += w * mu * mu;
-        den += w * ((data.y[i] - mu).powi(2) - mu);
+        den += w * ((y - mu).powi(2) - mu);
     }
     if den > 0.0 && num > 0.0 {
         (num / den).clamp(1e-3, 1e6)

@@ -95,6 +95,7 @@ impl ProductRule {
         let mut idx = vec![0usize; q];
         // depth-first over the multi-indices; a partial product that cannot
         // reach the cut even with the largest weights left is abandoned
+        #[allow(clippy::too_many_arguments)] // the recursion's state, passed down
         fn visit(
             d: usize,
             w: f64,
@@ -183,7 +184,7 @@ fn chol(a: &mut [f64], q: usize) -> bool {
         for p in 0..j {
             d -= a[j + p * q] * a[j + p * q];
         }
-        if !(d > 0.0) || !d.is_finite() {
+        if d <= 0.0 || !d.is_finite() {
             return false;
         }
         let d = d.sqrt();
@@ -558,8 +559,8 @@ impl VectorQuadrature {
                     for a in 0..q {
                         sz[a] += d1 * zo[a];
                     }
-                    for s in 0..p {
-                        sx[s] += d1 * data.x[i + s * n];
+                    for (s, v) in sx.iter_mut().enumerate() {
+                        *v += d1 * data.x[i + s * n];
                     }
                 }
                 node_val[k] = if centre { 0.0 } else { -0.5 * (gk - g) + 0.5 * zz };
@@ -596,9 +597,9 @@ impl VectorQuadrature {
             }
             let mx = node_val.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
             let mut s = 0.0;
-            for k in 0..nk {
-                node_val[k] = rule.weights[k] * (node_val[k] - mx).exp();
-                s += node_val[k];
+            for (v, w) in node_val.iter_mut().zip(&rule.weights) {
+                *v = w * (*v - mx).exp();
+                s += *v;
             }
             total += g + logdet - 2.0 * (s.ln() + mx);
             if let (Some(gv), true) = (grad.as_mut(), want_level) {
@@ -748,20 +749,20 @@ impl LevelGrad {
         for (o, &i) in obs.iter().enumerate() {
             let co = &c[o * q..(o + 1) * q];
             let zo = &zf[o * q..(o + 1) * q];
-            for r in 0..np {
+            for (r, dr) in deta.iter_mut().enumerate() {
                 let part = if r < nth {
                     let (im, jm) = vq.theta_rc[r];
                     zo[im] * uhat[jm]
                 } else {
                     data.x[i + (r - nth) * n]
                 };
-                deta[r] = 0.5 * self.d3[o] * (part + dot(co, &self.du[r * q..(r + 1) * q]));
+                *dr = 0.5 * self.d3[o] * (part + dot(co, &self.du[r * q..(r + 1) * q]));
             }
             for b in 0..q {
                 for a in b..q {
                     let cc = co[a] * co[b];
-                    for r in 0..np {
-                        self.dh[r * q * q + a + b * q] += deta[r] * cc;
+                    for (r, dr) in deta.iter().enumerate() {
+                        self.dh[r * q * q + a + b * q] += dr * cc;
                     }
                 }
             }
@@ -916,10 +917,10 @@ mod tests {
             for (pt, l) in ll.iter_mut().enumerate() {
                 let mut r = pt;
                 let mut wgt = 0.0;
-                for a in 0..q {
+                for ua in u.iter_mut() {
                     let ia = r % npts;
                     r /= npts;
-                    u[a] = -lim + ia as f64 * h;
+                    *ua = -lim + ia as f64 * h;
                     if ia == 0 || ia == npts - 1 {
                         wgt += 0.5f64.ln();
                     }
@@ -1048,7 +1049,7 @@ mod tests {
             let pruned = vq.rule.len();
             vq.set_rule(ProductRule::with_threshold(15, 3, 0.0).unwrap());
             let sat = saturated_constant(&c.data);
-            let full = vq.evaluate(&c.data, &c.terms, &theta, &beta, &vec![0.0; 3 * 4], sat, false).unwrap().0;
+            let full = vq.evaluate(&c.data, &c.terms, &theta, &beta, &[0.0; 3 * 4], sat, false).unwrap().0;
             eprintln!(
                 "3-D {dist:?} {shape:?}: AGQ(15, {pruned} nodes) {agq:.10} full ({} nodes) {full:.10} brute force {want:.10} rel {rel:.2e}",
                 vq.rule.len()
