@@ -69,7 +69,6 @@ pub struct BlockedSystem {
 /// The factor L of M(theta), in the same blocked layout.
 #[derive(Debug, Clone, Default)]
 pub struct Factor {
-    pub theta: Vec<f64>,
     pub(crate) lambdas: Vec<Vec<f64>>,
     pub(crate) l11: Vec<f64>,
     pub(crate) lr1: Vec<f64>,
@@ -315,8 +314,6 @@ impl BlockedSystem {
         if theta.iter().any(|v| !v.is_finite()) {
             return Err(EngineError::Input("non-finite theta".into()));
         }
-        f.theta.clear();
-        f.theta.extend_from_slice(theta);
         f.lambdas = self.lambdas(theta);
         let k1 = self.k1;
         let l1 = self.terms[0].nlevels;
@@ -333,7 +330,7 @@ impl BlockedSystem {
             for d in 0..k1 {
                 out[d + d * k1] += 1.0;
             }
-            small_cholesky(out, k1)?;
+            cholesky_in_place(out, k1, k1)?;
         }
 
         // Term-1 off-diagonal blocks: (Lambda_R' A_r1 lam1) L11^{-T}.
@@ -671,16 +668,6 @@ impl BlockedSystem {
         }
         out
     }
-
-    /// Diagonal element of the first term's factor block for random effect
-    /// `r` of the first term (the conditional standard deviation of a scalar
-    /// term's u is its reciprocal).
-    pub fn l11_diagonal(&self, f: &Factor, r: usize) -> f64 {
-        let k1 = self.k1;
-        let j = r / k1;
-        let a = r % k1;
-        f.l11[j * k1 * k1 + a + a * k1]
-    }
 }
 
 /// out = lam' a lam for k-by-k column-major matrices (lam lower triangular).
@@ -705,11 +692,6 @@ fn small_congruence(a: &[f64], lam: &[f64], k: usize, tmp: &mut [f64], out: &mut
             out[r + c * k] = s;
         }
     }
-}
-
-/// In-place Cholesky of a small k-by-k SPD matrix (lower triangle used).
-fn small_cholesky(a: &mut [f64], k: usize) -> Result<()> {
-    cholesky_in_place(a, k, k)
 }
 
 #[cfg(test)]

@@ -20,7 +20,6 @@ pub struct PirlsResult {
     /// sum of deviance residuals at the mode
     pub deviance: f64,
     pub usq: f64,
-    pub iterations: usize,
 }
 
 impl PirlsResult {
@@ -28,7 +27,7 @@ impl PirlsResult {
     /// range at every starting point, so the objective is +infinity there
     /// (the optimizer's line search steps back).
     fn out_of_range(u: Vec<f64>, beta: &[f64], eta: Vec<f64>) -> Self {
-        PirlsResult { u, beta: beta.to_vec(), eta, deviance: f64::INFINITY, usq: 0.0, iterations: 0 }
+        PirlsResult { u, beta: beta.to_vec(), eta, deviance: f64::INFINITY, usq: 0.0 }
     }
 
     /// Was a mode found?
@@ -84,8 +83,7 @@ pub fn pirls_u(
     // a non-canonical link one more step once converged, so that the mode,
     // and with it the Laplace value, is exact to working precision.
     let mut polish = !data.is_canonical();
-    for it in 0..MAX_ITER {
-        let iterations = it + 1;
+    for _ in 0..MAX_ITER {
         let u_new = match newton_step(data, sys, &mut f, theta, &lambdas, &eta, &zb, &mut w, &mut resid)? {
             Some(u_new) => u_new,
             None => {
@@ -125,21 +123,7 @@ pub fn pirls_u(
                         polish = false;
                         break;
                     }
-                    return result_at_mode(
-                        data,
-                        sys,
-                        factor,
-                        theta,
-                        u,
-                        beta.to_vec(),
-                        eta,
-                        pdev - usq,
-                        usq,
-                        iterations,
-                        true,
-                        &mut w,
-                        &mut resid,
-                    );
+                    return result_at_mode(data, sys, factor, theta, u, beta.to_vec(), eta, pdev - usq, usq, true, &mut w, &mut resid);
                 }
                 break;
             }
@@ -148,7 +132,7 @@ pub fn pirls_u(
         if !accepted {
             // no decrease along the scoring direction: at the mode to precision
             set_eta(sys, &u, &mut zb, &mut eta);
-            return result_at_mode(data, sys, factor, theta, u, beta.to_vec(), eta, pdev - usq, usq, iterations, true, &mut w, &mut resid);
+            return result_at_mode(data, sys, factor, theta, u, beta.to_vec(), eta, pdev - usq, usq, true, &mut w, &mut resid);
         }
     }
     Err(data.explain(EngineError::Optimizer("PIRLS did not converge in 100 iterations".into()), &eta))
@@ -199,7 +183,6 @@ fn result_at_mode(
     eta: Vec<f64>,
     deviance: f64,
     usq: f64,
-    iterations: usize,
     observed: bool,
     w: &mut [f64],
     resid: &mut [f64],
@@ -213,14 +196,14 @@ fn result_at_mode(
         sys.update_crossproducts(&data.x[..sys.p * data.n], &zero, w);
         sys.add_to_response_ss(1.0);
         if sys.factor(theta, factor).is_ok() {
-            return Ok(PirlsResult { u, beta, eta, deviance, usq, iterations });
+            return Ok(PirlsResult { u, beta, eta, deviance, usq });
         }
     }
     data.working(&eta, w, resid);
     sys.update_crossproducts(&data.x[..sys.p * data.n], &zero, w);
     sys.add_to_response_ss(1.0);
     sys.factor(theta, factor).map_err(|e| data.explain(e, &eta))?;
-    Ok(PirlsResult { u, beta, eta, deviance, usq, iterations })
+    Ok(PirlsResult { u, beta, eta, deviance, usq })
 }
 
 /// Joint conditional modes of u and beta for fixed theta (nAGQ = 0).
@@ -246,8 +229,7 @@ pub fn pirls_u_beta(
     let mut pdev = f64::INFINITY;
     let mut usq = 0.0;
     let mut have = false;
-    for it in 0..MAX_ITER {
-        let iterations = it + 1;
+    for _ in 0..MAX_ITER {
         data.working(&eta, &mut w, &mut resid);
         for i in 0..n {
             work[i] = eta[i] - data.offset[i] + resid[i];
@@ -318,14 +300,14 @@ pub fn pirls_u_beta(
                 pdev = pdev_t;
                 accepted = true;
                 if change.abs() < TOL * (1.0 + pdev.abs()) {
-                    return result_at_mode(data, sys, factor, theta, u, beta, eta, pdev - usq, usq, iterations, false, &mut w, &mut resid);
+                    return result_at_mode(data, sys, factor, theta, u, beta, eta, pdev - usq, usq, false, &mut w, &mut resid);
                 }
                 break;
             }
             step *= 0.5;
         }
         if !accepted {
-            return result_at_mode(data, sys, factor, theta, u, beta, eta, pdev - usq, usq, iterations, false, &mut w, &mut resid);
+            return result_at_mode(data, sys, factor, theta, u, beta, eta, pdev - usq, usq, false, &mut w, &mut resid);
         }
     }
     Err(data.explain(EngineError::Optimizer("PIRLS did not converge in 100 iterations".into()), &eta))
@@ -460,5 +442,5 @@ pub fn pirls_scalar_term(
         deviance += g - uj * uj;
     }
     let usq = u.iter().map(|v| v * v).sum();
-    Ok(PirlsResult { u, beta: beta.to_vec(), eta, deviance, usq, iterations: 0 })
+    Ok(PirlsResult { u, beta: beta.to_vec(), eta, deviance, usq })
 }

@@ -336,6 +336,7 @@ impl VectorQuadrature {
     }
 
     /// Replace the rule (tests: other numbers of nodes, other pruning).
+    #[cfg(test)]
     pub fn set_rule(&mut self, rule: ProductRule) {
         assert_eq!(rule.q, self.q);
         self.rule = rule;
@@ -436,8 +437,7 @@ impl VectorQuadrature {
                 g = pass(data, obs, q, c, fixed, u, eta, gr, hess, fisher);
                 if !g.is_finite() {
                     let nan = grad.map(|g| vec![f64::NAN; g.len()]);
-                    let mode =
-                        PirlsResult { u: u_all, beta: beta.to_vec(), eta: eta_all, deviance: f64::INFINITY, usq: 0.0, iterations: 0 };
+                    let mode = PirlsResult { u: u_all, beta: beta.to_vec(), eta: eta_all, deviance: f64::INFINITY, usq: 0.0 };
                     return Ok((f64::INFINITY, mode, nan));
                 }
             }
@@ -487,7 +487,7 @@ impl VectorQuadrature {
                 // no mode within the iterations (a trial point far out):
                 // +infinity, so that the optimizer's line search steps back
                 let nan = grad.map(|g| vec![f64::NAN; g.len()]);
-                let mode = PirlsResult { u: u_all, beta: beta.to_vec(), eta: eta_all, deviance: f64::INFINITY, usq: 0.0, iterations: 0 };
+                let mode = PirlsResult { u: u_all, beta: beta.to_vec(), eta: eta_all, deviance: f64::INFINITY, usq: 0.0 };
                 return Ok((f64::INFINITY, mode, nan));
             }
             // the scale: L L' = H = G'' / 2 (observed), Fisher's where that
@@ -623,7 +623,7 @@ impl VectorQuadrature {
             deviance += g - dot(uhat, uhat);
         }
         let usq = u_all.iter().map(|v| v * v).sum();
-        let mode = PirlsResult { u: u_all, beta: beta.to_vec(), eta: eta_all, deviance, usq, iterations: 0 };
+        let mode = PirlsResult { u: u_all, beta: beta.to_vec(), eta: eta_all, deviance, usq };
         if want && !observed_everywhere {
             // some level's observed information is not positive definite
             // (a link that is not log-concave): the exact gradient assumes
