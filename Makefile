@@ -1,7 +1,8 @@
 # The two set-up commands of README.md live here (this file is .Rbuildignore'd).
 #   make main   installs everything, builds and installs glmmr, runs the main job
 #               (the seed's gm1: a Bernoulli GLMM of the contra data, nAGQ = 9)
-#   make test   runs every test: cargo test for the Rust workspace, the build
+#   make test   runs every test: cargo test for the Rust workspace, its style
+#               checks (tools/test-rust-style.sh: rustfmt, clippy), the build
 #               set-up tests (tools/test-configure.sh), then R CMD check
 #               --as-cran of the built package (tests, examples) without
 #               network access, which proves the build from vendored crates
@@ -24,7 +25,7 @@ UNSHARE := $(shell if unshare -n true 2>/dev/null; then echo "unshare -n"; \
              elif unshare -rn true 2>/dev/null; then echo "unshare -rn"; fi)
 OFFLINE = $(if $(UNSHARE),$(UNSHARE) sh -c 'ip link set lo up 2>/dev/null; exec "$$@"' offline)
 
-.PHONY: deps build install main test rust-test configure-test r-check clean
+.PHONY: deps build install main test rust-test rust-style configure-test r-check clean
 
 deps:
 	@if ! command -v Rscript >/dev/null || ! Rscript -e 'for (p in c("lme4","mlmRev","testthat")) stopifnot(requireNamespace(p, quietly = TRUE))' >/dev/null 2>&1; then \
@@ -35,6 +36,12 @@ deps:
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends devscripts; }
 	@test -x "$(CARGO)" || { echo "cargo (Rust) is required: install it with rustup"; exit 1; }
 	@$(CARGO) --version
+	@# rustfmt and clippy for the style checks (rustup's minimal profile has neither)
+	@if ! $(CARGO) fmt --version >/dev/null 2>&1 || ! $(CARGO) clippy --version >/dev/null 2>&1; then \
+	  rustup=$$(command -v rustup || echo $(HOME)/.cargo/bin/rustup); \
+	  if [ -x "$$rustup" ]; then "$$rustup" component add rustfmt clippy; \
+	  else echo "rustfmt and clippy are missing (rustup component add rustfmt clippy)"; fi; \
+	fi
 
 build: deps
 	R CMD build .
@@ -48,6 +55,9 @@ main: install
 rust-test: deps
 	cd src/rust && $(CARGO) test -j 2 -p engine
 
+rust-style: deps
+	CARGO=$(CARGO) sh tools/test-rust-style.sh
+
 configure-test:
 	sh tools/test-configure.sh
 
@@ -57,7 +67,7 @@ r-check: build
 	  _R_CHECK_FORCE_SUGGESTS_=false _R_CHECK_SYSTEM_CLOCK_=0 \
 	  R CMD check --as-cran --no-manual $(TARBALL)
 
-test: rust-test configure-test r-check
+test: rust-test rust-style configure-test r-check
 
 clean:
 	rm -rf $(PKG).Rcheck $(PKG)_*.tar.gz src/rust/target src/rust/vendor src/.cargo src/*.o src/*.so

@@ -19,7 +19,7 @@
 use crate::dense_chol::{cholesky_in_place, solve_lower_transpose};
 use crate::error::{EngineError, Result};
 use crate::memory::{fmt_count, try_copy_from, try_filled, try_resize, try_with_capacity, try_zeros};
-use crate::reterm::{lambda_from_theta, ReTerm};
+use crate::reterm::{level_lambda_t_times, ReTerm};
 
 /// What the dense block is, for a message about its allocation.
 pub(crate) fn dense_block_name(m: usize) -> String {
@@ -69,7 +69,6 @@ pub struct BlockedSystem {
 /// The factor L of M(theta), in the same blocked layout.
 #[derive(Debug, Clone, Default)]
 pub struct Factor {
-    pub theta: Vec<f64>,
     pub(crate) lambdas: Vec<Vec<f64>>,
     pub(crate) l11: Vec<f64>,
     pub(crate) lr1: Vec<f64>,
@@ -315,14 +314,7 @@ impl BlockedSystem {
         if theta.iter().any(|v| !v.is_finite()) {
             return Err(EngineError::Input("non-finite theta".into()));
         }
-        f.theta.clear();
-        f.theta.extend_from_slice(theta);
-        f.lambdas.clear();
-        let mut pos = 0;
-        for t in &self.terms {
-            f.lambdas.push(lambda_from_theta(&theta[pos..pos + t.ntheta()], t.k));
-            pos += t.ntheta();
-        }
+        f.lambdas = self.lambdas(theta);
         let k1 = self.k1;
         let l1 = self.terms[0].nlevels;
         let lam1 = &f.lambdas[0];
@@ -338,7 +330,7 @@ impl BlockedSystem {
             for d in 0..k1 {
                 out[d + d * k1] += 1.0;
             }
-            small_cholesky(out, k1)?;
+            cholesky_in_place(out, k1, k1)?;
         }
 
         // Term-1 off-diagonal blocks: (Lambda_R' A_r1 lam1) L11^{-T}.
@@ -354,8 +346,7 @@ impl BlockedSystem {
                 let kt = self.terms[b.term].k;
                 let lam = &f.lambdas[b.term];
                 for a in 0..k1 {
-                    let col = &mut blk[a * len + rp..a * len + rp + kt];
-                    apply_lambda_transpose(lam, kt, col);
+                    level_lambda_t_times(lam, &mut blk[a * len + rp..a * len + rp + kt]);
                 }
                 rp += kt;
             }
@@ -436,21 +427,17 @@ impl BlockedSystem {
             return;
         }
         // General case: row blocks (within each column), then column blocks.
+        let rest = || self.terms.iter().zip(lambdas).zip(&self.rest_offset).skip(1);
         for c in 0..m {
             let col = &mut s[c * m..(c + 1) * m];
-            for t in 1..self.terms.len() {
-                let k = self.terms[t].k;
-                for lev in 0..self.terms[t].nlevels {
-                    let r0 = self.rest_offset[t] + lev * k;
-                    apply_lambda_transpose(&lambdas[t], k, &mut col[r0..r0 + k]);
-                }
+            for ((term, lam), &r0) in rest() {
+                term.lambda_t_times(lam, &mut col[r0..r0 + term.nranef()]);
             }
         }
-        for t in 1..self.terms.len() {
-            let k = self.terms[t].k;
-            let lam = &lambdas[t];
-            for lev in 0..self.terms[t].nlevels {
-                let c0 = self.rest_offset[t] + lev * k;
+        for ((term, lam), &r0) in rest() {
+            let k = term.k;
+            for lev in 0..term.nlevels {
+                let c0 = r0 + lev * k;
                 for a in 0..k {
                     // column c0 + a <- sum_{b >= a} column (c0 + b) * lam[b, a]
                     for r in 0..m {
@@ -503,42 +490,6 @@ impl BlockedSystem {
             );
         }
         Ok(())
-    }
-
-    /// Z' v for v of length n (full random-effects order).
-    pub fn zt_times(&self, v: &[f64]) -> Vec<f64> {
-        let mut out = vec![0.0; self.q()];
-        for (t, term) in self.terms.iter().enumerate() {
-            let off = self.term_offset[t];
-            let k = term.k;
-            for i in 0..self.n {
-                let z = term.zrow(i);
-                let base = off + term.group[i] * k;
-                for a in 0..k {
-                    out[base + a] += z[a] * v[i];
-                }
-            }
-        }
-        out
-    }
-
-    /// x <- Lambda' x (full random-effects order).
-    pub fn lambda_t_times(&self, lambdas: &[Vec<f64>], x: &mut [f64]) {
-        for (t, term) in self.terms.iter().enumerate() {
-            let k = term.k;
-            let lam = &lambdas[t];
-            for lev in 0..term.nlevels {
-                let s = self.term_offset[t] + lev * k;
-                let blk = &mut x[s..s + k];
-                for r in 0..k {
-                    let mut acc = 0.0;
-                    for q in r..k {
-                        acc += lam[q + r * k] * blk[q];
-                    }
-                    blk[r] = acc;
-                }
-            }
-        }
     }
 
     /// Add `v` to the response's sum of squares: lets a system whose
@@ -641,8 +592,8 @@ impl BlockedSystem {
             e[c] = 1.0;
             for j in 0..p {
                 let mut s = e[j];
-                for k in 0..j {
-                    s -= f.s[(off + j) + (off + k) * m] * e[k];
+                for (k, ek) in e[..j].iter().enumerate() {
+                    s -= f.s[(off + j) + (off + k) * m] * ek;
                 }
                 e[j] = s / f.s[(off + j) + (off + j) * m];
             }
@@ -662,53 +613,60 @@ impl BlockedSystem {
         v
     }
 
-    /// b = Lambda u, in the full random-effects order, for the theta of `f`.
-    pub fn lambda_times(&self, f: &Factor, u: &[f64]) -> Vec<f64> {
-        self.apply_lambdas(&f.lambdas, u)
-    }
-
     /// Each term's lambda for theta (column-major k-by-k).
     pub fn lambdas(&self, theta: &[f64]) -> Vec<Vec<f64>> {
         let mut pos = 0;
         self.terms
             .iter()
             .map(|t| {
-                let l = lambda_from_theta(&theta[pos..pos + t.ntheta()], t.k);
+                let l = t.lambda(&theta[pos..pos + t.ntheta()]);
                 pos += t.ntheta();
                 l
             })
             .collect()
     }
 
-    /// b = Lambda u for the given per-term lambdas.
-    pub fn apply_lambdas(&self, lambdas: &[Vec<f64>], u: &[f64]) -> Vec<f64> {
+    /// Each term's part of a vector in the full random-effects order.
+    fn term_parts_mut<'a>(&'a self, x: &'a mut [f64]) -> impl Iterator<Item = (&'a ReTerm, &'a mut [f64])> + 'a {
+        let mut rest = x;
+        self.terms.iter().map(move |t| {
+            let (part, tail) = std::mem::take(&mut rest).split_at_mut(t.nranef());
+            rest = tail;
+            (t, part)
+        })
+    }
+
+    /// b = Lambda u (full random-effects order) for the per-term lambdas.
+    pub fn lambda_times(&self, lambdas: &[Vec<f64>], u: &[f64]) -> Vec<f64> {
         let mut b = u.to_vec();
-        for (t, term) in self.terms.iter().enumerate() {
-            let k = term.k;
-            let lam = &lambdas[t];
-            for lev in 0..term.nlevels {
-                let s = self.term_offset[t] + lev * k;
-                let blk = &mut b[s..s + k];
-                for r in (0..k).rev() {
-                    let mut acc = 0.0;
-                    for c in 0..=r {
-                        acc += lam[r + c * k] * blk[c];
-                    }
-                    blk[r] = acc;
-                }
-            }
+        for ((t, part), lam) in self.term_parts_mut(&mut b).zip(lambdas) {
+            t.lambda_times(lam, part);
         }
         b
     }
 
-    /// Diagonal element of the first term's factor block for random effect
-    /// `r` of the first term (the conditional standard deviation of a scalar
-    /// term's u is its reciprocal).
-    pub fn l11_diagonal(&self, f: &Factor, r: usize) -> f64 {
-        let k1 = self.k1;
-        let j = r / k1;
-        let a = r % k1;
-        f.l11[j * k1 * k1 + a + a * k1]
+    /// x <- Lambda' x (full random-effects order).
+    pub fn lambda_t_times(&self, lambdas: &[Vec<f64>], x: &mut [f64]) {
+        for ((t, part), lam) in self.term_parts_mut(x).zip(lambdas) {
+            t.lambda_t_times(lam, part);
+        }
+    }
+
+    /// out = Z b for b in the full random-effects order.
+    pub fn z_times(&self, b: &[f64], out: &mut [f64]) {
+        out.iter_mut().for_each(|v| *v = 0.0);
+        for (t, term) in self.terms.iter().enumerate() {
+            term.add_z_times(&b[self.term_offset[t]..self.term_offset[t] + term.nranef()], out);
+        }
+    }
+
+    /// Z' v for v of length n (full random-effects order).
+    pub fn zt_times(&self, v: &[f64]) -> Vec<f64> {
+        let mut out = vec![0.0; self.q()];
+        for (t, part) in self.term_parts_mut(&mut out) {
+            t.add_zt_times(v, part);
+        }
+        out
     }
 }
 
@@ -736,33 +694,12 @@ fn small_congruence(a: &[f64], lam: &[f64], k: usize, tmp: &mut [f64], out: &mut
     }
 }
 
-/// In-place Cholesky of a small k-by-k SPD matrix (lower triangle used).
-fn small_cholesky(a: &mut [f64], k: usize) -> Result<()> {
-    cholesky_in_place(a, k, k)
-}
-
-/// col <- lam' col for a k-vector (lam lower triangular, column-major).
-fn apply_lambda_transpose(lam: &[f64], k: usize, col: &mut [f64]) {
-    if k == 1 {
-        col[0] *= lam[0];
-        return;
-    }
-    let orig = col.to_vec();
-    for r in 0..k {
-        let mut s = 0.0;
-        for q in r..k {
-            s += lam[q + r * k] * orig[q];
-        }
-        col[r] = s;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::brute_force::{dense_system, random_problem};
+    use crate::brute_force::{dense_lambda, dense_system, dense_z, random_problem};
     use crate::testutil::Rng;
-    use nalgebra::DMatrix;
+    use nalgebra::DVector;
 
     /// (levels, k, nested-in) for each term; the first term must be largest.
     fn check_against_dense(seed: u64, n: usize, p: usize, spec: &[(usize, usize, Option<usize>)]) {
@@ -811,7 +748,6 @@ mod tests {
                 assert!(tol(v[a + b * p], inv[(q + a, q + b)]), "vcov");
             }
         }
-        let _ = DMatrix::<f64>::zeros(1, 1);
     }
 
     #[test]
@@ -846,6 +782,32 @@ mod tests {
     #[test]
     fn no_fixed_effects() {
         check_against_dense(9, 70, 0, &[(15, 1, None), (6, 1, None)]);
+    }
+
+    #[test]
+    fn products_with_z_and_lambda_equal_the_dense_ones() {
+        let mut rng = Rng::new(10);
+        let pr = random_problem(&mut rng, 90, 1, &[(12, 2, None), (5, 1, None), (4, 3, None)]);
+        let sys = BlockedSystem::new(pr.terms.clone(), pr.n, pr.p).unwrap();
+        let theta: Vec<f64> = (0..sys.ntheta()).map(|_| rng.normal()).collect();
+        let (z, lam) = (dense_z(&pr.terms, pr.n), dense_lambda(&pr.terms, &theta));
+        let lambdas = sys.lambdas(&theta);
+        let u: Vec<f64> = (0..sys.q()).map(|_| rng.normal()).collect();
+        let v: Vec<f64> = (0..pr.n).map(|_| rng.normal()).collect();
+        let (ud, vd) = (DVector::from_column_slice(&u), DVector::from_column_slice(&v));
+        let close = |got: &[f64], want: DVector<f64>| {
+            for (g, w) in got.iter().zip(want.iter()) {
+                assert!((g - w).abs() < 1e-12 * (1.0 + w.abs()), "{g} vs {w}");
+            }
+        };
+        close(&sys.lambda_times(&lambdas, &u), &lam * &ud);
+        let mut x = u.clone();
+        sys.lambda_t_times(&lambdas, &mut x);
+        close(&x, lam.transpose() * &ud);
+        let mut out = vec![f64::NAN; pr.n];
+        sys.z_times(&u, &mut out);
+        close(&out, &z * &ud);
+        close(&sys.zt_times(&v), z.transpose() * &vd);
     }
 }
 

@@ -52,7 +52,7 @@ pub fn random_problem(rng: &mut Rng, n: usize, p: usize, spec: &[(usize, usize, 
         terms.push(ReTerm::new(g, next, k, z).unwrap());
     }
     // the blocked system wants the largest term first
-    terms.sort_by(|a, b| b.nranef().cmp(&a.nranef()));
+    terms.sort_by_key(|t| std::cmp::Reverse(t.nranef()));
     let x: Vec<f64> = (0..n * p).map(|e| if e < n { 1.0 } else { rng.normal() }).collect();
     let y: Vec<f64> = (0..n).map(|_| rng.normal() * 2.0 + 1.0).collect();
     let w: Vec<f64> = (0..n).map(|_| 0.5 + rng.uniform()).collect();

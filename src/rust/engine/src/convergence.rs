@@ -1,7 +1,17 @@
-//! The convergence check at an optimum: central finite-difference gradient
-//! and Hessian of the objective, the gradient scaled by the Hessian (the
-//! Newton step, as lme4's check uses) and whether the Hessian is positive
-//! definite. Parameters held at a boundary are left out of the check.
+//! The convergence check at an optimum: the gradient g and Hessian H of the
+//! objective by central differences of its values (steps 1e-4 (1 + |x|)),
+//! or H by forward differences of an exact gradient; then max |g|, the
+//! scaled gradient max |H^{-1} g| (the Newton step to the optimum of the
+//! local quadratic, which R compares with `check_tol`) and whether H is
+//! positive definite. Parameters held (on the boundary, or not optimised)
+//! are left out.
+//!
+//! lme4's checkConv (lme4 1.1-31, R/checkConv.R) differs: its derivatives
+//! (`deriv12`, central differences with a fixed step of 1e-4) scale the
+//! gradient by the Cholesky factor, R^{-1} g with H = R'R, and it warns when
+//! some component's min(|R^{-1} g|, |g|) exceeds 0.002; a singular fit skips
+//! that test instead of leaving its boundary parameters out; and H is tested
+//! by its eigenvalues. The two scaled gradients are not the same number.
 //!
 //! The check is capped by a budget of objective evaluations: the central
 //! differences of the full Hessian cost 2 k^2 evaluations for k free

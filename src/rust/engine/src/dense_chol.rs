@@ -34,7 +34,7 @@ fn factor_unblocked(a: &mut [f64], lda: usize, k0: usize, kb: usize) -> Result<(
             let v = a[j + p * lda];
             d -= v * v;
         }
-        if !(d > 0.0) || !d.is_finite() {
+        if d <= 0.0 || !d.is_finite() {
             return Err(EngineError::NotPositiveDefinite(format!("non-positive pivot at position {}", j + 1)));
         }
         let d = d.sqrt();

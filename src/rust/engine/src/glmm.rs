@@ -4,18 +4,22 @@
 //! (theta, beta) together from there (nAGQ >= 1).
 
 use crate::blocked::{BlockedSystem, Factor};
-use crate::convergence::{check_budget, check_optimum, check_optimum_with_gradient, ConvergenceCheck};
+use crate::convergence::ConvergenceCheck;
 use crate::error::{check_not_constant, check_observations, EngineError, Result};
 use crate::family::{Distribution, Link};
-use crate::laplace::{agq_deviance, agq_value_gradient, laplace_deviance, saturated_constant, LevelIndex};
+use crate::finish::{finish, Finished, Optimum, Record};
+use crate::laplace::{agq_deviance, agq_value_gradient, laplace_deviance};
 use crate::laplace_gradient::laplace_gradient;
 use crate::memory::check_model;
 use crate::monitor::{Monitor, Silent};
-use crate::optimizer::{minimize, minimize_with_gradient, Limit, OptimControl};
-use crate::pirls::{pirls_scalar_term, pirls_u, pirls_u_beta, GlmmData, PirlsResult};
+use crate::optimizer::{minimize, minimize_with_gradient, Limit, OptimControl, OptimResult};
+use crate::pirls::{pirls_scalar_term, pirls_u, pirls_u_beta, PirlsResult};
 use crate::quadrature::GaussHermite;
-use crate::reterm::{normalize_theta_signs, theta_diagonal_positions, theta_start, ReTerm};
-use crate::vector_quadrature::{one_grouping_factor, VectorQuadrature}; // vector AGQ
+use crate::response::{
+    check_response, eta_start, eta_start_mean, moment_theta, pearson_at, pearson_dispersion, saturated_constant, GlmmData,
+};
+use crate::reterm::{theta_start, LevelIndex, ReTerm};
+use crate::vector_quadrature::{one_grouping_factor, VectorQuadrature};
 
 #[derive(Debug, Clone)]
 pub struct GlmmInput {
@@ -95,22 +99,6 @@ pub struct GlmmProblem {
     /// simulated binomial response): it is fitted as binomial.
     proportions: bool,
     monitor: Box<dyn Monitor>,
-}
-
-/// glm's starting values: mu from y (pulled off the boundary), eta = g(mu).
-fn eta_start(data: &GlmmData) -> Vec<f64> {
-    (0..data.n)
-        .map(|i| {
-            let y = data.y[i];
-            let w = data.weights[i];
-            let mu = match data.dist {
-                Distribution::Bernoulli | Distribution::Binomial => (w * y + 0.5) / (w + 1.0),
-                Distribution::Poisson => y + 0.1,
-                _ => y,
-            };
-            data.link.linkfun(mu)
-        })
-        .collect()
 }
 
 impl GlmmProblem {
@@ -299,7 +287,7 @@ impl GlmmProblem {
             self.monitor.tick(v)?;
             return Ok((v, mode));
         }
-        // ---- vector AGQ (vector_quadrature.rs): one grouping factor, nAGQ > 1
+        // one grouping factor, nAGQ > 1: the quadrature of vector_quadrature.rs
         if let Some(vq) = &self.vector_agq {
             let (v, mode, _) = vq.evaluate(&self.data, &self.sys_u.terms, theta, beta, &self.u_warm, self.sat, false)?;
             if !mode.in_range() {
@@ -309,7 +297,6 @@ impl GlmmProblem {
             self.monitor.tick(v)?;
             return Ok((v, mode));
         }
-        // ---- end vector AGQ
         let mode = match pirls_u(&self.data, &mut self.sys_u, &mut self.factor, theta, beta, &self.u_warm) {
             Ok(m) => m,
             Err(_) => {
@@ -353,7 +340,7 @@ impl GlmmProblem {
     /// where both come from one pass). Asked for the gradient at the point
     /// it evaluated last, it reuses that point's mode and factor.
     pub(crate) fn value_maybe_gradient(&mut self, theta: &[f64], beta: &[f64], want: bool) -> Result<(f64, Option<Vec<f64>>)> {
-        // ---- vector AGQ (vector_quadrature.rs): value and exact gradient in one pass
+        // one grouping factor, nAGQ > 1: value and exact gradient in one pass
         if let Some(vq) = &self.vector_agq {
             let (v, mode, g) = vq.evaluate(&self.data, &self.sys_u.terms, theta, beta, &self.u_warm, self.sat, want)?;
             if !mode.in_range() {
@@ -363,7 +350,6 @@ impl GlmmProblem {
             self.monitor.tick(v)?;
             return Ok((v, g));
         }
-        // ---- end vector AGQ
         let Some(levels) = &self.levels else {
             let same = matches!(&self.last_point, Some((t, b, _, _)) if t.as_slice() == theta && b.as_slice() == beta);
             if !same {
@@ -410,10 +396,6 @@ impl GlmmProblem {
         self.ntheta + self.data.p + self.has_scale as usize
     }
 
-    fn split<'a>(&self, par: &'a [f64]) -> (&'a [f64], &'a [f64]) {
-        par.split_at(self.ntheta)
-    }
-
     /// For a family with a scale, take phi = exp(last parameter) and
     /// return the other parameters.
     pub(crate) fn apply_phi<'a>(&mut self, par: &'a [f64]) -> &'a [f64] {
@@ -440,234 +422,187 @@ impl GlmmProblem {
         out
     }
 
+    /// The fit in lme4's two stages, then the finish shared with the LMM.
     fn fit_inner(&mut self, ctl: &OptimControl) -> Result<GlmmFit> {
-        let ks: Vec<usize> = self.sys_u.terms.iter().map(|t| t.k).collect();
-        // theta starts at identity lambdas, scaled for links whose linear
-        // predictor carries the response's units (see `link_scale`)
-        let scale = link_scale(&self.data, &self.eta_warm);
-        let start: Vec<f64> = ks.iter().flat_map(|&k| theta_start(k)).map(|t| t * scale).collect();
-        // Stage 1: theta with beta inside PIRLS, the dispersion held at its
-        // Pearson start (the joint-mode objective degenerates as phi -> 0).
-        // With exact gradients for stage 2, the joint mode at the starting
-        // theta is a good enough start and the stage-1 optimisation is
-        // skipped.
-        let mut start_mode = None;
-        let stage1 = if self.has_gradient() {
-            let (v, mode) = self.objective_fast(&start)?;
-            start_mode = Some(mode);
-            crate::optimizer::OptimResult {
-                par: start.clone(),
-                value: v,
-                evals: 1,
-                iterations: 0,
-                message: String::new(),
-                converged: true,
-                limit: None,
-            }
-        } else {
-            minimize(|th: &[f64]| Ok(self.objective_fast(th)?.0), &start, ctl)?
-        };
-        let mut evals = stage1.evals;
-        let theta1 = stage1.par.clone();
-        // the joint mode at stage 1's theta (already at hand when stage 1
-        // was a single evaluation; self.factor still holds its factor)
-        let mut mode1 = match start_mode {
-            Some(m) => m,
-            None => self.objective_fast(&theta1)?.1,
-        };
+        let (stage1, mut mode1) = self.stage1(ctl)?;
         if self.has_scale {
-            // the dispersion's start for stage 2: Pearson's (the negative
-            // binomial's theta by moments) at the joint mode
-            let v = match self.data.dist {
-                Distribution::NegBinomial { .. } => moment_theta(&self.data, &mode1.eta),
-                _ => pearson_at(&self.data, &mode1.eta),
-            };
-            self.data.set_dispersion(v);
-            self.sat = saturated_constant(&self.data);
-            mode1 = self.objective_fast(&theta1)?.1;
+            mode1 = self.start_dispersion(&stage1.par, &mode1)?;
         }
-        let mut iterations = stage1.iterations;
-        let mut message = stage1.message.clone();
-        // the fit converged if its last stage did
-        let mut converged = stage1.converged;
-        let mut limit = stage1.limit;
-        // the evaluations of the stage whose optimum is checked
-        let mut last_stage_evals = stage1.evals;
-        let mut par: Vec<f64>;
         let free_beta = self.nagq >= 1;
-        if free_beta {
-            let mut start2 = theta1.clone();
-            start2.extend_from_slice(&mode1.beta);
-            if self.has_scale {
-                start2.push(self.data.dispersion().ln());
-            }
-            self.u_warm.copy_from_slice(&mode1.u);
-            self.theta_warm = theta1[0];
-            let stage2 = if self.has_gradient() {
-                // beta's block of the first Hessian from the stage-1 factor:
-                // twice the information with the random effects profiled out
-                let (nth, p) = (self.ntheta, self.data.p);
-                let npar = nth + p;
-                let info = self.sys_ub.fixed_information(&self.factor);
-                let mut hint = vec![f64::NAN; npar * npar];
-                for a in 0..p {
-                    for b in 0..p {
-                        hint[(nth + a) + (nth + b) * npar] = 2.0 * info[a + b * p];
-                    }
-                }
-                minimize_with_gradient(
-                    |pb: &[f64], want: bool| {
-                        let (th, be) = pb.split_at(self.ntheta);
-                        self.value_maybe_gradient(th, be, want)
-                    },
-                    &start2,
-                    Some(hint),
-                    ctl,
-                )?
-            } else {
-                minimize(
-                    |pb: &[f64]| {
-                        let pb = self.apply_phi(pb);
-                        let (th, be) = pb.split_at(self.ntheta);
-                        Ok(self.objective(th, be)?.0)
-                    },
-                    &start2,
-                    ctl,
-                )?
-            };
-            if !stage2.value.is_finite() {
-                // no (theta, beta) near the start has a valid mode
-                return Err(self.data.out_of_range());
-            }
-            evals += stage2.evals;
-            iterations += stage2.iterations;
-            message = stage2.message;
-            converged = stage2.converged;
-            limit = stage2.limit;
-            last_stage_evals = stage2.evals;
-            par = stage2.par;
+        let at = if free_beta {
+            let stage2 = self.stage2(ctl, &stage1.par, &mode1)?;
+            self.optimum(stage2.par.clone(), stage2.evals, Record::of(&stage1).then(&stage2))
         } else {
-            par = stage1.par.clone();
+            // nAGQ = 0: stage 1's theta is the estimate (beta the joint mode's)
+            let mut par = stage1.par.clone();
             if self.has_scale {
                 par.push(self.data.dispersion().ln());
             }
-        }
-        // Signs and the boundary, as for the LMM.
-        let mut pos = 0;
-        let mut diag_pos = Vec::new();
-        for &k in &ks {
-            normalize_theta_signs(&mut par[pos..pos + k * (k + 1) / 2], k);
-            diag_pos.extend(theta_diagonal_positions(k).into_iter().map(|d| d + pos));
-            pos += k * (k + 1) / 2;
-        }
-        let eval_at = |this: &mut Self, p: &[f64]| -> Result<f64> {
-            let p = this.apply_phi(p);
-            if free_beta {
-                let (th, be) = p.split_at(this.ntheta);
-                Ok(this.objective(th, be)?.0)
-            } else {
-                Ok(this.objective_fast(p)?.0)
-            }
+            self.optimum(par, stage1.evals, Record::of(&stage1))
         };
-        let mut best = f64::NAN; // evaluated only if a variance is near zero
-        let mut boundary = vec![false; par.len()];
-        for &d in &diag_pos {
-            if par[d].abs() < 1e-3 {
-                if best.is_nan() {
-                    best = eval_at(self, &par)?;
-                }
-                let mut trial = par.clone();
-                trial[d] = 0.0;
-                let v = eval_at(self, &trial)?;
-                evals += 1;
-                if v <= best + 1e-9 * best.abs().max(1.0) {
-                    par = trial;
-                    best = best.min(v);
-                    boundary[d] = true;
-                }
-            }
+        let ks: Vec<usize> = self.sys_u.terms.iter().map(|t| t.k).collect();
+        let exact_gradient = free_beta && self.has_gradient();
+        let finished = finish(&ks, at, exact_gradient, |p: &[f64], want| self.last_stage_objective(p, free_beta, want))?;
+        self.fit_at(finished, free_beta)
+    }
+
+    /// theta's start: identity lambdas, scaled for links whose linear
+    /// predictor carries the response's units (see `link_scale`).
+    fn start_theta(&self) -> Vec<f64> {
+        let scale = link_scale(&self.data, &self.eta_warm);
+        self.sys_u.terms.iter().flat_map(|t| theta_start(t.k)).map(|t| t * scale).collect()
+    }
+
+    /// Stage 1: theta alone, with beta inside PIRLS (the nAGQ = 0
+    /// objective), which gives stage 2 a start near its optimum cheaply; the
+    /// dispersion stays at its Pearson start (the joint-mode objective
+    /// degenerates as phi -> 0). With exact gradients for stage 2 the joint
+    /// mode at the starting theta is start enough: stage 1 is then that one
+    /// evaluation. Returns the run and the joint mode at its theta (whose
+    /// factor `self.factor` then holds).
+    fn stage1(&mut self, ctl: &OptimControl) -> Result<(OptimResult, PirlsResult)> {
+        let start = self.start_theta();
+        if self.has_gradient() {
+            let (value, mode) = self.objective_fast(&start)?;
+            let run = OptimResult { par: start, value, evals: 1, iterations: 0, message: String::new(), converged: true, limit: None };
+            return Ok((run, mode));
         }
-        let mut free: Vec<bool> = boundary.iter().map(|b| !b).collect();
-        if !free_beta && self.has_scale {
-            // nAGQ = 0 takes the dispersion as Pearson's, not an optimum
-            free[par.len() - 1] = false;
+        let run = minimize(|th: &[f64]| Ok(self.objective_fast(th)?.0), &start, ctl)?;
+        let mode = self.objective_fast(&run.par)?.1;
+        Ok((run, mode))
+    }
+
+    /// The dispersion's start for stage 2: Pearson's (the negative
+    /// binomial's theta by moments) at stage 1's joint mode. Returns the
+    /// joint mode again at that dispersion.
+    fn start_dispersion(&mut self, theta1: &[f64], mode1: &PirlsResult) -> Result<PirlsResult> {
+        let v = match self.data.dist {
+            Distribution::NegBinomial { .. } => moment_theta(&self.data, &mode1.eta),
+            _ => pearson_at(&self.data, &mode1.eta),
+        };
+        self.data.set_dispersion(v);
+        self.sat = saturated_constant(&self.data);
+        Ok(self.objective_fast(theta1)?.1)
+    }
+
+    /// Stage 2 (nAGQ >= 1): (theta, beta [, log phi]) together, the
+    /// Laplace or quadrature objective, from stage 1's theta and joint mode;
+    /// by exact gradients where the model has them (see `has_gradient`).
+    fn stage2(&mut self, ctl: &OptimControl, theta1: &[f64], mode1: &PirlsResult) -> Result<OptimResult> {
+        let mut start = theta1.to_vec();
+        start.extend_from_slice(&mode1.beta);
+        if self.has_scale {
+            start.push(self.data.dispersion().ln());
         }
-        if let Distribution::NegBinomial { theta, fixed: false } = self.data.dist {
-            // no overdispersion: the likelihood is flat in a huge theta (the
-            // Poisson limit), which the check must not read as a problem
-            if theta > 1e6 {
-                free[par.len() - 1] = false;
-            }
-        }
-        let budget = check_budget(last_stage_evals);
-        let check = if free_beta && self.has_gradient() {
-            check_optimum_with_gradient(
-                |p: &[f64]| {
-                    let (th, be) = p.split_at(self.ntheta);
-                    self.value_gradient(th, be)
+        self.u_warm.copy_from_slice(&mode1.u);
+        self.theta_warm = theta1[0];
+        let run = if self.has_gradient() {
+            let hint = self.beta_hessian_hint();
+            minimize_with_gradient(
+                |pb: &[f64], want: bool| {
+                    let (th, be) = pb.split_at(self.ntheta);
+                    self.value_maybe_gradient(th, be, want)
                 },
-                &par,
-                &free,
-                budget,
+                &start,
+                Some(hint),
+                ctl,
             )?
         } else {
-            check_optimum(|p: &[f64]| eval_at(self, p), &par, &free, budget)?
+            minimize(
+                |pb: &[f64]| {
+                    let pb = self.apply_phi(pb);
+                    let (th, be) = pb.split_at(self.ntheta);
+                    Ok(self.objective(th, be)?.0)
+                },
+                &start,
+                ctl,
+            )?
         };
-        // Final mode and both covariance estimates of beta.
+        if !run.value.is_finite() {
+            // no (theta, beta) near the start has a valid mode
+            return Err(self.data.out_of_range());
+        }
+        Ok(run)
+    }
+
+    /// beta's block of stage 2's first Hessian from stage 1's factor (in
+    /// `self.factor`): twice the information about beta with the random
+    /// effects profiled out. NaN elsewhere: estimated by the optimizer.
+    fn beta_hessian_hint(&self) -> Vec<f64> {
+        let (nth, p) = (self.ntheta, self.data.p);
+        let npar = nth + p;
+        let info = self.sys_ub.fixed_information(&self.factor);
+        let mut hint = vec![f64::NAN; npar * npar];
+        for a in 0..p {
+            for b in 0..p {
+                hint[(nth + a) + (nth + b) * npar] = 2.0 * info[a + b * p];
+            }
+        }
+        hint
+    }
+
+    /// The last stage's optimum for `finish`. The check leaves out the
+    /// dispersion where nAGQ = 0 takes it as Pearson's (not an optimum), and
+    /// the negative binomial's theta in the Poisson limit (no
+    /// overdispersion: the likelihood is flat in a huge theta, which the
+    /// check must not read as a problem).
+    fn optimum(&self, par: Vec<f64>, run_evals: usize, record: Record) -> Optimum {
+        let mut held = vec![false; par.len()];
+        if self.has_scale {
+            let last = par.len() - 1;
+            let unfixed_negbin = matches!(self.data.dist, Distribution::NegBinomial { fixed: false, .. });
+            let poisson_limit = unfixed_negbin && par[last].clamp(-700.0, 700.0).exp() > 1e6;
+            held[last] = self.nagq == 0 || poisson_limit;
+        }
+        Optimum { par, value: None, held, run_evals, record }
+    }
+
+    /// The last stage's objective at par (nAGQ = 0: stage 1's, at theta and
+    /// log phi), with its exact gradient when `want`.
+    fn last_stage_objective(&mut self, par: &[f64], free_beta: bool, want: bool) -> Result<(f64, Option<Vec<f64>>)> {
+        let par = self.apply_phi(par);
+        if !free_beta {
+            return Ok((self.objective_fast(par)?.0, None));
+        }
+        let (th, be) = par.split_at(self.ntheta);
+        if want {
+            let (v, g) = self.value_gradient(th, be)?;
+            return Ok((v, Some(g)));
+        }
+        Ok((self.objective(th, be)?.0, None))
+    }
+
+    /// The fit at the finished parameters: the mode there, the covariances
+    /// of beta (from the factor, and from the check's Hessian) and the
+    /// conditional covariances of b.
+    fn fit_at(&mut self, finished: Finished, free_beta: bool) -> Result<GlmmFit> {
+        let Finished { par, boundary, free, check, record } = finished;
         let core = self.apply_phi(&par).to_vec();
         let (objective, mode, theta, beta) = if free_beta {
-            let (th, be) = {
-                let (a, b) = self.split(&core);
-                (a.to_vec(), b.to_vec())
-            };
-            let (v, m) = self.objective(&th, &be)?;
-            (v, m, th, be)
+            let (th, be) = core.split_at(self.ntheta);
+            let (v, m) = self.objective(th, be)?;
+            (v, m, th.to_vec(), be.to_vec())
         } else {
             let (v, m) = self.objective_fast(&core)?;
             let be = m.beta.clone();
-            (v, m, core.clone(), be)
+            (v, m, core, be)
         };
         if !mode.in_range() || self.data.at_range_edge(&mode.eta) {
             // no valid mode, or the estimates put means on the edge of the
             // family's range (the optimum is not inside the valid region)
             return Err(self.data.out_of_range());
         }
-        let p = self.data.p;
-        // factor with X at the mode: weights at the mode
-        let vcov_factor = {
-            let mut w = vec![0.0; self.data.n];
-            let mut r = vec![0.0; self.data.n];
-            self.data.working(&mode.eta, &mut w, &mut r);
-            r.iter_mut().for_each(|v| *v = 0.0);
-            self.sys_ub.update_crossproducts(&self.data.x, &r, &w);
-            let mut f = Factor::default();
-            // The response column is zero; a unit sum of squares keeps the
-            // factor positive definite without touching R_X.
-            self.sys_ub.add_to_response_ss(1.0);
-            self.sys_ub.factor(&theta, &mut f)?;
-            self.sys_ub.unscaled_vcov(&f)
-        };
+        let f = fisher_factor(&self.data, &mut self.sys_ub, &theta, &mode.eta)?;
+        let vcov_factor = self.sys_ub.unscaled_vcov(&f);
         let vcov_hessian = if free_beta && check.hessian_positive_definite {
-            hessian_vcov(&check.hessian, par.len(), self.ntheta, p, &free)
+            hessian_vcov(&check.hessian, par.len(), self.ntheta, self.data.p, &free)
         } else {
             Vec::new()
         };
-        let b = {
-            let lam = self.sys_u.lambdas(&theta);
-            self.sys_u.apply_lambdas(&lam, &mode.u)
-        };
-        // conditional covariances of b: Lambda M^{-1} Lambda' at the mode
-        let cond_var = {
-            let mut w = vec![0.0; self.data.n];
-            let mut r = vec![0.0; self.data.n];
-            self.data.working(&mode.eta, &mut w, &mut r);
-            r.iter_mut().for_each(|v| *v = 0.0);
-            self.sys_u.update_crossproducts(&[], &r, &w);
-            self.sys_u.add_to_response_ss(1.0);
-            let mut f = Factor::default();
-            self.sys_u.factor(&theta, &mut f)?;
-            self.sys_u.conditional_covariances(&f, 1.0)?
-        };
+        let b = self.sys_u.lambda_times(&self.sys_u.lambdas(&theta), &mode.u);
+        // Lambda M^{-1} Lambda' with M at the mode
+        let f = fisher_factor(&self.data, &mut self.sys_u, &theta, &mode.eta)?;
+        let cond_var = self.sys_u.conditional_covariances(&f, 1.0)?;
         Ok(GlmmFit {
             theta,
             beta,
@@ -675,26 +610,44 @@ impl GlmmProblem {
             vcov_hessian,
             u: mode.u.clone(),
             b,
-            eta: {
-                let mut eta = vec![0.0; mode.eta.len()];
-                for (k, &i) in self.order.iter().enumerate() {
-                    eta[i] = mode.eta[k];
-                }
-                eta
-            },
+            eta: self.in_callers_order(&mode.eta),
             objective,
             deviance: mode.deviance * self.data.phi,
             phi: self.data.dispersion(),
-            evals,
-            iterations,
-            message,
-            converged,
-            limit,
+            evals: record.evals,
+            iterations: record.iterations,
+            message: record.message,
+            converged: record.converged,
+            limit: record.limit,
             boundary,
             check,
             cond_var,
         })
     }
+
+    /// Per-observation values in the caller's row order.
+    fn in_callers_order(&self, v: &[f64]) -> Vec<f64> {
+        let mut out = vec![0.0; v.len()];
+        for (k, &i) in self.order.iter().enumerate() {
+            out[i] = v[k];
+        }
+        out
+    }
+}
+
+/// The factor of `sys` at theta with Fisher's weights at eta and a zero
+/// response, for covariances at the mode: a unit sum of squares for the
+/// response keeps the factor positive definite without touching the rest.
+fn fisher_factor(data: &GlmmData, sys: &mut BlockedSystem, theta: &[f64], eta: &[f64]) -> Result<Factor> {
+    let mut w = vec![0.0; data.n];
+    let mut r = vec![0.0; data.n];
+    data.working(eta, &mut w, &mut r);
+    r.iter_mut().for_each(|v| *v = 0.0);
+    sys.update_crossproducts(&data.x[..sys.p * data.n], &r, &w);
+    sys.add_to_response_ss(1.0);
+    let mut f = Factor::default();
+    sys.factor(theta, &mut f)?;
+    Ok(f)
 }
 
 /// Where PIRLS for one scalar term starts at theta: the last modes u_warm
@@ -765,62 +718,6 @@ fn link_scale(data: &GlmmData, eta: &[f64]) -> f64 {
     }
 }
 
-/// Pearson estimate of the dispersion at the linear predictor eta, on the
-/// residual degrees of freedom.
-fn pearson_at(data: &GlmmData, eta: &[f64]) -> f64 {
-    let mut x2 = 0.0;
-    let mut nobs = 0usize;
-    for i in 0..data.n {
-        let mu = data.mu(eta[i]);
-        let w = data.weights[i];
-        if w > 0.0 {
-            x2 += w * (data.y[i] - mu).powi(2) / data.dist.variance(mu).max(1e-300);
-            nobs += 1;
-        }
-    }
-    let df = nobs.saturating_sub(data.p).max(1) as f64;
-    let phi = x2 / df;
-    if phi.is_finite() && phi > 0.0 {
-        phi
-    } else {
-        data.phi
-    }
-}
-
-/// The linear predictor of the intercept-only GLM: g(mean of y).
-fn eta_start_mean(data: &GlmmData) -> Vec<f64> {
-    let wsum: f64 = data.weights.iter().sum();
-    let mean = data.y.iter().zip(&data.weights).map(|(y, w)| y * w).sum::<f64>() / wsum.max(1e-300);
-    vec![data.link.linkfun(mean.max(1e-8)); data.n]
-}
-
-/// The negative binomial's theta by moments at eta: sum mu^2 over
-/// sum((y - mu)^2 - mu), kept in [1e-3, 1e6] (a large theta: no
-/// overdispersion, the Poisson limit).
-fn moment_theta(data: &GlmmData, eta: &[f64]) -> f64 {
-    let (mut num, mut den) = (0.0, 0.0);
-    for i in 0..data.n {
-        let mu = data.mu(eta[i]);
-        let w = data.weights[i];
-        num += w * mu * mu;
-        den += w * ((data.y[i] - mu).powi(2) - mu);
-    }
-    if den > 0.0 && num > 0.0 {
-        (num / den).clamp(1e-3, 1e6)
-    } else {
-        1e6
-    }
-}
-
-/// Pearson estimate of the dispersion around the overall mean: a start.
-fn pearson_dispersion(data: &GlmmData) -> f64 {
-    let wsum: f64 = data.weights.iter().sum();
-    let mean = data.y.iter().zip(&data.weights).map(|(y, w)| y * w).sum::<f64>() / wsum;
-    let v = data.dist.variance(mean).max(1e-12);
-    let x2: f64 = data.y.iter().zip(&data.weights).map(|(y, w)| w * (y - mean).powi(2) / v).sum();
-    (x2 / data.n as f64).max(1e-8)
-}
-
 /// 2 H^{-1} restricted to beta (H the Hessian of -2 log L over the free
 /// parameters), as lme4 computes its default standard errors.
 fn hessian_vcov(h: &[f64], npar: usize, ntheta: usize, p: usize, free: &[bool]) -> Vec<f64> {
@@ -840,24 +737,6 @@ fn hessian_vcov(h: &[f64], npar: usize, ntheta: usize, p: usize, free: &[bool]) 
         }
     }
     v
-}
-
-/// Values a family's response may take.
-fn check_response(dist: Distribution, y: &[f64], w: &[f64]) -> Result<()> {
-    let bad = match dist {
-        Distribution::Bernoulli => y.iter().position(|&v| v != 0.0 && v != 1.0),
-        Distribution::Binomial => y.iter().position(|&v| !(0.0..=1.0).contains(&v)),
-        Distribution::Poisson | Distribution::NegBinomial { .. } => y.iter().position(|&v| v < 0.0),
-        Distribution::Gamma | Distribution::InverseGaussian => y.iter().position(|&v| v <= 0.0),
-        Distribution::Gaussian => None,
-    };
-    if let Some(i) = bad {
-        return Err(EngineError::Input(format!("response value {} (observation {}) is not valid for the family", y[i], i + 1)));
-    }
-    // Non-integer binomial successes are allowed (glm warns and fits; the
-    // log-likelihood then uses the continuous binomial coefficient).
-    let _ = w;
-    Ok(())
 }
 
 #[cfg(test)]
@@ -905,7 +784,7 @@ mod tests {
         assert!((lap - agq).abs() < 1e-10, "{lap} vs {agq}");
         // and both equal the general Laplace formula on the blocked factor
         let beta = [-0.2, 0.5];
-        let general = pirls_u(&pr.data, &mut pr.sys_u, &mut pr.factor, &[0.9], &beta, &vec![0.0; 12]).unwrap();
+        let general = pirls_u(&pr.data, &mut pr.sys_u, &mut pr.factor, &[0.9], &beta, &[0.0; 12]).unwrap();
         let lap_general = laplace_deviance(&pr.sys_u, &pr.factor, &general, pr.sat);
         assert!((lap_general - lap).abs() < 1e-8, "{lap_general} vs {lap}");
         for j in 0..12 {
@@ -978,7 +857,7 @@ mod tests {
             Ok(s)
         };
         let ctl = OptimControl { rel_tol: 1e-16, ..Default::default() };
-        let r = minimize(pdev, &vec![0.0; 8], &ctl).unwrap();
+        let r = minimize(pdev, &[0.0; 8], &ctl).unwrap();
         for j in 0..8 {
             assert!((r.par[j] - mode.u[j]).abs() < 1e-5, "u[{j}]: {} vs {}", r.par[j], mode.u[j]);
         }

@@ -5,46 +5,14 @@
 //! integrals.
 
 use crate::blocked::{BlockedSystem, Factor};
-use crate::pirls::{GlmmData, ObsTerms, PirlsResult};
+use crate::pirls::PirlsResult;
 use crate::quadrature::GaussHermite;
-use crate::reterm::ReTerm;
-
-/// -2 log p(y | mu = y) summed at the data's dispersion: the gap between
-/// the scaled deviance residuals and the absolute -2 log-likelihood (0 for
-/// Bernoulli responses).
-pub fn saturated_constant(data: &GlmmData) -> f64 {
-    (0..data.n).map(|i| data.dist.neg2_loglik(data.y[i], data.y[i], data.weights[i], data.phi)).filter(|v| v.is_finite()).sum()
-}
+use crate::response::{GlmmData, ObsTerms};
+use crate::reterm::{LevelIndex, ReTerm};
 
 /// Laplace: deviance + ||u||^2 + log |L|^2 + constant.
 pub fn laplace_deviance(sys: &BlockedSystem, f: &Factor, mode: &PirlsResult, sat: f64) -> f64 {
     mode.deviance + mode.usq + sys.logdet_theta(f) + sat
-}
-
-/// Observations of each level of the (single, scalar) term, as CSR.
-#[derive(Debug, Clone)]
-pub struct LevelIndex {
-    pub ptr: Vec<usize>,
-    pub obs: Vec<usize>,
-}
-
-impl LevelIndex {
-    pub fn new(group: &[usize], nlevels: usize) -> Self {
-        let mut ptr = vec![0usize; nlevels + 1];
-        for &g in group {
-            ptr[g + 1] += 1;
-        }
-        for j in 0..nlevels {
-            ptr[j + 1] += ptr[j];
-        }
-        let mut fill = ptr.clone();
-        let mut obs = vec![0usize; group.len()];
-        for (i, &g) in group.iter().enumerate() {
-            obs[fill[g]] = i;
-            fill[g] += 1;
-        }
-        LevelIndex { ptr, obs }
-    }
 }
 
 /// Adaptive Gauss-Hermite quadrature for one scalar term with parameter
@@ -78,7 +46,7 @@ pub fn agq_deviance(
             l2 += 0.5 * c * c * t.d2;
             l2_fisher += c * c * t.w;
         }
-        if !(l2 > 0.0) {
+        if l2 <= 0.0 || l2.is_nan() {
             l2 = l2_fisher;
         }
         let sd = 1.0 / l2.sqrt();
@@ -156,7 +124,7 @@ pub fn agq_value_gradient(
                 gp += c * tb[o].d1;
                 gpp += c * c * tb[o].d2;
             }
-            if !(gpp > 0.0) {
+            if gpp <= 0.0 || gpp.is_nan() {
                 break;
             }
             let step = gp / gpp;
@@ -229,9 +197,9 @@ pub fn agq_value_gradient(
         }
         let mx = node_val.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
         let mut s = 0.0;
-        for k in 0..nk {
-            node_val[k] = rule.weights[k] * (node_val[k] - mx).exp();
-            s += node_val[k];
+        for (v, w) in node_val.iter_mut().zip(&rule.weights) {
+            *v = w * (*v - mx).exp();
+            s += *v;
         }
         total += g_mode - 2.0 * sd.ln() - 2.0 * (s.ln() + mx);
         for r in 0..np {

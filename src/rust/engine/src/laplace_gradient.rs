@@ -14,7 +14,9 @@
 
 use crate::blocked::{BlockedSystem, Factor};
 use crate::error::Result;
-use crate::pirls::{z_times, GlmmData, PirlsResult};
+use crate::pirls::PirlsResult;
+use crate::response::GlmmData;
+use crate::reterm::level_lambda_t_times;
 
 /// Gradient of the Laplace objective at the mode, in the order
 /// (theta..., beta...). `f` is the factor at the mode (observed information).
@@ -52,16 +54,9 @@ pub fn laplace_gradient(data: &GlmmData, sys: &BlockedSystem, f: &Factor, mode: 
     let nrest = nt - 1;
     for i in 0..n {
         for t in 0..nt {
-            let k = ks[t];
-            let z = sys.terms[t].zrow(i);
-            let lam = &lambdas[t];
-            for r in 0..k {
-                let mut acc = 0.0;
-                for q in r..k {
-                    acc += lam[q + r * k] * z[q];
-                }
-                a[koff[t] + r] = acc;
-            }
+            let at = &mut a[koff[t]..koff[t + 1]];
+            at.copy_from_slice(sys.terms[t].zrow(i));
+            level_lambda_t_times(&lambdas[t], at);
         }
         let j = sys.terms[0].group[i];
         let len = sys.rows_ptr[j + 1] - sys.rows_ptr[j];
@@ -112,7 +107,7 @@ pub fn laplace_gradient(data: &GlmmData, sys: &BlockedSystem, f: &Factor, mode: 
     sys.lambda_t_times(lambdas, &mut xi);
     sys.solve_m(f, &mut xi);
     let mut zeta = vec![0.0; n];
-    z_times(sys, &sys.apply_lambdas(lambdas, &xi), &mut zeta);
+    sys.z_times(&sys.lambda_times(lambdas, &xi), &mut zeta);
 
     let ntheta: usize = sys.terms.iter().map(|t| t.ntheta()).sum();
     let mut grad = vec![0.0; ntheta + p];

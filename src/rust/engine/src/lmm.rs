@@ -2,12 +2,13 @@
 //! function of theta, its optimisation and the fitted quantities.
 
 use crate::blocked::{BlockedSystem, Factor};
-use crate::convergence::{check_budget, check_optimum, ConvergenceCheck};
+use crate::convergence::ConvergenceCheck;
 use crate::error::{check_not_constant, check_observations, EngineError, Result};
+use crate::finish::{finish, Finished, Optimum, Record};
 use crate::memory::check_model;
 use crate::monitor::{Monitor, Silent};
 use crate::optimizer::{minimize, Limit, OptimControl};
-use crate::reterm::{normalize_theta_signs, theta_diagonal_positions, theta_start, ReTerm};
+use crate::reterm::{theta_start, ReTerm};
 use nalgebra::{DMatrix, DVector};
 
 const LN_2PI: f64 = 1.837_877_066_409_345_5;
@@ -174,7 +175,7 @@ impl LmmProblem {
         let f = &self.factor;
         let ld = self.system.logdet_theta(f);
         let r2 = self.system.pwrss(f);
-        let dof = if self.reml { (self.n - self.p) as f64 } else { self.n as f64 };
+        let dof = self.residual_dof();
         let mut d = ld + dof * (1.0 + LN_2PI + (r2 / dof).ln()) - self.sum_log_weights;
         if self.reml {
             d += self.system.logdet_x(f);
@@ -206,41 +207,21 @@ impl LmmProblem {
             &start,
             ctl,
         )?;
-        let mut theta = opt.par.clone();
-        let mut best = opt.value;
-        let mut evals = opt.evals;
-        // Signs: each column of lambda with a non-negative diagonal.
-        let mut pos = 0;
+        // signs, the boundary and the convergence check; then everything
+        // else from the factor at the reported theta
         let ks: Vec<usize> = self.system.terms.iter().map(|t| t.k).collect();
-        let mut diag_pos = Vec::new();
-        for &k in &ks {
-            normalize_theta_signs(&mut theta[pos..pos + k * (k + 1) / 2], k);
-            diag_pos.extend(theta_diagonal_positions(k).into_iter().map(|d| d + pos));
-            pos += k * (k + 1) / 2;
-        }
-        // A variance that went (numerically) to zero is put on the boundary
-        // when that does not worsen the objective: a singular fit.
-        let mut boundary = vec![false; theta.len()];
-        for &d in &diag_pos {
-            if theta[d].abs() < 1e-3 {
-                let mut trial = theta.clone();
-                trial[d] = 0.0;
-                let v = self.objective(&trial)?;
-                evals += 1;
-                if v <= best + 1e-9 * best.abs().max(1.0) {
-                    theta = trial;
-                    best = best.min(v);
-                    boundary[d] = true;
-                }
-            }
-        }
-        let free: Vec<bool> = boundary.iter().map(|b| !b).collect();
-        let check = check_optimum(|th: &[f64]| self.objective(th), &theta, &free, check_budget(opt.evals))?;
+        let at = Optimum {
+            par: opt.par.clone(),
+            value: Some(opt.value),
+            held: vec![false; opt.par.len()],
+            run_evals: opt.evals,
+            record: Record::of(&opt),
+        };
+        let Finished { par: theta, boundary, check, record, .. } = finish(&ks, at, false, |th: &[f64], _| Ok((self.objective(th)?, None)))?;
         let objective = self.objective(&theta)?;
         let (u, beta) = self.system.solve_u_beta(&self.factor);
-        let b = self.system.lambda_times(&self.factor, &u);
-        let dof = if self.reml { (self.n - self.p) as f64 } else { self.n as f64 };
-        let sigma2 = self.system.pwrss(&self.factor) / dof;
+        let b = self.system.lambda_times(&self.factor.lambdas, &u);
+        let sigma2 = self.system.pwrss(&self.factor) / self.residual_dof();
         if sigma2.sqrt() <= ZERO_RESIDUAL * self.response_sd {
             // with the random effects taking up the response (constant
             // within the levels of a factor, say)
@@ -262,11 +243,11 @@ impl LmmProblem {
             u,
             b,
             objective,
-            evals,
-            iterations: opt.iterations,
-            message: opt.message,
-            converged: opt.converged,
-            limit: opt.limit,
+            evals: record.evals,
+            iterations: record.iterations,
+            message: record.message,
+            converged: record.converged,
+            limit: record.limit,
             boundary,
             check,
             cond_var,
@@ -304,10 +285,10 @@ fn check_exact_fit(y: &[f64], x: &[f64], p: usize, w: &[f64], offset: &[f64]) ->
     let mut resid = yo.clone();
     if p > 0 {
         let mut g: DMatrix<f64> = DMatrix::zeros(p, p);
-        for i in 0..n {
+        for (i, wi) in w.iter().enumerate() {
             for a in 0..p {
                 for b in 0..=a {
-                    g[(a, b)] += w[i] * x(i, a) * x(i, b);
+                    g[(a, b)] += wi * x(i, a) * x(i, b);
                 }
             }
         }

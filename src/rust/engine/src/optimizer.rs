@@ -1,14 +1,14 @@
-//! Minimisation of a smooth objective of a few parameters (theta, later
-//! (beta, theta)): a quasi-Newton (BFGS) method with finite-difference
-//! gradients, a started inverse-Hessian scale from second differences,
-//! a backtracking line search that needs objective values only, and
-//! Powell's damped update so the Hessian approximation stays positive
-//! definite.
+//! Minimisation of a smooth objective of a few parameters (theta; theta,
+//! beta and log phi in a GLMM's second stage): a quasi-Newton (BFGS) method
+//! with finite-difference gradients (`minimize`) or the objective's exact
+//! ones (`minimize_with_gradient`), a first Hessian from second differences
+//! (or partly given), a backtracking line search that needs objective values
+//! only, and Powell's damped update so the Hessian approximation stays
+//! positive definite.
 //!
 //! Why not argmin's BFGS: with its More-Thuente line search every trial
 //! point costs a gradient (2n evaluations); on lme4's InstEval model it took
-//! 1,036 evaluations (26 s) where this one needs about a tenth of that.
-//! argmin's Nelder-Mead is kept as the fallback polish (see `polish`).
+//! 1,036 evaluations (26 s) where this one takes about 160.
 //!
 //! The deviance depends on each lambda only through lambda lambda', so theta
 //! needs no bounds: a column may change sign, and the caller normalises signs

@@ -46,15 +46,15 @@ pub struct Names {
 }
 
 enum Problem {
-    Lmm(LmmProblem),
-    Glmm(GlmmProblem),
+    Lmm(Box<LmmProblem>),
+    Glmm(Box<GlmmProblem>),
 }
 
 impl Problem {
     fn new(input: ModelInput) -> Result<Self> {
         Ok(match input {
-            ModelInput::Lmm(i) => Problem::Lmm(LmmProblem::new(i)?),
-            ModelInput::Glmm(i) => Problem::Glmm(GlmmProblem::new(i)?),
+            ModelInput::Lmm(i) => Problem::Lmm(Box::new(LmmProblem::new(i)?)),
+            ModelInput::Glmm(i) => Problem::Glmm(Box::new(GlmmProblem::new(i)?)),
         })
     }
 

@@ -148,10 +148,13 @@ impl GlmmProblem {
                     full.insert(pos, value);
                     let (th, be) = full.split_at(nth);
                     let (v, g) = self.value_maybe_gradient(th, be, want)?;
-                    Ok((v, g.map(|mut g| {
-                        g.remove(pos);
-                        g
-                    })))
+                    Ok((
+                        v,
+                        g.map(|mut g| {
+                            g.remove(pos);
+                            g
+                        }),
+                    ))
                 },
                 &free,
                 None,

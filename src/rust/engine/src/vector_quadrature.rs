@@ -50,10 +50,10 @@
 //! (Phi: the lower triangle, half the diagonal), and dH/dr through d3.
 
 use crate::error::{EngineError, Result};
-use crate::laplace::LevelIndex;
-use crate::pirls::{GlmmData, PirlsResult};
+use crate::pirls::PirlsResult;
 use crate::quadrature::GaussHermite;
-use crate::reterm::{lambda_from_theta, ReTerm};
+use crate::response::GlmmData;
+use crate::reterm::{lambda_from_theta, level_lambda_t_times, LevelIndex, ReTerm};
 
 /// Relative product weight below which a node of a rule in q >= 3
 /// dimensions is dropped (see the module notes).
@@ -95,6 +95,7 @@ impl ProductRule {
         let mut idx = vec![0usize; q];
         // depth-first over the multi-indices; a partial product that cannot
         // reach the cut even with the largest weights left is abandoned
+        #[allow(clippy::too_many_arguments)] // the recursion's state, passed down
         fn visit(
             d: usize,
             w: f64,
@@ -183,7 +184,7 @@ fn chol(a: &mut [f64], q: usize) -> bool {
         for p in 0..j {
             d -= a[j + p * q] * a[j + p * q];
         }
-        if !(d > 0.0) || !d.is_finite() {
+        if d <= 0.0 || !d.is_finite() {
             return false;
         }
         let d = d.sqrt();
@@ -335,6 +336,7 @@ impl VectorQuadrature {
     }
 
     /// Replace the rule (tests: other numbers of nodes, other pruning).
+    #[cfg(test)]
     pub fn set_rule(&mut self, rule: ProductRule) {
         assert_eq!(rule.q, self.q);
         self.rule = rule;
@@ -404,16 +406,9 @@ impl VectorQuadrature {
                 }
             }
             c.clear();
-            c.resize(nj * q, 0.0);
-            for o in 0..nj {
-                let zo = &zf[o * q..(o + 1) * q];
-                for a in 0..q {
-                    let mut s = 0.0;
-                    for b in a..q {
-                        s += lam[b + a * q] * zo[b];
-                    }
-                    c[o * q + a] = s;
-                }
+            c.extend_from_slice(zf);
+            for co in c.chunks_exact_mut(q) {
+                level_lambda_t_times(&lam, co);
             }
             fixed.clear();
             fixed.extend(obs.iter().map(|&i| fixed_all[i]));
@@ -442,8 +437,7 @@ impl VectorQuadrature {
                 g = pass(data, obs, q, c, fixed, u, eta, gr, hess, fisher);
                 if !g.is_finite() {
                     let nan = grad.map(|g| vec![f64::NAN; g.len()]);
-                    let mode =
-                        PirlsResult { u: u_all, beta: beta.to_vec(), eta: eta_all, deviance: f64::INFINITY, usq: 0.0, iterations: 0 };
+                    let mode = PirlsResult { u: u_all, beta: beta.to_vec(), eta: eta_all, deviance: f64::INFINITY, usq: 0.0 };
                     return Ok((f64::INFINITY, mode, nan));
                 }
             }
@@ -493,7 +487,7 @@ impl VectorQuadrature {
                 // no mode within the iterations (a trial point far out):
                 // +infinity, so that the optimizer's line search steps back
                 let nan = grad.map(|g| vec![f64::NAN; g.len()]);
-                let mode = PirlsResult { u: u_all, beta: beta.to_vec(), eta: eta_all, deviance: f64::INFINITY, usq: 0.0, iterations: 0 };
+                let mode = PirlsResult { u: u_all, beta: beta.to_vec(), eta: eta_all, deviance: f64::INFINITY, usq: 0.0 };
                 return Ok((f64::INFINITY, mode, nan));
             }
             // the scale: L L' = H = G'' / 2 (observed), Fisher's where that
@@ -565,8 +559,8 @@ impl VectorQuadrature {
                     for a in 0..q {
                         sz[a] += d1 * zo[a];
                     }
-                    for s in 0..p {
-                        sx[s] += d1 * data.x[i + s * n];
+                    for (s, v) in sx.iter_mut().enumerate() {
+                        *v += d1 * data.x[i + s * n];
                     }
                 }
                 node_val[k] = if centre { 0.0 } else { -0.5 * (gk - g) + 0.5 * zz };
@@ -603,9 +597,9 @@ impl VectorQuadrature {
             }
             let mx = node_val.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
             let mut s = 0.0;
-            for k in 0..nk {
-                node_val[k] = rule.weights[k] * (node_val[k] - mx).exp();
-                s += node_val[k];
+            for (v, w) in node_val.iter_mut().zip(&rule.weights) {
+                *v = w * (*v - mx).exp();
+                s += *v;
             }
             total += g + logdet - 2.0 * (s.ln() + mx);
             if let (Some(gv), true) = (grad.as_mut(), want_level) {
@@ -629,7 +623,7 @@ impl VectorQuadrature {
             deviance += g - dot(uhat, uhat);
         }
         let usq = u_all.iter().map(|v| v * v).sum();
-        let mode = PirlsResult { u: u_all, beta: beta.to_vec(), eta: eta_all, deviance, usq, iterations: 0 };
+        let mode = PirlsResult { u: u_all, beta: beta.to_vec(), eta: eta_all, deviance, usq };
         if want && !observed_everywhere {
             // some level's observed information is not positive definite
             // (a link that is not log-concave): the exact gradient assumes
@@ -755,20 +749,20 @@ impl LevelGrad {
         for (o, &i) in obs.iter().enumerate() {
             let co = &c[o * q..(o + 1) * q];
             let zo = &zf[o * q..(o + 1) * q];
-            for r in 0..np {
+            for (r, dr) in deta.iter_mut().enumerate() {
                 let part = if r < nth {
                     let (im, jm) = vq.theta_rc[r];
                     zo[im] * uhat[jm]
                 } else {
                     data.x[i + (r - nth) * n]
                 };
-                deta[r] = 0.5 * self.d3[o] * (part + dot(co, &self.du[r * q..(r + 1) * q]));
+                *dr = 0.5 * self.d3[o] * (part + dot(co, &self.du[r * q..(r + 1) * q]));
             }
             for b in 0..q {
                 for a in b..q {
                     let cc = co[a] * co[b];
-                    for r in 0..np {
-                        self.dh[r * q * q + a + b * q] += deta[r] * cc;
+                    for (r, dr) in deta.iter().enumerate() {
+                        self.dh[r * q * q + a + b * q] += dr * cc;
                     }
                 }
             }
@@ -825,9 +819,10 @@ mod tests {
     use crate::blocked::{BlockedSystem, Factor};
     use crate::family::{Distribution, Link};
     use crate::glmm::{GlmmInput, GlmmProblem};
-    use crate::laplace::{laplace_deviance, saturated_constant};
+    use crate::laplace::laplace_deviance;
     use crate::optimizer::OptimControl;
     use crate::pirls::pirls_u;
+    use crate::response::saturated_constant;
     use crate::testutil::Rng;
 
     /// (1 + x | g); (1 | g) + (0 + x | g); (1 + x + x2 | g);
@@ -922,10 +917,10 @@ mod tests {
             for (pt, l) in ll.iter_mut().enumerate() {
                 let mut r = pt;
                 let mut wgt = 0.0;
-                for a in 0..q {
+                for ua in u.iter_mut() {
                     let ia = r % npts;
                     r /= npts;
-                    u[a] = -lim + ia as f64 * h;
+                    *ua = -lim + ia as f64 * h;
                     if ia == 0 || ia == npts - 1 {
                         wgt += 0.5f64.ln();
                     }
@@ -1054,7 +1049,7 @@ mod tests {
             let pruned = vq.rule.len();
             vq.set_rule(ProductRule::with_threshold(15, 3, 0.0).unwrap());
             let sat = saturated_constant(&c.data);
-            let full = vq.evaluate(&c.data, &c.terms, &theta, &beta, &vec![0.0; 3 * 4], sat, false).unwrap().0;
+            let full = vq.evaluate(&c.data, &c.terms, &theta, &beta, &[0.0; 3 * 4], sat, false).unwrap().0;
             eprintln!(
                 "3-D {dist:?} {shape:?}: AGQ(15, {pruned} nodes) {agq:.10} full ({} nodes) {full:.10} brute force {want:.10} rel {rel:.2e}",
                 vq.rule.len()

@@ -19,6 +19,7 @@ use engine::{EngineError, Result as EngineResult};
 
 use engine::convergence::ConvergenceCheck;
 use engine::family::{Distribution, Link};
+use engine::finish::Record;
 use engine::glmm::{GlmmFit, GlmmInput};
 use engine::lmm::{LmmFit, LmmInput};
 use engine::optimizer::{Limit, OptimControl};
@@ -260,20 +261,11 @@ fn control(x: Robj) -> BindResult<(OptimControl, bool)> {
     Ok((c, progress))
 }
 
-/// The optimizer's record of a fit.
-struct OptimRecord {
-    evals: usize,
-    iterations: u64,
-    message: String,
-    converged: bool,
-    limit: Option<Limit>,
-}
-
 /// The fields every fit returns: the optimizer's record and the check.
 /// `converged` is FALSE when the optimizer stopped at `limit` ("max_evals"
 /// or "max_iter", the glmmr_control() setting); `check_skipped` says why
 /// the Hessian of the check was not computed ("" when it was).
-fn fit_record(opt: OptimRecord, boundary: Vec<bool>, check: ConvergenceCheck) -> Vec<(&'static str, Robj)> {
+fn fit_record(opt: Record, boundary: Vec<bool>, check: ConvergenceCheck) -> Vec<(&'static str, Robj)> {
     let limit = match opt.limit {
         Some(Limit::Evaluations) => "max_evals",
         Some(Limit::Iterations) => "max_iter",
@@ -299,7 +291,23 @@ fn fit_record(opt: OptimRecord, boundary: Vec<bool>, check: ConvergenceCheck) ->
 fn fit_result(fit: Fit) -> List {
     let (mut fields, opt, boundary, check) = match fit {
         Fit::Lmm(f) => {
-            let LmmFit { theta, beta, vcov, sigma, u, b, objective, evals, iterations, message, converged, limit, boundary, check, cond_var } = f;
+            let LmmFit {
+                theta,
+                beta,
+                vcov,
+                sigma,
+                u,
+                b,
+                objective,
+                evals,
+                iterations,
+                message,
+                converged,
+                limit,
+                boundary,
+                check,
+                cond_var,
+            } = f;
             let fields: Vec<(&'static str, Robj)> = vec![
                 ("theta", theta.into()),
                 ("beta", beta.into()),
@@ -310,7 +318,7 @@ fn fit_result(fit: Fit) -> List {
                 ("objective", objective.into()),
                 ("cond_var", cond_var.into()),
             ];
-            (fields, OptimRecord { evals, iterations, message, converged, limit }, boundary, check)
+            (fields, Record { evals, iterations, message, converged, limit }, boundary, check)
         }
         Fit::Glmm(f) => {
             let GlmmFit {
@@ -346,7 +354,7 @@ fn fit_result(fit: Fit) -> List {
                 ("phi", phi.into()),
                 ("cond_var", cond_var.into()),
             ];
-            (fields, OptimRecord { evals, iterations, message, converged, limit }, boundary, check)
+            (fields, Record { evals, iterations, message, converged, limit }, boundary, check)
         }
     };
     fields.extend(fit_record(opt, boundary, check));
