@@ -11,12 +11,13 @@
 #'
 #' @param x A fitted `"glmmr"` model.
 #' @param digits Number of significant digits.
-#' @param ... Unused.
+#' @param ... Unused; an error if given.
 #' @return `x`, invisibly.
 #' @examples
 #' glmmr(Reaction ~ Days + (Days | Subject), sleepstudy)
 #' @export
 print.glmmr <- function(x, digits = max(3L, getOption("digits") - 3L), ...) {
+  check_dots(...)
   cat(model_header(x), "\n", sep = "")
   cat(" Formula: ", paste(deparse(x$formula, width.cutoff = 500L), collapse = " "),
       "\n", sep = "")
