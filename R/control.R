@@ -8,7 +8,10 @@
 #'   improve the objective by less than `cost_tol * (1 + |deviance|)`.
 #' @param max_iter Maximum number of quasi-Newton iterations.
 #' @param progress Show the progress of long fits (evaluations, objective,
-#'   time per evaluation) on the console; by default in interactive sessions.
+#'   time per evaluation) on the console; by default in interactive sessions
+#'   only. It is never shown while knitr renders a document (option
+#'   `knitr.in.progress`), whatever this says, since the line would be
+#'   printed into the document.
 #'   Whatever this says, a fit checks for a user interrupt (Ctrl-C, Esc) ten
 #'   times a second and stops as R code does on an interrupt: with an
 #'   interrupt condition (which `tryCatch(interrupt = )` sees and `try()` does
@@ -21,7 +24,7 @@
 #' @export
 glmmr_control <- function(max_evals = 20000, rel_tol = 1e-12, cost_tol = 1e-11,
                           max_iter = 500, check_tol = 1e-3,
-                          progress = interactive()) {
+                          progress = default_progress()) {
   num <- function(x, name, int = FALSE) {
     if (!is.numeric(x) || length(x) != 1L || !is.finite(x) || x <= 0 ||
         (int && x != round(x))) {
@@ -41,3 +44,14 @@ glmmr_control <- function(max_evals = 20000, rel_tol = 1e-12, cost_tol = 1e-11,
                  progress = progress),
             class = "glmmr_control")
 }
+
+#' Whether fits show their progress by default: in an interactive session,
+#' and not while knitr renders a document
+#' @noRd
+default_progress <- function(interactive = base::interactive()) {
+  interactive && !knitting()
+}
+
+#' Is knitr rendering a document?
+#' @noRd
+knitting <- function() isTRUE(getOption("knitr.in.progress"))

@@ -107,7 +107,10 @@ plain_double <- function(m) {
 #' The control settings the engine reads
 #' @noRd
 engine_control <- function(control) {
-  unclass(control)[c("max_evals", "rel_tol", "cost_tol", "max_iter", "progress")]
+  ctl <- unclass(control)[c("max_evals", "rel_tol", "cost_tol", "max_iter", "progress")]
+  # the progress line would be printed into a document that knitr renders
+  ctl$progress <- isTRUE(ctl$progress) && !knitting()
+  ctl
 }
 
 #' Term records in the shape the engine reads (of the given rows, by

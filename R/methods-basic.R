@@ -4,14 +4,17 @@
 #' Fixed-effects estimates
 #'
 #' @param object A fitted `"glmmr"` model.
-#' @param ... Unused.
+#' @param ... Unused; an error if given.
 #' @return A named numeric vector of fixed-effects coefficients.
 #' @examples
 #' m <- glmmr(Reaction ~ Days + (Days | Subject), sleepstudy)
 #' fixef(m)
 #' @method fixef glmmr
 #' @export
-fixef.glmmr <- function(object, ...) object$beta
+fixef.glmmr <- function(object, ...) {
+  check_dots(...)
+  object$beta
+}
 
 #' Conditional modes of the random effects
 #'
@@ -20,7 +23,7 @@ fixef.glmmr <- function(object, ...) object$beta
 #'   covariance matrices of its random effects as attribute `"postVar"`: a
 #'   k-by-k-by-levels array, as lme4 does (for a grouping factor used by
 #'   several uncorrelated terms, the covariances between terms are 0).
-#' @param ... Unused.
+#' @param ... Unused; an error if given.
 #' @return A list with one data frame per grouping factor: a row per level, a
 #'   column per random-effects term column (the predicted random effects).
 #' @examples
@@ -31,6 +34,7 @@ fixef.glmmr <- function(object, ...) object$beta
 #' @method ranef glmmr
 #' @export
 ranef.glmmr <- function(object, condVar = FALSE, ...) {
+  check_dots(...)
   groups <- names(object$ranef)
   out <- list()
   for (g in unique(groups)) {
@@ -74,14 +78,18 @@ print.ranef.glmmr <- function(x, ...) {
 #'
 #' @param object A fitted `"glmmr"` model.
 #' @param type `"default"`, `"factor"` or `"hessian"`.
-#' @param ... Unused.
+#' @param complete Unused, for callers such as `car::Anova()` that pass it:
+#'   as in lme4, aliased columns are dropped at the fit and have no rows.
+#' @param ... Unused; an error if given.
 #' @return A square matrix named by the fixed-effects coefficients, with
 #'   attribute `"type"` saying which estimate it is.
 #' @examples
 #' m <- glmmr(Reaction ~ Days + (Days | Subject), sleepstudy)
 #' sqrt(diag(vcov(m)))
 #' @export
-vcov.glmmr <- function(object, type = c("default", "factor", "hessian"), ...) {
+vcov.glmmr <- function(object, type = c("default", "factor", "hessian"),
+                       complete = TRUE, ...) {
+  check_dots(...)
   type <- match.arg(type)
   if (type == "default") type <- object$vcov_type
   v <- if (type == "factor") object$vcov_factor else object$vcov_hessian
@@ -104,7 +112,7 @@ vcov.glmmr <- function(object, type = c("default", "factor", "hessian"), ...) {
 #' gaussian GLMM, or the negative binomial's estimated theta.
 #'
 #' @param object A fitted `"glmmr"` model.
-#' @param ... Unused.
+#' @param ... Unused; an error if given.
 #' @return An object of class `"logLik"` with attributes `df` and `nobs`.
 #' @examples
 #' m <- glmmr(Reaction ~ Days + (Days | Subject), sleepstudy)
@@ -112,6 +120,7 @@ vcov.glmmr <- function(object, type = c("default", "factor", "hessian"), ...) {
 #' AIC(m)
 #' @export
 logLik.glmmr <- function(object, ...) {
+  check_dots(...)
   structure(object$loglik,
             df = length(object$beta) + length(object$theta) +
               as.integer(has_extra_parameter(object)),
@@ -123,7 +132,9 @@ logLik.glmmr <- function(object, ...) {
 #' Number of observations used in a fit
 #'
 #' @param object A fitted `"glmmr"` model.
-#' @param ... Unused.
+#' @param ... Unused; an error if given.
+#' @param use.fallback Unused, for callers such as [stats::drop1()] that
+#'   pass it (the number is always known).
 #' @return The number of rows of the model frame with a non-zero prior
 #'   weight (as `nobs()` of a glm; rows of weight 0 are outside the fit).
 #' @examples
@@ -131,12 +142,15 @@ logLik.glmmr <- function(object, ...) {
 #' nobs(m)
 #' @importFrom stats nobs
 #' @export
-nobs.glmmr <- function(object, ...) object$nobs
+nobs.glmmr <- function(object, use.fallback = FALSE, ...) {
+  check_dots(...)
+  object$nobs
+}
 
 #' Residual standard deviation
 #'
 #' @param object A fitted `"glmmr"` model.
-#' @param ... Unused.
+#' @param ... Unused; an error if given.
 #' @return The estimate of the residual standard deviation \eqn{\sigma}:
 #'   for a GLMM with a dispersion \eqn{\phi} (Gamma, inverse Gaussian,
 #'   gaussian with another link) \eqn{\sqrt{\phi}}, for the negative
@@ -147,7 +161,10 @@ nobs.glmmr <- function(object, ...) object$nobs
 #' sigma(m)
 #' @importFrom stats sigma
 #' @export
-sigma.glmmr <- function(object, ...) object$sigma
+sigma.glmmr <- function(object, ...) {
+  check_dots(...)
+  object$sigma
+}
 
 #' @importFrom stats vcov logLik AIC BIC
 NULL

@@ -31,7 +31,7 @@
 #' @param method `"Wald"`, `"profile"` or `"boot"`.
 #' @param nsim Number of bootstrap samples.
 #' @param seed Optional seed for the bootstrap simulations.
-#' @param ... Unused.
+#' @param ... Unused; an error if given.
 #' @return A matrix with a row per parameter and the lower and upper limits.
 #' @examples
 #' m <- glmmr(Reaction ~ Days + (Days | Subject), sleepstudy)
@@ -40,6 +40,7 @@
 #' @export
 confint.glmmr <- function(object, parm, level = 0.95, method = c("Wald", "profile", "boot"),
                           nsim = 500, seed = NULL, ...) {
+  check_dots(...)
   method <- match.arg(method)
   if (!is.numeric(level) || length(level) != 1L || level <= 0 || level >= 1) {
     stop("`level` must be a number between 0 and 1", call. = FALSE)

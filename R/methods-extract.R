@@ -9,13 +9,14 @@
 #' (columns with random effects only are appended), as lme4's `coef()`.
 #'
 #' @param object A fitted `"glmmr"` model.
-#' @param ... Unused.
+#' @param ... Unused; an error if given.
 #' @return A list of data frames, one per grouping factor.
 #' @examples
 #' m <- glmmr(Reaction ~ Days + (Days | Subject), sleepstudy)
 #' head(coef(m)$Subject)
 #' @export
 coef.glmmr <- function(object, ...) {
+  check_dots(...)
   fe <- object$beta
   re <- ranef(object)
   out <- lapply(re, function(r) {
@@ -42,7 +43,7 @@ print.coef.glmmr <- function(x, ...) {
 #' scale, at the conditional modes of the random effects.
 #'
 #' @param object A fitted `"glmmr"` model.
-#' @param ... Unused.
+#' @param ... Unused; an error if given.
 #' @return A numeric vector named by the rows of the model frame; with
 #'   `na.action = na.exclude`, padded with `NA` to the rows of the data (as
 #'   [stats::napredict()] does for glm and lme4).
@@ -51,6 +52,7 @@ print.coef.glmmr <- function(x, ...) {
 #' head(fitted(m))
 #' @export
 fitted.glmmr <- function(object, ...) {
+  check_dots(...)
   stats::napredict(attr(object$frame, "na.action"),
                    stats::setNames(object$family$linkinv(object$eta),
                                    rownames(object$frame)))
@@ -67,7 +69,10 @@ fitted.glmmr <- function(object, ...) {
 #'
 #' @param object A fitted `"glmmr"` model.
 #' @param type The kind of residual.
-#' @param ... Unused.
+#' @param scaled If `TRUE`, divided by the residual standard deviation
+#'   [sigma()] (1 for families without a scale parameter), as lme4's
+#'   `residuals(m, scaled = TRUE)`.
+#' @param ... Unused; an error if given.
 #' @return A numeric vector named by the rows of the model frame; with
 #'   `na.action = na.exclude`, padded with `NA` to the rows of the data (as
 #'   [stats::naresid()] does for glm and lme4).
@@ -76,9 +81,17 @@ fitted.glmmr <- function(object, ...) {
 #' summary(residuals(m))
 #' @export
 residuals.glmmr <- function(object, type = c("default", "response", "pearson",
-                                             "deviance", "working"), ...) {
+                                             "deviance", "working"),
+                           scaled = FALSE, ...) {
+  check_dots(...)
   type <- match.arg(type)
-  stats::naresid(attr(object$frame, "na.action"), model_residuals(object, type))
+  if (!is.logical(scaled) || length(scaled) != 1L || is.na(scaled)) {
+    stop("`scaled` must be TRUE or FALSE", call. = FALSE)
+  }
+  r <- model_residuals(object, type)
+  # lme4's scaled residuals: divided by sigma (1 without a scale parameter)
+  if (scaled) r <- r / object$sigma
+  stats::naresid(attr(object$frame, "na.action"), r)
 }
 
 #' Residuals of the rows of the model frame (residuals.glmmr() before the
@@ -102,14 +115,17 @@ model_residuals <- function(object, type) {
 #' Prior weights
 #'
 #' @param object A fitted `"glmmr"` model.
-#' @param ... Unused.
+#' @param ... Unused; an error if given.
 #' @return The prior weights of the fit (for binomial data given as
 #'   `cbind(successes, failures)`, the numbers of trials).
 #' @examples
 #' m <- glmmr(Reaction ~ Days + (Days | Subject), sleepstudy)
 #' head(weights(m))
 #' @export
-weights.glmmr <- function(object, ...) object$weights
+weights.glmmr <- function(object, ...) {
+  check_dots(...)
+  object$weights
+}
 
 #' Deviance and residual degrees of freedom
 #'
@@ -118,18 +134,22 @@ weights.glmmr <- function(object, ...) object$weights
 #' observations less the number of parameters.
 #'
 #' @param object A fitted `"glmmr"` model.
-#' @param ... Unused.
+#' @param ... Unused; an error if given.
 #' @return A number.
 #' @examples
 #' m <- glmmr(Reaction ~ Days + (Days | Subject), sleepstudy)
 #' deviance(m)
 #' df.residual(m)
 #' @export
-deviance.glmmr <- function(object, ...) object$objective
+deviance.glmmr <- function(object, ...) {
+  check_dots(...)
+  object$objective
+}
 
 #' @rdname deviance.glmmr
 #' @export
 df.residual.glmmr <- function(object, ...) {
+  check_dots(...)
   object$nobs - attr(logLik(object), "df")
 }
 
@@ -143,11 +163,15 @@ df.residual.glmmr <- function(object, ...) {
 #'
 #' @param x,object,formula A fitted `"glmmr"` model.
 #' @param type For `model.matrix()`: `"fixed"` or `"random"`.
-#' @param ... Unused.
+#' @param fixed.only,random.only For `formula()`: the formula without the
+#'   random-effects terms, or with only them (and the response), as lme4's.
+#' @param ... Unused; an error if given.
 #' @return The piece asked for.
 #' @examples
 #' m <- glmmr(Reaction ~ Days + (Days | Subject), sleepstudy)
 #' formula(m)
+#' formula(m, fixed.only = TRUE)
+#' formula(m, random.only = TRUE)
 #' dim(model.matrix(m))
 #' dim(model.matrix(m, type = "random"))
 #' @name glmmr-pieces
@@ -155,23 +179,54 @@ NULL
 
 #' @rdname glmmr-pieces
 #' @export
-formula.glmmr <- function(x, ...) x$formula
+formula.glmmr <- function(x, fixed.only = FALSE, random.only = FALSE, ...) {
+  check_dots(...)
+  for (a in c("fixed.only", "random.only")) {
+    v <- get(a)
+    if (!is.logical(v) || length(v) != 1L || is.na(v)) {
+      stop("`", a, "` must be TRUE or FALSE", call. = FALSE)
+    }
+  }
+  if (fixed.only && random.only) {
+    stop("`fixed.only` and `random.only` cannot both be TRUE", call. = FALSE)
+  }
+  f <- x$formula
+  if (fixed.only) return(no_bars(f))
+  if (random.only) {
+    # lme4's reOnly(): the response and the random-effects terms, with
+    # (x || g) and (1 | a/b) written out as the terms they stand for
+    rhs <- Reduce(function(a, b) call("+", a, b),
+                  lapply(expand_bars(find_bars(f)), function(b) call("(", b)))
+    f[[length(f)]] <- rhs
+  }
+  f
+}
 
 #' @rdname glmmr-pieces
 #' @export
-family.glmmr <- function(object, ...) object$family
+family.glmmr <- function(object, ...) {
+  check_dots(...)
+  object$family
+}
 
 #' @rdname glmmr-pieces
 #' @export
-model.frame.glmmr <- function(formula, ...) formula$frame
+model.frame.glmmr <- function(formula, ...) {
+  check_dots(...)
+  formula$frame
+}
 
 #' @rdname glmmr-pieces
 #' @export
-terms.glmmr <- function(x, ...) x$fixed_terms
+terms.glmmr <- function(x, ...) {
+  check_dots(...)
+  x$fixed_terms
+}
 
 #' @rdname glmmr-pieces
 #' @export
 model.matrix.glmmr <- function(object, type = c("fixed", "random"), ...) {
+  check_dots(...)
   type <- match.arg(type)
   if (type == "fixed") return(object$X)
   blocks <- lapply(object$reterms, function(t) {

@@ -17,7 +17,7 @@
 #' @param se.fit If `TRUE`, also return standard errors of the
 #'   population-level prediction (`re.form = NA` only), from `vcov()`, on the
 #'   link scale (or, with `type = "response"`, by the delta method).
-#' @param ... Unused.
+#' @param ... Unused; an error if given.
 #' @return A numeric vector, or with `se.fit = TRUE` a list with `fit` and
 #'   `se.fit`. Without `newdata`, a fit with `na.action = na.exclude` gets
 #'   `NA` for the rows left out (as [stats::napredict()] does).
@@ -30,6 +30,7 @@
 predict.glmmr <- function(object, newdata = NULL, re.form = NULL,
                           type = c("link", "response"), allow.new.levels = FALSE,
                           se.fit = FALSE, ...) {
+  check_dots(...)
   type <- match.arg(type)
   keep <- kept_terms(object, re.form)
   if (is.null(newdata)) {

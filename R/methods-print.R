@@ -15,12 +15,13 @@
 #'
 #' @param x A fitted `"glmmr"` model.
 #' @param digits Number of significant digits.
-#' @param ... Unused.
+#' @param ... Unused; an error if given.
 #' @return `x`, invisibly.
 #' @examples
 #' glmmr(Reaction ~ Days + (Days | Subject), sleepstudy)
 #' @export
 print.glmmr <- function(x, digits = max(3L, getOption("digits") - 3L), ...) {
+  check_dots(...)
   print_header(x, data = TRUE)
   print(round(fit_statistics(x), 4))
   cat("\nVariance components:\n")

@@ -12,7 +12,7 @@
 #'   the fitted random effects (the conditional modes).
 #' @param newdata Optional data frame to simulate for (with `re.form = NULL`
 #'   its grouping levels must be known to the fit).
-#' @param ... Unused.
+#' @param ... Unused; an error if given.
 #' @return A data frame with `nsim` columns `sim_1`, ... of simulated
 #'   responses (binomial responses as proportions of the trials in
 #'   `weights()`; `NA` for rows with a zero prior weight, which are outside
@@ -24,6 +24,7 @@
 #' @export
 simulate.glmmr <- function(object, nsim = 1, seed = NULL, re.form = NA,
                            newdata = NULL, ...) {
+  check_dots(...)
   if (!is.numeric(nsim) || length(nsim) != 1L || nsim < 1 || nsim != round(nsim)) {
     stop("`nsim` must be a positive whole number", call. = FALSE)
   }

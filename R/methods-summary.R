@@ -4,7 +4,7 @@
 #' Summary of a fitted model
 #'
 #' @param object A fitted `"glmmr"` model.
-#' @param ... Unused.
+#' @param ... Unused; an error if given.
 #' @return An object of class `"summary.glmmr"` holding the coefficient
 #'   table (`coefficients`: Estimate, Std. Error, z value, Pr(>|z|)), which
 #'   standard errors it uses (`vcov_type`), the correlation of the fixed
@@ -15,6 +15,7 @@
 #' summary(m)
 #' @export
 summary.glmmr <- function(object, ...) {
+  check_dots(...)
   v <- vcov(object)
   coefs <- fixef_table(object, v, lme4_names = TRUE)
   se <- coefs[, "Std. Error"]
@@ -39,6 +40,7 @@ summary.glmmr <- function(object, ...) {
 #' @export
 print.summary.glmmr <- function(x, digits = max(3L, getOption("digits") - 3L),
                                 correlation = NULL, ...) {
+  check_dots(...)
   obj <- x$object
   print_header(obj)
   cat("\n")

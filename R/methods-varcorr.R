@@ -13,7 +13,7 @@
 #'
 #' @param x A fitted `"glmmr"` model.
 #' @param sigma Unused; for compatibility with the generic.
-#' @param ... Unused.
+#' @param ... Unused; an error if given.
 #' @return An object of class `"VarCorr.glmmr"`: a named list of covariance
 #'   matrices. Print it for the table of variances, standard deviations and
 #'   correlations; `as.data.frame()` gives lme4's long format.
@@ -25,6 +25,7 @@
 #' @method VarCorr glmmr
 #' @export
 VarCorr.glmmr <- function(x, sigma = 1, ...) {
+  check_dots(...)
   re_sc <- if (is.null(x$re_scale)) x$sigma else x$re_scale
   out <- lapply(term_covariances(x$theta, x$reterms, re_sc), function(tc) {
     structure(tc$cov, stddev = tc$sd, correlation = tc$cor)
@@ -70,6 +71,7 @@ term_covariances <- function(theta, reterms, scale) {
 #' @param digits Number of significant digits to print.
 #' @export
 print.VarCorr.glmmr <- function(x, digits = max(3L, getOption("digits") - 2L), ...) {
+  check_dots(...)
   tab <- format_varcorr(x, digits)
   print(tab, quote = FALSE, right = FALSE, row.names = FALSE)
   if (!is.null(attr(x, "nb_theta"))) {
@@ -114,6 +116,7 @@ format_varcorr <- function(x, digits) {
 #' @param row.names,optional Unused; for compatibility with the generic.
 #' @export
 as.data.frame.VarCorr.glmmr <- function(x, row.names = NULL, optional = FALSE, ...) {
+  check_dots(...)
   out <- list()
   for (g in seq_along(x)) {
     cv <- x[[g]]

@@ -202,7 +202,7 @@ test_that("groups of a:b whose labels contain ':' are fitted and predicted as di
   d$y <- rnorm(60) + rep(c(-2, 2, 0, 1, -1, 0.5), each = 10)
   d$x <- rnorm(60)
   m <- glmmr(y ~ x + (1 | a:b), d)
-  expect_identical(ngrps(m), c("a:b" = 6L))
+  expect_identical(glmmr:::group_sizes(m), c("a:b" = 6L))
   # lme4 1.1-31, lmer(y ~ x + (1 | a:b), d2, REML = FALSE), d2 relabelled
   expect_equal(as.numeric(logLik(m)), -87.15109, tolerance = 1e-6)
   expect_equal(ranef(m)[["a:b"]][["(Intercept)"]],
