@@ -11,6 +11,7 @@ R_DEBS = r-base-dev r-cran-lme4 r-cran-mlmrev r-cran-testthat r-cran-roxygen2 \
          r-cran-knitr r-cran-rmarkdown r-cran-glmmtmb r-cran-callr r-cran-lpsolve \
          r-cran-matrix r-cran-performance r-cran-broom.mixed r-cran-generics \
          r-cran-tibble r-cran-emmeans r-cran-estimability \
+         r-cran-boot r-cran-future r-cran-future.apply r-cran-progressr \
          pandoc qpdf
 PKG = glmmr
 VERSION = $(shell sed -n 's/^Version: //p' DESCRIPTION)
@@ -30,7 +31,8 @@ OFFLINE = $(if $(UNSHARE),$(UNSHARE) sh -c 'ip link set lo up 2>/dev/null; exec 
 .PHONY: deps build install main test rust-test rust-style configure-test r-check clean
 
 deps:
-	@if ! command -v Rscript >/dev/null || ! Rscript -e 'for (p in c("lme4","mlmRev","testthat")) stopifnot(requireNamespace(p, quietly = TRUE))' >/dev/null 2>&1; then \
+	@# every Debian package of R_DEBS, installed where one is missing
+	@if ! dpkg -s $(R_DEBS) >/dev/null 2>&1; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(R_DEBS); \
 	fi
 	@# checkbashisms (R CMD check runs it on configure; without it, a WARNING)

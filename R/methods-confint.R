@@ -75,13 +75,11 @@ confint.glmmr <- function(object, parm, level = 0.95, method = c("Wald", "profil
       if (sp$name %in% wanted) ci[sp$name, ] <- profile_param(object, sp, crit)
     }
   } else {
-    sims <- simulate(object, nsim = nsim, seed = seed)
-    prepared <- prepared_model(object)
-    draws <- vapply(sims, function(y) {
-      fit <- refit_response(object, y, prepared)
+    b <- bootstrap(object, function(fit) {
       parameter_vector(fit$theta, fit$beta, fit$sigma, object)
-    }, est)
-    ci <- t(apply(draws, 1L, stats::quantile, probs = c(a, 1 - a), names = FALSE))
+    }, nsim = nsim, seed = seed)
+    ci <- t(apply(b$t, 2L, stats::quantile, probs = c(a, 1 - a), names = FALSE,
+                  na.rm = TRUE))
     dimnames(ci) <- list(names(est), pct)
   }
   if (!missing(parm)) ci <- ci[parm, , drop = FALSE]
