@@ -185,7 +185,7 @@ lambda_matrix <- function(object) {
     else diag(t$nlevels) %x% lam
   }, lams, object$reterms)
   if (has_Matrix()) {
-    methods::as(Matrix::bdiag(blocks), "CsparseMatrix")
+    Matrix::bdiag(blocks)
   } else {
     q <- sum(vapply(blocks, nrow, 0L))
     out <- matrix(0, q, q)
