@@ -9,6 +9,7 @@
 
 R_DEBS = r-base-dev r-cran-lme4 r-cran-mlmrev r-cran-testthat r-cran-roxygen2 \
          r-cran-knitr r-cran-rmarkdown r-cran-glmmtmb r-cran-callr r-cran-lpsolve \
+         r-cran-lmertest r-cran-pbkrtest \
          pandoc qpdf
 PKG = glmmr
 VERSION = $(shell sed -n 's/^Version: //p' DESCRIPTION)
