@@ -138,6 +138,18 @@ test_that("weighted fits: Satterthwaite's df as lmerTest's", {
   expect_ttable(summary(m)$coefficients, summary(l)$coefficients)
 })
 
+test_that("a singular fit (a variance at zero): both methods as lmerTest's", {
+  skip_without_lmertest()
+  ctl <- tight()
+  set.seed(1)
+  d <- data.frame(g = factor(rep(1:10, each = 5)), x = rnorm(50))
+  d$y <- d$x + rnorm(50)
+  m <- glmmr(y ~ x + (1 | g), d, REML = TRUE)
+  l <- suppressMessages(lmerTest::lmer(y ~ x + (1 | g), d, REML = TRUE, control = ctl))
+  expect_equal(unname(m$theta), 0)
+  compare_with_lmertest(m, l)
+})
+
 test_that("the tables are lmerTest's shape and print", {
   skip_if_not_installed("lme4")
   m <- glmmr(angle ~ recipe * temperature + (1 | recipe:replicate), lme4::cake, REML = TRUE)
