@@ -12,6 +12,7 @@ R_DEBS = r-base-dev r-cran-lme4 r-cran-mlmrev r-cran-testthat r-cran-roxygen2 \
          r-cran-matrix r-cran-performance r-cran-broom.mixed r-cran-generics \
          r-cran-tibble r-cran-emmeans r-cran-estimability \
          r-cran-boot r-cran-future r-cran-future.apply r-cran-progressr \
+         r-cran-lmertest r-cran-pbkrtest \
          pandoc qpdf
 PKG = glmmr
 VERSION = $(shell sed -n 's/^Version: //p' DESCRIPTION)

@@ -29,6 +29,10 @@ rust_with_reml <- function(prepared_model, reml) {
   .Call(wrap__rust_with_reml, prepared_model, reml)
 }
 
+rust_lmm_at <- function(prepared_model, theta, sigma) {
+  .Call(wrap__rust_lmm_at, prepared_model, theta, sigma)
+}
+
 rust_panic_test <- function(message) {
   .Call(wrap__rust_panic_test, message)
 }

@@ -11,11 +11,20 @@
 #' same fixed effects are compared through their REML criteria; otherwise
 #' (fixed effects that differ, or REML and ML fits together) the REML fits
 #' are refitted by maximum likelihood, with a message, as lme4 does (lme4
-#' refits REML fits in every case). With one fit, a Wald chi-square test
-#' for each term of the fixed-effects part.
+#' refits REML fits in every case). With one fit of a linear mixed model,
+#' an F test of each term of the fixed-effects part as lmerTest's anova
+#' gives it: Sum Sq, Mean Sq, NumDF, DenDF, F value and Pr(>F), with type
+#' III (lmerTest's default) or type I (sequential) hypotheses and
+#' Satterthwaite's or Kenward-Roger's denominator degrees of freedom (see
+#' [summary.glmmr()]). With one generalized model (or `ddf = "none"`), a
+#' Wald chi-square test for each term.
 #'
 #' @param object A fitted `"glmmr"` model.
 #' @param ... Further fitted `"glmmr"` models.
+#' @param type,ddf For one linear mixed model: the type of the hypotheses
+#'   (`"III"` or `"I"`) and the denominator degrees of freedom
+#'   (`"Satterthwaite"`, `"Kenward-Roger"`, which needs a REML fit, or
+#'   `"none"` for Wald chi-square tests).
 #' @return A data frame of class `"anova"`.
 #' @examples
 #' m0 <- glmmr(Reaction ~ Days + (1 | Subject), sleepstudy)
@@ -23,12 +32,25 @@
 #' anova(m0, m1)
 #' anova(m1)
 #' @export
-anova.glmmr <- function(object, ...) {
+anova.glmmr <- function(object, ..., type = c("III", "I"),
+                        ddf = c("Satterthwaite", "Kenward-Roger", "none")) {
   models <- c(list(object), list(...))
   if (!all(vapply(models, inherits, TRUE, "glmmr"))) {
     stop("all arguments of anova() must be glmmr fits", call. = FALSE)
   }
-  if (length(models) == 1L) return(wald_terms_table(object))
+  if (length(models) == 1L) {
+    if (!is.character(type) || !type[1L] %in% c("III", "I", "3", "1")) {
+      stop("`type` must be \"III\" or \"I\"", call. = FALSE)
+    }
+    type <- if (type[1L] %in% c("III", "3")) "III" else "I"
+    ddf <- ddf_method(object, ddf, !missing(ddf))
+    if (ddf == "none") return(wald_terms_table(object))
+    return(ddf_anova_table(object, type, ddf))
+  }
+  if (!missing(type) || !missing(ddf)) {
+    stop("`type` and `ddf` apply to the tests of one model, not to the ",
+         "likelihood-ratio tests of several", call. = FALSE)
+  }
   names(models) <- vapply(as.list(substitute(list(object, ...)))[-1L], deparse1, "")
   n <- vapply(models, nobs, 0)
   if (length(unique(n)) != 1L ||

@@ -3,21 +3,35 @@
 
 #' Summary of a fitted model
 #'
+#' For a linear mixed model the fixed effects get t-tests, as lmerTest's
+#' summary gives them: with Satterthwaite's denominator degrees of freedom
+#' (the default), or Kenward and Roger's (for a REML fit: the adjusted
+#' standard errors of pbkrtest's `vcovAdj()` and its degrees of freedom).
+#' `ddf = "none"` gives z tests, as for a generalized model.
+#'
 #' @param object A fitted `"glmmr"` model.
+#' @param ddf For a linear mixed model, the denominator degrees of freedom
+#'   of the t-tests: `"Satterthwaite"`, `"Kenward-Roger"` or `"none"` (z
+#'   tests). A generalized model has z tests only.
 #' @param ... Unused; an error if given.
 #' @return An object of class `"summary.glmmr"` holding the coefficient
-#'   table (`coefficients`: Estimate, Std. Error, z value, Pr(>|z|)), which
-#'   standard errors it uses (`vcov_type`), the correlation of the fixed
-#'   effects (`correlation`), the variance components (`varcor`), the
-#'   log-likelihood statistics and the quantiles of the scaled residuals.
+#'   table (`coefficients`: Estimate, Std. Error, df, t value, Pr(>|t|) for
+#'   t-tests, or Estimate, Std. Error, z value, Pr(>|z|)), the method of the
+#'   degrees of freedom (`ddf`), which standard errors it uses (`vcov_type`),
+#'   the correlation of the fixed effects (`correlation`), the variance
+#'   components (`varcor`), the log-likelihood statistics and the quantiles
+#'   of the scaled residuals.
 #' @examples
 #' m <- glmmr(Reaction ~ Days + (Days | Subject), sleepstudy)
 #' summary(m)
+#' summary(update(m, REML = TRUE), ddf = "Kenward-Roger")
 #' @export
-summary.glmmr <- function(object, ...) {
+summary.glmmr <- function(object, ddf = c("Satterthwaite", "Kenward-Roger", "none"), ...) {
   check_dots(...)
+  ddf <- ddf_method(object, ddf, !missing(ddf))
   v <- vcov(object)
-  coefs <- fixef_table(object, v, lme4_names = TRUE)
+  coefs <- if (ddf == "none") fixef_table(object, v, lme4_names = TRUE)
+           else ddf_coef_table(object, ddf)
   se <- coefs[, "Std. Error"]
   corr <- v / outer(se, se)
   scaled <- model_residuals(object, type = "pearson")
@@ -25,7 +39,8 @@ summary.glmmr <- function(object, ...) {
   # rows with a zero prior weight are outside the fit (their Pearson
   # residuals are 0 by construction)
   scaled <- scaled[object$weights > 0]
-  structure(list(object = object, coefficients = coefs, vcov_type = attr(v, "type"),
+  structure(list(object = object, coefficients = coefs, ddf = ddf,
+                 vcov_type = attr(v, "type"),
                  correlation = corr, varcor = VarCorr(object),
                  logLik = logLik(object),
                  residual_quantiles = stats::quantile(scaled, names = FALSE)),
@@ -54,7 +69,11 @@ print.summary.glmmr <- function(x, digits = max(3L, getOption("digits") - 3L),
   nl <- group_sizes(obj)
   cat("Number of obs: ", obj$nobs, ", groups: ",
       paste(names(nl), nl, sep = ", ", collapse = "; "), "\n", sep = "")
-  cat("\nFixed effects (standard errors from ", se_source(x$vcov_type), "):\n", sep = "")
+  ddf <- if (is.null(x$ddf)) "none" else x$ddf
+  cat("\nFixed effects (", switch(ddf,
+    none = paste("standard errors from", se_source(x$vcov_type)),
+    Satterthwaite = "t-tests with Satterthwaite's degrees of freedom",
+    "t-tests with Kenward-Roger's standard errors and degrees of freedom"), "):\n", sep = "")
   stats::printCoefmat(x$coefficients, digits = digits, signif.stars = FALSE)
   p <- nrow(x$coefficients)
   if (is.null(correlation)) correlation <- p > 1L && p <= 12L

@@ -102,8 +102,9 @@ test_that("anova's Chisq is twice the log-likelihood difference", {
   # fits to different data are refused
   m2 <- glmmr(Reaction ~ Days + (1 | Subject), sleepstudy[-1, ])
   expect_error(anova(m1, m2), "same data")
-  # one model: Wald tests of the fixed-effects terms
-  w <- anova(m1)
+  # one model with ddf = "none": Wald tests of the fixed-effects terms (the
+  # default, F tests with Satterthwaite's df, is in test-methods-ddf.R)
+  w <- anova(m1, ddf = "none")
   expect_equal(w$Chisq, unname((fixef(m1)["Days"] / sqrt(vcov(m1)["Days", "Days"]))^2))
 })
 
@@ -116,7 +117,8 @@ test_that("summary holds the coefficient table and the fixed-effects correlation
   expect_equal(s$correlation, v / outer(sqrt(diag(v)), sqrt(diag(v))))
   expect_output(print(s), "Correlation of Fixed Effects")
   expect_output(print(s), "Hessian in \\(theta, beta\\)")
-  expect_output(print(summary(sleep_fit())), "Cholesky factor")
+  # an LMM's z tests (ddf = "none"; by default t-tests, see test-methods-ddf.R)
+  expect_output(print(summary(sleep_fit(), ddf = "none")), "Cholesky factor")
 })
 
 test_that("conditional variances: postVar blocks are positive and shrink with more data per level", {

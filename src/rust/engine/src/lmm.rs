@@ -52,6 +52,15 @@ pub struct LmmFit {
     pub cond_var: Vec<f64>,
 }
 
+/// What `LmmProblem::at` evaluates at given variance parameters.
+#[derive(Debug, Clone)]
+pub struct LmmAt {
+    /// -2 log-likelihood (ML) or the REML criterion.
+    pub deviance: f64,
+    /// Column-major p-by-p (X' V0^-1 X)^-1.
+    pub unscaled_vcov: Vec<f64>,
+}
+
 pub struct LmmProblem {
     pub system: BlockedSystem,
     factor: Factor,
@@ -160,6 +169,21 @@ impl LmmProblem {
             ld += self.system.logdet_x(f);
         }
         Ok((ld, self.system.pwrss(f)))
+    }
+
+    /// The deviance (ML) or REML criterion at theta and a given sigma (not
+    /// profiled over sigma: lmerTest's `devfun_vp`, whose derivatives give
+    /// Satterthwaite's degrees of freedom), and the unscaled covariance of
+    /// beta, (X' V0^-1 X)^-1 with V0 = W^-1 + Z Lambda Lambda' Z'. At the
+    /// fit's sigma the deviance is the fit's objective.
+    pub fn at(&mut self, theta: &[f64], sigma: f64) -> Result<LmmAt> {
+        if !(sigma.is_finite() && sigma > 0.0) {
+            return Err(EngineError::Input(format!("sigma must be positive and finite, not {sigma}")));
+        }
+        let (ld, r2) = self.logdet_and_pwrss(theta)?;
+        let s2 = sigma * sigma;
+        let deviance = ld + r2 / s2 + self.residual_dof() * (LN_2PI + s2.ln());
+        Ok(LmmAt { deviance, unscaled_vcov: self.system.unscaled_vcov(&self.factor) })
     }
 
     /// n, or n - p for REML.
@@ -324,7 +348,7 @@ fn check_exact_fit(y: &[f64], x: &[f64], p: usize, w: &[f64], offset: &[f64]) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::brute_force::{marginal_deviance, random_problem, Problem};
+    use crate::brute_force::{dense_lambda, dense_z, marginal_deviance, random_problem, Problem};
     use crate::testutil::Rng;
 
     pub(super) fn input(pr: &Problem, reml: bool) -> LmmInput {
@@ -352,6 +376,57 @@ mod tests {
                 assert!((got - want).abs() < 1e-8 * want.abs(), "reml={reml}: {got} vs {want}");
             }
         }
+    }
+
+    #[test]
+    fn deviance_and_vcov_at_any_sigma_equal_the_dense_ones() {
+        let mut rng = Rng::new(14);
+        let pr = random_problem(&mut rng, 90, 3, &[(15, 2, None), (4, 1, None)]);
+        for &reml in &[false, true] {
+            let mut prob = LmmProblem::new(input(&pr, reml)).unwrap();
+            let theta: Vec<f64> = (0..prob.system.ntheta()).map(|_| rng.normal()).collect();
+            let sigma = 0.5 + rng.uniform();
+            let got = prob.at(&theta, sigma).unwrap();
+            let (dev, vc) = dense_deviance_at(&pr, &theta, sigma, reml);
+            assert!((got.deviance - dev).abs() < 1e-9 * dev.abs(), "reml={reml}: {} vs {dev}", got.deviance);
+            for (g, w) in got.unscaled_vcov.iter().zip(vc.iter()) {
+                assert!((g - w).abs() < 1e-9 * (1.0 + w.abs()), "{g} vs {w}");
+            }
+            // at the profiled sigma it is the objective
+            let (_, r2) = prob.logdet_and_pwrss(&theta).unwrap();
+            let s_hat = (r2 / prob.residual_dof()).sqrt();
+            let obj = prob.objective(&theta).unwrap();
+            assert!((prob.at(&theta, s_hat).unwrap().deviance - obj).abs() < 1e-9 * obj.abs());
+        }
+        let mut prob = LmmProblem::new(input(&pr, false)).unwrap();
+        assert!(prob.at(&[1.0, 0.0, 1.0, 1.0], 0.0).is_err());
+        assert!(prob.at(&[1.0], 1.0).is_err());
+    }
+
+    /// -2 log L (or the REML criterion) at theta and sigma straight from
+    /// y ~ N(X beta, sigma^2 V0), V0 = W^-1 + Z Lambda Lambda' Z' (beta at
+    /// its GLS estimate), and (X' V0^-1 X)^-1.
+    fn dense_deviance_at(pr: &Problem, theta: &[f64], sigma: f64, reml: bool) -> (f64, DMatrix<f64>) {
+        let zl = dense_z(&pr.terms, pr.n) * dense_lambda(&pr.terms, theta);
+        let mut v0 = &zl * zl.transpose();
+        for i in 0..pr.n {
+            v0[(i, i)] += 1.0 / pr.w[i];
+        }
+        let ch = v0.cholesky().unwrap();
+        let logdet_v0: f64 = 2.0 * ch.l().diagonal().iter().map(|d| d.ln()).sum::<f64>();
+        let x = DMatrix::from_column_slice(pr.n, pr.p, &pr.x);
+        let y = DVector::from_column_slice(&pr.y);
+        let xtvx = x.transpose() * ch.solve(&x);
+        let xtvx_inv = xtvx.clone().try_inverse().unwrap();
+        let beta = &xtvx_inv * (x.transpose() * ch.solve(&y));
+        let r = &y - &x * &beta;
+        let s2 = sigma * sigma;
+        let two_pi_s2 = 2.0 * std::f64::consts::PI * s2;
+        let mut dev = pr.n as f64 * two_pi_s2.ln() + logdet_v0 + r.dot(&ch.solve(&r)) / s2;
+        if reml {
+            dev += xtvx.determinant().ln() - pr.p as f64 * two_pi_s2.ln();
+        }
+        (dev, xtvx_inv)
     }
 
     #[test]

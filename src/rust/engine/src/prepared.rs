@@ -13,7 +13,7 @@
 use crate::error::{EngineError, Result};
 use crate::family::Distribution;
 use crate::glmm::{GlmmFit, GlmmInput, GlmmProblem};
-use crate::lmm::{LmmFit, LmmInput, LmmProblem};
+use crate::lmm::{LmmAt, LmmFit, LmmInput, LmmProblem};
 use crate::monitor::Monitor;
 use crate::optimizer::OptimControl;
 use crate::profile::Held;
@@ -227,6 +227,18 @@ impl PreparedModel {
                 let fit = twin.problem.fit(ctl)?;
                 Ok(Problem::objective_of(&fit))
             }
+        }
+    }
+
+    /// A linear mixed model's deviance (ML) or REML criterion at theta and
+    /// sigma, and the unscaled covariance of beta at theta (see
+    /// `LmmProblem::at`), for the model's own response: what R
+    /// differentiates for Satterthwaite's degrees of freedom.
+    pub fn lmm_at(&mut self, theta: &[f64], sigma: f64) -> Result<LmmAt> {
+        self.own_response()?;
+        match &mut self.problem {
+            Problem::Lmm(p) => p.at(theta, sigma),
+            Problem::Glmm(_) => Err(EngineError::Input("the deviance at given theta and sigma is for linear mixed models".into())),
         }
     }
 
@@ -458,6 +470,24 @@ mod tests {
         assert_eq!(away, direct);
         assert!(away > fit.objective + 1e-3);
         assert!(m.profile("sd_c9|g0", 1.0, &fit.theta, &ctl, silent()).is_err());
+    }
+
+    #[test]
+    fn lmm_at_the_fit_gives_its_objective_and_vcov() {
+        let ctl = OptimControl::default();
+        let mut m = PreparedModel::new(ModelInput::Lmm(LmmInput { reml: true, ..lmm_input(7) }), names(2, &[2, 1])).unwrap();
+        let fit = lmm(m.fit(None, &ctl, silent()).unwrap());
+        // after a refit to another response it is the model's own again
+        let y2: Vec<f64> = lmm_input(8).y;
+        m.fit(Some(&y2), &ctl, silent()).unwrap();
+        let at = m.lmm_at(&fit.theta, fit.sigma).unwrap();
+        assert!((at.deviance - fit.objective).abs() < 1e-9 * fit.objective.abs());
+        let s2 = fit.sigma * fit.sigma;
+        for (a, v) in at.unscaled_vcov.iter().zip(&fit.vcov) {
+            assert!((a * s2 - v).abs() < 1e-10 * v.abs().max(1e-300), "{a} vs {v}");
+        }
+        let mut g = PreparedModel::new(ModelInput::Glmm(glmm_input(3)), names(2, &[2, 1])).unwrap();
+        assert!(g.lmm_at(&fit.theta, 1.0).is_err());
     }
 
     #[test]

@@ -463,6 +463,21 @@ fn rust_with_reml(prepared_model: Robj, reml: Robj) -> List {
     })
 }
 
+/// A linear mixed model's deviance (ML) or REML criterion at `theta` and
+/// `sigma` and the unscaled covariance of beta at `theta` (column-major p x
+/// p): list(deviance, unscaled_vcov) or list(error).
+/// @noRd
+#[extendr]
+fn rust_lmm_at(prepared_model: Robj, theta: Robj, sigma: Robj) -> List {
+    guarded(|| {
+        let mut m = prepared(prepared_model)?;
+        let theta = real_vec(&theta, "theta")?;
+        let sigma = sigma.as_real().ok_or("`sigma` must be a number")?;
+        let at = m.try_addr_mut().map_err(|e| e.to_string())?.lmm_at(&theta, sigma)?;
+        Ok(list!(deviance = at.deviance, unscaled_vcov = at.unscaled_vcov))
+    })
+}
+
 /// Comes back as an engine interrupt does, to test what R makes of it.
 /// @noRd
 #[extendr]
@@ -486,6 +501,7 @@ extendr_module! {
     fn rust_fit;
     fn rust_profile;
     fn rust_with_reml;
+    fn rust_lmm_at;
     fn rust_panic_test;
     fn rust_interrupt_test;
 }
