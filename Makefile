@@ -9,7 +9,8 @@
 
 R_DEBS = r-base-dev r-cran-lme4 r-cran-mlmrev r-cran-testthat r-cran-roxygen2 \
          r-cran-knitr r-cran-rmarkdown r-cran-glmmtmb r-cran-callr r-cran-lpsolve \
-         pandoc qpdf
+         r-cran-insight r-cran-performance r-cran-parameters r-cran-car \
+         r-cran-effects r-cran-ggeffects pandoc qpdf
 PKG = glmmr
 VERSION = $(shell sed -n 's/^Version: //p' DESCRIPTION)
 TARBALL = $(PKG)_$(VERSION).tar.gz
