@@ -442,3 +442,67 @@ model_performance.glmmr <- function(model, metrics = "all", estimator = "REML",
   class(out) <- c("performance_model", class(out))
   out
 }
+
+# predictions (insight::get_predicted, which ggeffects' ggpredict() uses) ---
+
+#' @rdname glmmr-insight
+#' @param data For `get_predicted()`: new data (by default the model frame).
+#' @param predict For `get_predicted()`: `"expectation"` or `"response"`
+#'   (the mean on the response scale) or `"link"`.
+#' @param include_random For `get_predicted()`: `TRUE` (the random effects
+#'   of the levels in `data`), `FALSE` (population level: random effects at
+#'   0) or `"default"`: `TRUE` if `data` has every grouping factor without
+#'   missing values, as insight decides for lme4 fits (where a missing level
+#'   gives the population value), unless `data` holds a grouping factor at
+#'   one typical level (ggeffects' data grids, which list such columns in
+#'   their attribute `"constant.values"`): so `ggeffects::ggpredict()` gets
+#'   the population-level predictions of its default type `"fixed"`, with
+#'   their intervals, as for an lme4 fit.
+#' @details `get_predicted()` returns confidence intervals at level `ci`
+#'   (0.95 by default, where insight's methods default to none: they are
+#'   cheap here and ggeffects reads them) for population-level predictions:
+#'   from `vcov()`, on the link scale with the critical value of
+#'   `insight::get_df(type = "wald")` (t for a linear mixed model, z for a
+#'   GLMM, as insight does for lme4 fits), then transformed.
+#' @exportS3Method insight::get_predicted
+get_predicted.glmmr <- function(x, data = NULL, predict = "expectation",
+                                ci = 0.95, include_random = "default", ...) {
+  predict <- match.arg(predict, c("expectation", "response", "link"))
+  if (is.null(data)) data <- stats::model.frame(x)
+  data <- as.data.frame(data)
+  groups <- unique(unlist(lapply(insight_random_formulas(x), function(f) {
+    all.vars(f[[2L]][[3L]])
+  })))
+  if (identical(include_random, "default")) {
+    # a grouping factor held at one "typical" level (ggeffects' data grids
+    # name such columns in attribute "constant.values") is no level to
+    # predict for: ggpredict()'s default type "fixed" asks lme4 fits for
+    # re.form = NA, and glmmr's fits are asked through this method
+    held <- names(attr(data, "constant.values"))
+    include_random <- all(groups %in% names(data)) &&
+      !anyNA(data[intersect(groups, names(data))]) &&
+      !any(groups %in% held)
+  }
+  re_form <- if (isTRUE(include_random)) NULL else NA
+  eta <- stats::predict(x, newdata = data, re.form = re_form,
+                        allow.new.levels = TRUE)
+  link <- predict == "link"
+  fam <- stats::family(x)
+  pred <- if (link) eta else fam$linkinv(eta)
+  ci_data <- NULL
+  if (!is.null(ci) && !isTRUE(include_random)) {
+    se <- stats::predict(x, newdata = data, re.form = NA, se.fit = TRUE)$se.fit
+    crit <- stats::qt((1 + ci) / 2, get_df.glmmr(x, type = "wald"))
+    lo <- eta - crit * se
+    hi <- eta + crit * se
+    if (!link) {
+      se <- se * abs(fam$mu.eta(eta))  # the delta method, as insight
+      lo <- fam$linkinv(lo)
+      hi <- fam$linkinv(hi)
+    }
+    ci_data <- data.frame(SE = unname(se), CI_low = unname(lo),
+                          CI_high = unname(hi))
+  }
+  structure(unname(pred), ci_data = ci_data, data = data, ci = ci,
+            predict = predict, class = c("get_predicted", "numeric"))
+}

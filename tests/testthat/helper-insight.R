@@ -13,7 +13,6 @@ reference_pairs <- local({
     if (is.null(cache)) {
       f_ss <- Reaction ~ Days + (Days | Subject)
       f_gm1 <- use ~ 1 + age + I(age^2) + urban + livch + (1 | dist)
-      ctr <- list(urban = "contr.helmert")
       cache <<- list(
         lmm = list(
           glmmr = glmmr::glmmr(f_ss, glmmr::sleepstudy),
@@ -22,13 +21,14 @@ reference_pairs <- local({
           glmmr = glmmr::glmmr(f_ss, glmmr::sleepstudy, REML = TRUE),
           lme4 = lme4::lmer(f_ss, glmmr::sleepstudy, REML = TRUE)),
         gm1 = list(
+          # (contrasts written out: effects re-evaluates the fit's call)
           glmmr = glmmr::glmmr(f_gm1, glmmr::contra, family = binomial,
-                               nAGQ = 9, contrasts = ctr),
+                               nAGQ = 9, contrasts = list(urban = "contr.helmert")),
           # (lme4 warns that the model is nearly unidentifiable: age^2 is
           # large; glmmr's optimum agrees with it to about 1e-6)
           lme4 = suppressWarnings(
             lme4::glmer(f_gm1, glmmr::contra, family = binomial,
-                        nAGQ = 9, contrasts = ctr))),
+                        nAGQ = 9, contrasts = list(urban = "contr.helmert")))),
         sing = list(
           glmmr = glmmr::glmmr(Yield ~ 1 + (1 | Batch), lme4::Dyestuff2),
           lme4 = suppressMessages(
