@@ -32,6 +32,7 @@
 #'   m <- glmmr(Reaction ~ Days + (Days | Subject), sleepstudy)
 #'   car::Anova(m)
 #' }
+#' @rdname glmmr-car
 #' @exportS3Method car::Anova
 Anova.glmmr <- function(mod, type = c("II", "III", 2, 3),
                         test.statistic = c("Chisq", "F"), vcov. = vcov(mod),
