@@ -375,12 +375,6 @@ r2.glmmr <- function(model, ci = NULL, tolerance = 1e-5, ...) {
 }
 
 #' @rdname glmmr-insight
-#' @exportS3Method performance::check_singularity
-check_singularity.glmmr <- function(x, tolerance = 1e-5, ...) {
-  any(abs(x$theta[theta_lower(x) == 0]) < tolerance)
-}
-
-#' @rdname glmmr-insight
 #' @exportS3Method performance::performance_aic
 performance_aic.glmmr <- function(x, estimator = "REML", verbose = TRUE, ...) {
   # performance's default for lme4 fits is the REML criterion (for a linear
