@@ -95,8 +95,8 @@
 #'   quasi-Newton optimizer's limits and tolerances, and lme4's checks of the
 #'   model always apply, as lme4's defaults. lme4's control objects are
 #'   refused.
-#' * **emmeans for a linear mixed model**: Kenward-Roger degrees of freedom
-#'   for lme4's fits, asymptotic ones for glmmr's.
+#' * **emmeans for a linear mixed model**: Kenward-Roger degrees of
+#'   freedom by default for lme4's fits, asymptotic ones for glmmr's.
 #'
 #' The vignette (`vignette("glmmr", package = "glmmr")`) has the same list as
 #' a table.
