@@ -7,7 +7,8 @@
 #' mixed model; penalized iteratively reweighted least squares and the
 #' Laplace approximation or adaptive Gauss-Hermite quadrature for a
 #' generalized one; quasi-Newton (BFGS) optimisation for both. See
-#' [glmmr()].
+#' [glmmr()]; its section "Coming from lme4" lists where glmmr
+#' intentionally differs from lme4 and how to get lme4's behaviour.
 #'
 #' @keywords internal
 #' @docType package

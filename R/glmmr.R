@@ -36,6 +36,71 @@
 #' (separation: fitted probabilities of 0 or 1, or Poisson means of 0), a
 #' warning names them.
 #'
+#' @section Coming from lme4:
+#' glmmr differs from lme4 on purpose in these places (each item: lme4,
+#' then glmmr, then how to get lme4's behaviour):
+#' * **Fitting function**: `lmer()`, `glmer()`, `glmer.nb()`; here
+#'   `glmmr()` for all, with `family`, and `family = nbinom2` (glmmTMB's
+#'   parameterisation; `sigma()` is its \eqn{\theta}) for negative binomial
+#'   counts.
+#' * **REML**: `lmer()` defaults to `REML = TRUE`; glmmr fits by maximum
+#'   likelihood (`REML = FALSE`). lme4's: `REML = TRUE`.
+#' * **`deviance()` of a GLMM**: lme4 returns the sum of squared deviance
+#'   residuals at the conditional modes; glmmr returns -2 log L, as
+#'   `-2 * logLik()` (of a REML fit: the REML criterion, without lme4's
+#'   warning). lme4's: `sum(residuals(m, type = "deviance")^2)`.
+#' * **`confint()`**: lme4 defaults to `method = "profile"`; glmmr to
+#'   `method = "Wald"` (fixed effects only, `NA` for the variance
+#'   parameters, as lme4's Wald intervals). lme4's: `confint(m, method =
+#'   "profile")`; the parameters are named as lme4's `oldNames = FALSE`.
+#' * **`simulate()`**: as lme4, the response in the form it was given (a
+#'   factor stays a factor, `cbind()` a two-column matrix).
+#' * **`ranef()`**: lme4 defaults to `condVar = TRUE`, glmmr to `condVar =
+#'   FALSE`. lme4's: `ranef(m, condVar = TRUE)`.
+#' * **`summary()` of a linear mixed model**: lme4 gives t values without
+#'   degrees of freedom or p-values; glmmr gives t-tests with Satterthwaite's
+#'   degrees of freedom, as lmerTest (or Kenward-Roger's, for a REML fit).
+#'   lme4's statistics: `summary(m, ddf = "none")` (as z tests).
+#' * **`anova()` of one linear mixed model**: lme4 gives sequential (type I)
+#'   F values without degrees of freedom; glmmr gives type III F tests with
+#'   Satterthwaite's degrees of freedom, as lmerTest. lme4's F values:
+#'   `anova(m, type = "I")`.
+#' * **`anova()` of several fits**: lme4 refits every REML fit by maximum
+#'   likelihood; glmmr only when the fixed effects differ (REML fits with the
+#'   same fixed effects are compared on the REML criterion, as lme4's
+#'   `refit = FALSE`), and its column is `-2 log L` where lme4's is
+#'   `deviance`. lme4's: fit with `REML = FALSE`.
+#' * **`nAGQ > 1`**: lme4 allows it for one scalar random-effects term only;
+#'   glmmr for random effects of one grouping factor in any dimension.
+#' * **Laplace approximation for non-canonical links and dispersion
+#'   families**: lme4 uses the expected information at the mode; glmmr the
+#'   observed information (the true Laplace approximation), so its optimum
+#'   is glmmTMB's, not lme4's. There is no switch to lme4's.
+#' * **`logLik()` across `nAGQ`**: lme4 reports a binomial response given as
+#'   counts relative to the saturated model when `nAGQ > 1`; glmmr uses one
+#'   absolute scale, normalising constants included, for every `nAGQ`.
+#' * **Parametric bootstrap**: lme4's `bootMer()` is glmmr's [bootstrap()],
+#'   with the same `FUN`, `nsim`, `seed`, `use.u` and `"boot"` result,
+#'   parallel on any `future` plan.
+#' * **Singular fits**: lme4 says "boundary (singular) fit"; glmmr says
+#'   nothing. `lme4::isSingular(m)` works on a glmmr fit, as do lme4's
+#'   `ngrps()`, `getME()` and `refit()`.
+#' * **Printing**: lme4's `print()` shows the standard deviations and the
+#'   fixed-effects estimates only; glmmr's shows variances and standard
+#'   deviations and the estimates with standard errors and z tests, and its
+#'   tables say `-2 log L` where lme4's say `deviance`. `summary(m)` has
+#'   lme4's layout.
+#' * **Control**: `lmerControl()` and `glmerControl()` choose among
+#'   optimizers and switch checks off; [glmmr_control()] sets the one
+#'   quasi-Newton optimizer's limits and tolerances, and lme4's checks of the
+#'   model always apply, as lme4's defaults. lme4's control objects are
+#'   refused.
+#' * **emmeans for a linear mixed model**: Kenward-Roger degrees of
+#'   freedom by default for lme4's fits, asymptotic ones for glmmr's.
+#'
+#' The vignette (`vignette("glmmr", package = "glmmr")`) has the same list as
+#' a table.
+#'
 #' @param formula A two-sided formula with at least one random-effects term.
 #'   `.` stands for the columns of `data` that are not in the response, as
 #'   in [stats::lm()] and lme4 (grouping variables included).
