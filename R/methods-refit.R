@@ -140,16 +140,21 @@ refit_cbind_values <- function(object, y) {
   # for a cbind() fit with prior weights, totals equal to its own trials
   # keep the prior weights. Either way, the fit from scratch of that
   # response is the refit, down to the log-likelihood.
+  fit_cbind <- is.matrix(stats::model.response(object$frame))
   w <- if (same(totals, trials)) {
     rep(1, length(trials))
-  } else if (is.matrix(stats::model.response(object$frame)) && same(totals * prior, trials)) {
+  } else if (fit_cbind && same(totals * prior, trials)) {
     prior
   } else {
     i <- which(abs(totals - trials) > sqrt(.Machine$double.eps) * pmax(1, trials))[1L]
     stop("`newresp` as cbind(successes, failures) must have the fit's numbers ",
          "of trials, successes + failures = weights(object) (or for a weighted ",
          "cbind() fit, its own trials; row ",
-         which(rows)[i], ": ", totals[i], ", not ", trials[i], ")", call. = FALSE)
+         which(rows)[i], ": ", totals[i], ", not ", trials[i], ")",
+         if (!fit_cbind) paste0("; two columns for a binomial fit are ",
+                                "cbind(successes, failures): give two responses ",
+                                "as a data frame"),
+         call. = FALSE)
   }
   resp <- glmm_response(yf, object$family, w)
   s <- y[, 1L]

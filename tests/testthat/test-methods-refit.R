@@ -142,6 +142,11 @@ test_that("refit() refuses a cbind(successes, failures) that is not of the fit's
   y2[5, 1] <- NA
   expect_error(lme4::refit(g, y2), "`newresp` has missing values")
   expect_error(lme4::refit(g, y[1:10, ]), "`newresp` must have one value per row of the model frame \\(56\\)")
+  # two 0/1 responses as a matrix are taken for cbind(), as lme4 does
+  gm <- glmmr(use ~ age + urban + (1 | dist), contra, family = binomial)
+  two <- sapply(simulate(gm, nsim = 2, seed = 1), function(y) as.numeric(y == "Y"))
+  expect_error(lme4::refit(gm, two), "give two responses as a data frame")
+  expect_length(lme4::refit(gm, as.data.frame(two)), 2L)
   m <- glmmr(Reaction ~ Days + (1 | Subject), sleepstudy)
   expect_error(glmmr:::refit_object(m, cbind(sleepstudy$Reaction, 1)),
                "a two-column `newresp`, cbind\\(successes, failures\\), needs a binomial fit")
