@@ -14,9 +14,17 @@
 #'   its grouping levels must be known to the fit).
 #' @param ... Unused; an error if given.
 #' @return A data frame with `nsim` columns `sim_1`, ... of simulated
-#'   responses (binomial responses as proportions of the trials in
-#'   `weights()`; `NA` for rows with a zero prior weight, which are outside
-#'   the likelihood), with the seed as attribute `"seed"`.
+#'   responses, with the seed as attribute `"seed"`. A binomial response
+#'   comes back in the form the model was given it, as lme4's `simulate()`
+#'   returns it: a factor response as a factor with the same levels (the
+#'   first level a failure, the second a success); `cbind(successes,
+#'   failures)` as a two-column matrix with the same column names in each
+#'   column of the data frame, whose rows add up to the trials in
+#'   `weights()` (for a fit with prior weights, the weights times the
+#'   trials, as in lme4); a 0/1, logical or proportion response as
+#'   proportions of the trials in `weights()`. With `newdata`, each row is
+#'   one trial. Rows with a zero prior weight, which are outside the
+#'   likelihood, are `NA`.
 #' @examples
 #' m <- glmmr(Reaction ~ Days + (Days | Subject), sleepstudy)
 #' s <- simulate(m, nsim = 2, seed = 1)
@@ -65,6 +73,7 @@ simulate.glmmr <- function(object, nsim = 1, seed = NULL, re.form = NA,
     })
     w <- rep(1, nrow(nd$X))
   }
+  form <- response_form(object)
   vc <- VarCorr(object)
   sims <- vector("list", nsim)
   for (s in seq_len(nsim)) {
@@ -74,9 +83,17 @@ simulate.glmmr <- function(object, nsim = 1, seed = NULL, re.form = NA,
       })
     }
     eta <- fixed + z_times_b(terms, effects)
-    sims[[s]] <- draw_response(object, object$family$linkinv(eta), w)
+    sims[[s]] <- draw_response(object, object$family$linkinv(eta), w, form)
   }
-  out <- as.data.frame(sims, col.names = paste0("sim_", seq_len(nsim)))
+  names <- paste0("sim_", seq_len(nsim))
+  out <- if (identical(form$kind, "cbind")) {
+    # as lme4's: each column of the data frame a two-column matrix
+    # (as.data.frame() would split the matrices into columns)
+    structure(stats::setNames(sims, names), row.names = .set_row_names(length(w)),
+              class = "data.frame")
+  } else {
+    as.data.frame(sims, col.names = names)
+  }
   attr(out, "seed") <- rng_state
   out
 }
@@ -91,11 +108,31 @@ draw_effects <- function(nlev, cv) {
   matrix(stats::rnorm(nlev * k), nlev, k) %*% t(root)
 }
 
-#' Responses from the conditional distribution with mean mu; NA where the
-#' prior weight is 0 (an observation outside the likelihood, whose variance
-#' phi / w is infinite; the refits of the bootstrap leave it out too)
+#' The form in which simulate() returns the response: that of the fit's
+#' response for binomial (lme4's simfun), a numeric vector otherwise
 #' @noRd
-draw_response <- function(object, mu, w) {
+response_form <- function(object) {
+  if (!identical(object$family$family, "binomial")) return(list(kind = "numeric"))
+  r <- stats::model.response(object$frame)
+  if (is.factor(r)) {
+    list(kind = "factor", levels = levels(r))
+  } else if (is.matrix(r)) {
+    list(kind = "cbind", colnames = colnames(r))
+  } else {
+    # lme4 returns a logical response as 0/1 too
+    list(kind = "numeric")
+  }
+}
+
+#' Responses from the conditional distribution with mean mu, in the form
+#' `form` (response_form()); NA where the prior weight is 0 (an observation
+#' outside the likelihood, whose variance phi / w is infinite; the refits of
+#' the bootstrap leave it out too)
+#' @noRd
+draw_response <- function(object, mu, w, form = list(kind = "numeric")) {
+  if (identical(object$family$family, "binomial")) {
+    return(draw_binomial(mu, w, form))
+  }
   out <- rep(NA_real_, length(mu))
   pos <- w > 0
   mu <- mu[pos]
@@ -103,10 +140,6 @@ draw_response <- function(object, mu, w) {
   n <- length(mu)
   out[pos] <- switch(object$family$family,
     gaussian = mu + stats::rnorm(n, sd = object$sigma / sqrt(w)),
-    binomial = {
-      trials <- round(w)
-      ifelse(trials > 0, stats::rbinom(n, trials, mu) / pmax(trials, 1), 0)
-    },
     poisson = stats::rpois(n, mu),
     nbinom2 = stats::rnbinom(n, size = object$sigma, mu = mu),
     Gamma = {
@@ -123,6 +156,42 @@ draw_response <- function(object, mu, w) {
     },
     stop("simulate() does not know family ", object$family$family, call. = FALSE))
   out
+}
+
+#' Binomial draws with the w trials of the engine (a 0/1 response: one),
+#' returned as proportions, a factor or cbind(successes, failures)
+#' @noRd
+draw_binomial <- function(mu, w, form) {
+  pos <- w > 0
+  # a factor is one Bernoulli trial a row whatever its weight, as in lme4
+  trials <- if (identical(form$kind, "factor")) rep(1, sum(pos)) else round(w[pos])
+  if (identical(form$kind, "cbind")) {
+    bad <- which(abs(w[pos] - trials) > sqrt(.Machine$double.eps) * pmax(1, trials))
+    if (length(bad)) {
+      # the successes and failures would not add up to the fit's trials
+      stop("simulate() cannot draw cbind(successes, failures) for a number ",
+           "of trials that is not whole (weights times trials: ",
+           w[pos][bad[1L]], "); lme4 refuses non-integer prior weights too",
+           call. = FALSE)
+    }
+  }
+  succ <- stats::rbinom(sum(pos), trials, mu[pos])
+  switch(form$kind,
+    factor = {
+      out <- factor(rep(NA_character_, length(w)), levels = form$levels)
+      out[pos] <- form$levels[1L + succ]
+      out
+    },
+    cbind = {
+      out <- matrix(NA_real_, length(w), 2L, dimnames = list(NULL, form$colnames))
+      out[pos, ] <- cbind(succ, trials - succ)
+      out
+    },
+    {
+      out <- rep(NA_real_, length(w))
+      out[pos] <- ifelse(trials > 0, succ / pmax(trials, 1), 0)
+      out
+    })
 }
 
 #' @importFrom stats simulate

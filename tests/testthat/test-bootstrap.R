@@ -21,6 +21,32 @@ test_that("the replicates are FUN of the refits to simulate()'s responses", {
   expect_identical(bootstrap(m, fixef, nsim = 6, seed = 12)$t, b$t)
 })
 
+test_that("a cbind() response reaches the refits whole, each replicate a matrix", {
+  skip_if_not_installed("lme4")
+  cbpp <- lme4_cbpp()
+  cbpp$w <- rep(1:2, length.out = nrow(cbpp))
+  for (w in list(NULL, cbpp$w)) {
+    g <- glmmr(cbind(incidence, size - incidence) ~ period + (1 | herd), cbpp,
+               family = binomial, weights = w)
+    b <- bootstrap(g, function(fit) c(fixef(fit), ll = as.numeric(logLik(fit))),
+                   nsim = 3, seed = 7)
+    ys <- simulate(g, nsim = 3, seed = 7)
+    for (j in 1:3) {
+      # the fit from scratch of the simulated matrix (without the prior
+      # weights: its rows add up to weights(g))
+      d <- cbpp
+      d$Y <- ys[[j]]
+      fresh <- glmmr(Y ~ period + (1 | herd), d, family = binomial)
+      expect_identical(unname(b$t[j, ]),
+                       unname(c(fixef(fresh), as.numeric(logLik(fresh)))))
+    }
+  }
+  ci <- confint(g, method = "boot", nsim = 20, seed = 2)
+  expect_false(anyNA(ci))
+  expect_true(all(ci[, 1] < ci[, 2]))
+  expect_true(ci["period2", 1] < fixef(g)[["period2"]] && fixef(g)[["period2"]] < ci["period2", 2])
+})
+
 test_that("boot::boot.ci() reads the result", {
   skip_if_not_installed("boot")
   m <- glmmr(Reaction ~ Days + (1 | Subject), sleepstudy)

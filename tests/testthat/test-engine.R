@@ -17,7 +17,8 @@ test_that("a refit through the prepared model is the fit of that response from s
 
   gm <- glmmr(use ~ age + urban + (1 | dist), contra, family = binomial)
   ys <- simulate(gm, seed = 3)[[1]]
-  refit <- glmmr:::refit_response(gm, ys)
+  # simulate() gives the factor; the engine takes 0/1
+  refit <- glmmr:::refit_response(gm, as.numeric(ys == "Y"))
   dg <- transform(contra, use = ys)
   fresh <- glmmr(use ~ age + urban + (1 | dist), dg, family = binomial)
   expect_identical(refit$objective, fresh$objective)

@@ -8,8 +8,10 @@ test_that("the mean of many conditional simulations approaches fitted", {
   g <- glmmr(cbind(incidence, size - incidence) ~ period + (1 | herd), lme4_cbpp(),
              family = binomial)
   sg <- simulate(g, nsim = 4000, seed = 12, re.form = NULL)
+  # each column cbind(successes, failures): the proportions' means
+  props <- vapply(sg, function(y) y[, 1] / rowSums(y), numeric(nrow(lme4_cbpp())))
   se <- sqrt(fitted(g) * (1 - fitted(g)) / weights(g) / 4000)
-  expect_lt(max(abs(rowMeans(sg) - fitted(g)) / se), 5)
+  expect_lt(max(abs(rowMeans(props) - fitted(g)) / se), 5)
 })
 
 test_that("unconditional simulations have the model's marginal mean and variance", {
@@ -21,6 +23,104 @@ test_that("unconditional simulations have the model's marginal mean and variance
   want <- vc$vcov[1] + sigma(m)^2
   day0 <- which(sleepstudy$Days == 0)
   expect_lt(abs(mean(apply(s[day0, ], 1, var)) / want - 1), 0.05)
+})
+
+test_that("a binomial response comes back in the form it was given, as lme4's simulate() returns it", {
+  skip_if_not_installed("lme4")
+  # the form of a simulation: the classes, dimensions, column names and
+  # levels of the data frame and its columns
+  form <- function(s) {
+    list(class = class(s), dim = dim(s), names = names(s),
+         cols = lapply(s, function(y) list(class = class(y), type = typeof(y),
+                                           dim = dim(y), colnames = colnames(y),
+                                           levels = levels(y))))
+  }
+  cbpp <- lme4_cbpp()
+  cbpp$w <- rep(1:2, length.out = nrow(cbpp))
+  cbpp$p <- cbpp$incidence / cbpp$size
+  cbpp$one <- 1
+  ct <- contra
+  ct$use01 <- as.numeric(ct$use == "Y")
+  ct$uselg <- ct$use == "Y"
+  ct$one <- 1
+  cb <- cbind(incidence, size - incidence) ~ period + (1 | herd)
+  cases <- list(
+    factor = list(use ~ age + urban + (1 | dist), ct, "one"),
+    zero_one = list(use01 ~ age + urban + (1 | dist), ct, "one"),
+    logical = list(uselg ~ age + urban + (1 | dist), ct, "one"),
+    cbind = list(cb, cbpp, "one"),
+    weighted_cbind = list(cb, cbpp, "w"),
+    proportion = list(p ~ period + (1 | herd), cbpp, "size"))
+  for (nm in names(cases)) {
+    f <- cases[[nm]][[1]]
+    d <- cases[[nm]][[2]]
+    d$wt <- d[[cases[[nm]][[3]]]]
+    g <- glmmr(f, d, family = binomial, weights = wt)
+    l <- suppressMessages(lme4::glmer(f, d, family = binomial, weights = wt))
+    sg <- simulate(g, nsim = 2, seed = 1)
+    expect_identical(form(sg), form(simulate(l, nsim = 2, seed = 1)), info = nm)
+    if (nm == "factor") {
+      expect_identical(levels(sg$sim_1), c("N", "Y"))
+    }
+    if (nm %in% c("cbind", "weighted_cbind")) {
+      expect_identical(colnames(sg$sim_1), c("incidence", ""))
+      # the rows add up to the trials in weights(): prior weights times the
+      # trials for the weighted fit, as lme4's do
+      expect_identical(rowSums(sg$sim_2), unname(weights(g)))
+      expect_identical(unname(weights(g)), d$wt * d$size)
+    }
+  }
+})
+
+test_that("the simulated successes are those of the same model given as proportions", {
+  # the form is the only change: the fits below have the same engine input,
+  # so the same seed gives the same successes
+  ct <- contra
+  ct$use01 <- as.numeric(ct$use == "Y")
+  gf <- glmmr(use ~ age + urban + (1 | dist), ct, family = binomial)
+  g01 <- glmmr(use01 ~ age + urban + (1 | dist), ct, family = binomial)
+  for (rf in list(NA, NULL)) {
+    sf <- simulate(gf, nsim = 3, seed = 4, re.form = rf)
+    s01 <- simulate(g01, nsim = 3, seed = 4, re.form = rf)
+    expect_identical(lapply(sf, function(y) as.numeric(y == "Y")), lapply(s01, identity))
+  }
+  cbpp <- lme4_cbpp()
+  cbpp$p <- cbpp$incidence / cbpp$size
+  gc <- glmmr(cbind(incidence, size - incidence) ~ period + (1 | herd), cbpp,
+              family = binomial)
+  gp <- glmmr(p ~ period + (1 | herd), cbpp, family = binomial, weights = size)
+  sc <- simulate(gc, nsim = 3, seed = 5)
+  sp <- simulate(gp, nsim = 3, seed = 5)
+  expect_identical(lapply(sc, function(y) y[, 1] / cbpp$size), lapply(sp, identity))
+  # with new data, one trial a row
+  nd <- simulate(gc, nsim = 1, seed = 5, newdata = cbpp[1:4, ])
+  expect_identical(dim(nd$sim_1), c(4L, 2L))
+  expect_identical(unname(rowSums(nd$sim_1)), rep(1, 4))
+})
+
+test_that("rows with zero prior weight are NA in every form; non-whole trials are refused for cbind()", {
+  cbpp <- lme4_cbpp()
+  cbpp$w <- 1
+  cbpp$w[c(2, 9)] <- 0
+  g <- glmmr(cbind(incidence, size - incidence) ~ period + (1 | herd), cbpp,
+             family = binomial, weights = w)
+  s <- simulate(g, nsim = 2, seed = 1)$sim_2
+  expect_true(all(is.na(s[c(2, 9), ])))
+  expect_false(anyNA(s[-c(2, 9), ]))
+  ct <- contra
+  ct$w <- 1
+  ct$w[5] <- 0
+  gf <- glmmr(use ~ age + urban + (1 | dist), ct, family = binomial, weights = w)
+  sf <- simulate(gf, seed = 1)$sim_1
+  expect_identical(levels(sf), c("N", "Y"))
+  expect_identical(which(is.na(sf)), 5L)
+  cbpp$w <- 1.5
+  gw <- suppressWarnings(glmmr(cbind(incidence, size - incidence) ~ period + (1 | herd),
+                               cbpp, family = binomial, weights = w))
+  odd <- which(cbpp$size %% 2 == 1)[1]
+  expect_error(simulate(gw, seed = 1),
+               paste0("cannot draw cbind\\(successes, failures\\) for a number of trials ",
+                      "that is not whole \\(weights times trials: ", 1.5 * cbpp$size[odd], "\\)"))
 })
 
 test_that("a seed makes simulations reproducible and leaves the generator alone", {
