@@ -20,8 +20,8 @@ use engine::{EngineError, Result as EngineResult};
 use engine::convergence::ConvergenceCheck;
 use engine::family::{Distribution, Link};
 use engine::finish::Record;
-use engine::glmm::{GlmmFit, GlmmInput};
-use engine::lmm::{LmmFit, LmmInput};
+use engine::glmm::GlmmInput;
+use engine::lmm::LmmInput;
 use engine::optimizer::{Limit, OptimControl};
 use engine::prepared::{Fit, ModelInput, Names, PreparedModel, TermNames};
 use engine::reterm::ReTerm;
@@ -289,73 +289,46 @@ fn fit_record(opt: Record, boundary: Vec<bool>, check: ConvergenceCheck) -> Vec<
 
 /// A fit as R reads it: the estimates of its kind, then the common record.
 fn fit_result(fit: Fit) -> List {
-    let (mut fields, opt, boundary, check) = match fit {
-        Fit::Lmm(f) => {
-            let LmmFit {
-                theta,
-                beta,
-                vcov,
-                sigma,
-                u,
-                b,
-                objective,
-                evals,
-                iterations,
-                message,
-                converged,
-                limit,
-                boundary,
-                check,
-                cond_var,
-            } = f;
-            let fields: Vec<(&'static str, Robj)> = vec![
-                ("theta", theta.into()),
-                ("beta", beta.into()),
-                ("vcov", vcov.into()),
-                ("sigma", sigma.into()),
-                ("u", u.into()),
-                ("b", b.into()),
-                ("objective", objective.into()),
-                ("cond_var", cond_var.into()),
-            ];
-            (fields, Record { evals, iterations, message, converged, limit }, boundary, check)
-        }
-        Fit::Glmm(f) => {
-            let GlmmFit {
-                theta,
-                beta,
-                vcov_factor,
-                vcov_hessian,
-                u,
-                b,
-                eta,
-                objective,
-                deviance,
-                phi,
-                evals,
-                iterations,
-                message,
-                converged,
-                limit,
-                boundary,
-                check,
-                cond_var,
-            } = f;
-            let fields: Vec<(&'static str, Robj)> = vec![
-                ("theta", theta.into()),
-                ("beta", beta.into()),
-                ("vcov_factor", vcov_factor.into()),
-                ("vcov_hessian", vcov_hessian.into()),
-                ("u", u.into()),
-                ("b", b.into()),
-                ("eta", eta.into()),
-                ("objective", objective.into()),
-                ("deviance", deviance.into()),
-                ("phi", phi.into()),
-                ("cond_var", cond_var.into()),
-            ];
-            (fields, Record { evals, iterations, message, converged, limit }, boundary, check)
-        }
+    // the optimizer's record, the boundary and the check: every fit has them
+    macro_rules! common {
+        ($f:ident) => {
+            (
+                Record { evals: $f.evals, iterations: $f.iterations, message: $f.message, converged: $f.converged, limit: $f.limit },
+                $f.boundary,
+                $f.check,
+            )
+        };
+    }
+    let (mut fields, (opt, boundary, check)): (Vec<(&'static str, Robj)>, _) = match fit {
+        Fit::Lmm(f) => (
+            vec![
+                ("theta", f.theta.into()),
+                ("beta", f.beta.into()),
+                ("vcov", f.vcov.into()),
+                ("sigma", f.sigma.into()),
+                ("u", f.u.into()),
+                ("b", f.b.into()),
+                ("objective", f.objective.into()),
+                ("cond_var", f.cond_var.into()),
+            ],
+            common!(f),
+        ),
+        Fit::Glmm(f) => (
+            vec![
+                ("theta", f.theta.into()),
+                ("beta", f.beta.into()),
+                ("vcov_factor", f.vcov_factor.into()),
+                ("vcov_hessian", f.vcov_hessian.into()),
+                ("u", f.u.into()),
+                ("b", f.b.into()),
+                ("eta", f.eta.into()),
+                ("objective", f.objective.into()),
+                ("deviance", f.deviance.into()),
+                ("phi", f.phi.into()),
+                ("cond_var", f.cond_var.into()),
+            ],
+            common!(f),
+        ),
     };
     fields.extend(fit_record(opt, boundary, check));
     List::from_pairs(fields)
