@@ -13,7 +13,7 @@ R_DEBS = r-base-dev r-cran-lme4 r-cran-mlmrev r-cran-testthat r-cran-roxygen2 \
          r-cran-tibble r-cran-emmeans r-cran-estimability \
          r-cran-boot r-cran-future r-cran-future.apply r-cran-progressr \
          r-cran-lmertest r-cran-pbkrtest \
-         r-cran-insight r-cran-parameters r-cran-car r-cran-effects r-cran-ggeffects \
+         r-cran-insight r-cran-parameters r-cran-car r-cran-effects r-cran-ggeffects r-cran-sjplot \
          pandoc qpdf
 PKG = glmmr
 VERSION = $(shell sed -n 's/^Version: //p' DESCRIPTION)

@@ -1,5 +1,6 @@
 # Printing a fitted model: the header, fit statistics, variance components,
-# group sizes and the fixed-effects table (Est., SE, z, p) as in the seed;
+# group sizes and the fixed-effects table (Est., SE, z, p as in the seed for a
+# GLMM; Est., SE, t for a linear mixed model);
 # the pieces summary()'s print shares with it (header, statistics, table).
 
 #' Print a fitted glmmr model
@@ -9,9 +10,12 @@
 #' levels per grouping factor, and the fixed-effects table with estimates,
 #' standard errors (those of [vcov.glmmr()]: the Hessian in (theta, beta)
 #' for a generalized model where it exists, else the Cholesky factor at the
-#' optimum; the printout says which), z statistics and two-sided normal
-#' p-values. For a REML fit the first two statistics are the REML
-#' log-likelihood and criterion.
+#' optimum; the printout says which) and, for a generalized model, z
+#' statistics and two-sided normal p-values; for a linear mixed model t
+#' statistics without p-values, as lme4 prints them ([summary.glmmr()] gives
+#' the t-tests with Satterthwaite's or Kenward-Roger's degrees of freedom).
+#' For a REML fit the first two statistics are the REML log-likelihood and
+#' criterion.
 #'
 #' @param x A fitted `"glmmr"` model.
 #' @param digits Number of significant digits.
@@ -31,8 +35,18 @@ print.glmmr <- function(x, digits = max(3L, getOption("digits") - 3L), ...) {
       paste(names(nl), nl, sep = " ", collapse = ", "), "\n", sep = "")
   cat("\nFixed effects (standard errors from ", se_source(attr(vcov(x), "type")),
       "):\n", sep = "")
-  stats::printCoefmat(fixef_table(x), digits = digits, has.Pvalue = TRUE,
-                      P.values = TRUE, signif.stars = FALSE)
+  if (is.na(x$nAGQ)) {
+    # A linear mixed model's t statistics have no normal reference
+    # distribution: print() shows them without p-values, as lme4 does, and
+    # summary() gives the tests with Satterthwaite's degrees of freedom.
+    tab <- fixef_table(x)[, 1:3, drop = FALSE]
+    colnames(tab)[3L] <- "t"
+    stats::printCoefmat(tab, digits = digits, has.Pvalue = FALSE, signif.stars = FALSE)
+    cat("(p-values with Satterthwaite's degrees of freedom: summary())\n")
+  } else {
+    stats::printCoefmat(fixef_table(x), digits = digits, has.Pvalue = TRUE,
+                        P.values = TRUE, signif.stars = FALSE)
+  }
   if (length(x$dropped)) {
     cat("(", length(x$dropped), " aliased column(s) dropped: ",
         paste(x$dropped, collapse = ", "), ")\n", sep = "")

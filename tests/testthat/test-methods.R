@@ -97,6 +97,14 @@ test_that("print() shows the method, formula and number of observations", {
                 "Reaction ~ 1 \\+ Days \\+ \\(1 \\+ Days \\| Subject\\)")
   expect_output(print(m), "Number of obs: 180")
   expect_output(print(m), "Subject 18")
+  # a linear mixed model's t statistics, without normal p-values (lme4's
+  # t values: the ML fit's estimates over its standard errors)
+  out <- capture.output(print(m))
+  expect_true(any(grepl("^ +Est\\. +SE +t$", out)))
+  expect_false(any(grepl("Pr\\(", out)))
+  t_row <- out[grep("^Days ", out)]
+  expect_equal(as.numeric(strsplit(trimws(t_row), " +")[[1]][4]),
+               unname(fixef(m)["Days"] / sqrt(diag(vcov(m)))["Days"]), tolerance = 1e-3)
 
   mr <- fit_sleep(REML = TRUE)
   expect_output(print(mr), "REML")
