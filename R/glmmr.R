@@ -87,9 +87,9 @@
 #'   `ngrps()`, `getME()` and `refit()`.
 #' * **Printing**: lme4's `print()` shows the standard deviations and the
 #'   fixed-effects estimates only; glmmr's shows variances and standard
-#'   deviations and the estimates with standard errors and z tests, and its
-#'   tables say `-2 log L` where lme4's say `deviance`. `summary(m)` has
-#'   lme4's layout.
+#'   deviations and the estimates with standard errors and t statistics (an
+#'   LMM) or z tests (a GLMM), and its tables say `-2 log L` where lme4's say
+#'   `deviance`. `summary(m)` has lme4's layout.
 #' * **Control**: `lmerControl()` and `glmerControl()` choose among
 #'   optimizers and switch checks off; [glmmr_control()] sets the one
 #'   quasi-Newton optimizer's limits and tolerances, and lme4's checks of the
