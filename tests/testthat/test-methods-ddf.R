@@ -138,6 +138,37 @@ test_that("weighted fits: Satterthwaite's df as lmerTest's", {
   expect_ttable(summary(m)$coefficients, summary(l)$coefficients)
 })
 
+test_that("weighted fits: Kenward-Roger as pbkrtest's on the rescaled unweighted model", {
+  # pbkrtest builds the covariance of y with an identity for the residual
+  # term, whatever the prior weights, so on a weighted lme4 fit it is not a
+  # reference. A weighted LMM is the unweighted LMM of sqrt(w) y with the
+  # rows of X and Z scaled by sqrt(w) (the same likelihood up to a constant,
+  # and the same covariance parameters): built through lme4's modular
+  # functions, that model is one pbkrtest handles correctly.
+  skip_without_lmertest()
+  d <- lme4::sleepstudy
+  d$w <- rep(c(0.5, 1, 2), length.out = nrow(d))
+  f <- Reaction ~ Days + (Days | Subject)
+  m <- glmmr(f, d, weights = w, REML = TRUE)
+  lf <- lme4::lFormula(f, d)
+  s <- sqrt(d$w)
+  lf$X <- lf$X * s
+  lf$reTrms$Zt <- lf$reTrms$Zt %*% Matrix::Diagonal(x = s)
+  lf$fr$Reaction <- d$Reaction * s
+  dev <- do.call(lme4::mkLmerDevfun, lf)
+  opt <- lme4::optimizeLmer(dev, control = list(xtol_rel = 1e-12, ftol_rel = 1e-14,
+                                                ftol_abs = 1e-14, xtol_abs = 1e-12))
+  l <- lme4::mkMerMod(environment(dev), opt, lf$reTrms, fr = lf$fr)
+  expect_rel(m$theta, lme4::getME(l, "theta"), 1e-4)
+  Va <- pbkrtest::vcovAdj(l)
+  ddf <- vapply(1:2, function(i) {
+    pbkrtest::Lb_ddf(matrix(replace(numeric(2), i, 1), 1L), as.matrix(vcov(l)), Va)
+  }, 0)
+  got <- summary(m, ddf = "Kenward-Roger")$coefficients
+  expect_rel(got[, "Std. Error"], sqrt(diag(as.matrix(Va))))
+  expect_rel(got[, "df"], ddf)
+})
+
 test_that("a singular fit (a variance at zero): both methods as lmerTest's", {
   skip_without_lmertest()
   ctl <- tight()
