@@ -23,6 +23,7 @@ pub mod glmm;
 pub mod laplace;
 pub mod laplace_gradient;
 pub mod lmm;
+pub mod lmm_gradient;
 pub mod memory;
 pub mod monitor;
 pub mod optimizer;

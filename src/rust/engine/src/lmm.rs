@@ -5,9 +5,10 @@ use crate::blocked::{BlockedSystem, Factor};
 use crate::convergence::ConvergenceCheck;
 use crate::error::{check_not_constant, check_observations, EngineError, Result};
 use crate::finish::{finish, Finished, Optimum, Record};
+use crate::lmm_gradient::lmm_gradient;
 use crate::memory::check_model;
 use crate::monitor::{Monitor, Silent};
-use crate::optimizer::{minimize, Limit, OptimControl};
+use crate::optimizer::{minimize_with_gradient, Limit, OptimControl};
 use crate::reterm::{theta_start, ReTerm};
 use nalgebra::{DMatrix, DVector};
 
@@ -77,6 +78,9 @@ pub struct LmmProblem {
     y: Vec<f64>,
     weights: Vec<f64>,
     offset: Vec<f64>,
+    /// The theta `factor` was last computed at (None if it failed): a
+    /// gradient asked for there reuses it.
+    factored_at: Option<Vec<f64>>,
     monitor: Box<dyn Monitor>,
 }
 
@@ -104,6 +108,7 @@ impl LmmProblem {
             y,
             weights,
             offset,
+            factored_at: None,
             monitor: Box::new(Silent),
         };
         problem.update_crossproducts();
@@ -141,16 +146,48 @@ impl LmmProblem {
     fn update_crossproducts(&mut self) {
         let yo: Vec<f64> = self.y.iter().zip(&self.offset).map(|(y, o)| y - o).collect();
         self.system.update_crossproducts(&self.x, &yo, &self.weights);
+        self.factored_at = None;
         self.response_sd = weighted_sd(&yo, &self.weights);
     }
 
     /// The objective at theta: -2 log L profiled over beta and sigma (ML), or
     /// the REML criterion.
     pub fn objective(&mut self, theta: &[f64]) -> Result<f64> {
-        self.system.factor(theta, &mut self.factor)?;
+        self.factor_at(theta)?;
         let v = self.objective_from_factor();
         self.monitor.tick(v)?;
         Ok(v)
+    }
+
+    /// The objective and its exact gradient in theta (see `lmm_gradient`).
+    pub fn value_gradient(&mut self, theta: &[f64]) -> Result<(f64, Vec<f64>)> {
+        let (v, g) = self.value_maybe_gradient(theta, true)?;
+        Ok((v, g.expect("gradient requested")))
+    }
+
+    /// The objective, with its gradient when `want`. At the theta factored
+    /// last, the factor is reused (the optimizer asks for the gradient only
+    /// at points whose value it has accepted).
+    fn value_maybe_gradient(&mut self, theta: &[f64], want: bool) -> Result<(f64, Option<Vec<f64>>)> {
+        if !(want && self.factored_at.as_deref() == Some(theta)) {
+            self.factor_at(theta)?;
+            self.monitor.tick(self.objective_from_factor())?;
+        }
+        let v = self.objective_from_factor();
+        if !want {
+            return Ok((v, None));
+        }
+        let yo: Vec<f64> = self.y.iter().zip(&self.offset).map(|(y, o)| y - o).collect();
+        let g = lmm_gradient(&self.system, &self.factor, &self.x, &yo, &self.weights, self.reml)?;
+        Ok((v, Some(g)))
+    }
+
+    /// Factor M(theta), remembering where.
+    fn factor_at(&mut self, theta: &[f64]) -> Result<()> {
+        self.factored_at = None;
+        self.system.factor(theta, &mut self.factor)?;
+        self.factored_at = Some(theta.to_vec());
+        Ok(())
     }
 
     /// Progress and interrupts: see `monitor`.
@@ -161,7 +198,7 @@ impl LmmProblem {
     /// log |L_theta|^2 (+ log |R_X|^2 for REML) less the log weights, and
     /// the penalized residual sum of squares, at theta.
     pub(crate) fn logdet_and_pwrss(&mut self, theta: &[f64]) -> Result<(f64, f64)> {
-        self.system.factor(theta, &mut self.factor)?;
+        self.factor_at(theta)?;
         self.monitor.tick(0.0)?;
         let f = &self.factor;
         let mut ld = self.system.logdet_theta(f) - self.sum_log_weights;
@@ -220,19 +257,21 @@ impl LmmProblem {
         // point counts as +infinity, so the line search steps back (the
         // start itself must factor: a failure there is the model's).
         let mut started = false;
-        let opt = minimize(
-            |th: &[f64]| match self.objective(th) {
-                Err(EngineError::NotPositiveDefinite(_)) if started => Ok(f64::INFINITY),
+        let opt = minimize_with_gradient(
+            |th: &[f64], want: bool| match self.value_maybe_gradient(th, want) {
+                Err(EngineError::NotPositiveDefinite(_)) if started => Ok((f64::INFINITY, None)),
                 other => {
                     started = true;
                     other
                 }
             },
             &start,
+            None,
             ctl,
         )?;
-        // signs, the boundary and the convergence check; then everything
-        // else from the factor at the reported theta
+        // signs, the boundary and the convergence check (the Hessian from
+        // differences of the exact gradient); then everything else from the
+        // factor at the reported theta
         let ks: Vec<usize> = self.system.terms.iter().map(|t| t.k).collect();
         let at = Optimum {
             par: opt.par.clone(),
@@ -241,7 +280,7 @@ impl LmmProblem {
             run_evals: opt.evals,
             record: Record::of(&opt),
         };
-        let Finished { par: theta, boundary, check, record, .. } = finish(&ks, at, false, |th: &[f64], _| Ok((self.objective(th)?, None)))?;
+        let Finished { par: theta, boundary, check, record, .. } = finish(&ks, at, true, |th: &[f64], want| self.value_maybe_gradient(th, want))?;
         let objective = self.objective(&theta)?;
         let (u, beta) = self.system.solve_u_beta(&self.factor);
         let b = self.system.lambda_times(&self.factor.lambdas, &u);
