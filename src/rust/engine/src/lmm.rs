@@ -1,8 +1,10 @@
 //! The linear mixed model: the profiled deviance (ML) or REML criterion as a
 //! function of theta, its optimisation and the fitted quantities. BFGS runs
-//! on the exact gradient (`lmm_gradient`), which cost on InstEval 36
-//! evaluations of the objective (plus gradients) where finite differences
-//! took 133 and 19 more for the convergence check.
+//! on the exact gradient (`lmm_gradient`): on InstEval 36 values of the
+//! objective (plus gradients) where finite differences took 133 and 19 more
+//! for the convergence check; but there a gradient costs about three values
+//! (the inverse of the dense block), so the fit is no faster
+//! (bench/README.md).
 
 use crate::blocked::{BlockedSystem, Factor};
 use crate::convergence::ConvergenceCheck;
