@@ -110,6 +110,116 @@ fn trailing_update(a: &mut [f64], lda: usize, k0: usize, kb: usize, n: usize) {
     }
 }
 
+/// The inverse of A = L L' from its factor (the leading `n` rows and
+/// columns of `l`, leading dimension `lda`): `t` receives T = L^{-1} and
+/// `inv` = T'T = A^{-1}, both `n`-by-`n` column-major with both triangles.
+/// Blocked as LAPACK's potri (a triangular inverse, then the product), with
+/// the work in tile products: n^3 / 3 multiply-adds, twice a Cholesky
+/// factor's, shared between two threads when large.
+pub fn inverse_from_factor(l: &[f64], n: usize, lda: usize, t: &mut [f64], inv: &mut [f64]) {
+    assert!(t.len() >= n * n && inv.len() >= n * n && (n == 0 || l.len() >= lda * (n - 1) + n));
+    t[..n * n].iter_mut().for_each(|v| *v = 0.0);
+    let blocks: Vec<usize> = (0..n).step_by(PANEL).collect();
+    let nthreads = if n >= 384 { threads() } else { 1 };
+    // T, one block column at a time: L T_J = E_J by blocked forward
+    // substitution (a small triangular solve per diagonal block, then one
+    // product updating the rows below). Block columns are independent.
+    let tp = SharedPtr(t.as_mut_ptr());
+    let invert = |tid: usize| {
+        let base = tp;
+        for (b, &j0) in blocks.iter().enumerate() {
+            if b % nthreads != tid {
+                continue;
+            }
+            let jb = PANEL.min(n - j0);
+            // SAFETY: this closure writes only columns j0..j0+jb of T, which
+            // no other thread touches, and reads L.
+            let col = |c: usize| unsafe { std::slice::from_raw_parts_mut(base.0.add((j0 + c) * n), n) };
+            for c in 0..jb {
+                col(c)[j0 + c] = 1.0;
+            }
+            let mut k0 = j0;
+            while k0 < n {
+                let kb = PANEL.min(n - k0);
+                for c in 0..jb {
+                    let x = col(c);
+                    for j in k0..k0 + kb {
+                        let xj = x[j] / l[j + j * lda];
+                        x[j] = xj;
+                        if xj != 0.0 {
+                            for i in j + 1..k0 + kb {
+                                x[i] -= l[i + j * lda] * xj;
+                            }
+                        }
+                    }
+                }
+                let r0 = k0 + kb;
+                if r0 < n {
+                    // SAFETY: C = rows r0..n of T's columns j0..j0+jb, B =
+                    // rows k0..r0 of the same columns (disjoint rows), A = L.
+                    unsafe {
+                        let a = l.as_ptr().add(r0 + k0 * lda);
+                        let bm = base.0.add(k0 + j0 * n) as *const f64;
+                        let c = base.0.add(r0 + j0 * n);
+                        matrixmultiply::dgemm(n - r0, kb, jb, -1.0, a, 1, lda as isize, bm, 1, n as isize, 1.0, c, 1, n as isize);
+                    }
+                }
+                k0 = r0;
+            }
+        }
+    };
+    run_threads(nthreads, &invert);
+    // inv = T'T, lower tiles: inv[I, J] = T[i0.., I]' T[i0.., J] (T is zero
+    // above its diagonal), tile columns independent; then mirrored.
+    let ip = SharedPtr(inv.as_mut_ptr());
+    let tc = SharedConst(t.as_ptr());
+    let gram = |tid: usize| {
+        let (ib, tb) = (ip, tc);
+        for (b, &j0) in blocks.iter().enumerate() {
+            if b % nthreads != tid {
+                continue;
+            }
+            let jb = PANEL.min(n - j0);
+            for &i0 in blocks.iter().filter(|&&i0| i0 >= j0) {
+                let ibk = PANEL.min(n - i0);
+                // SAFETY: reads T; writes the tile (i0.., j0..j0+jb) of inv,
+                // in this thread's tile column.
+                unsafe {
+                    let a = tb.0.add(i0 + i0 * n);
+                    let bm = tb.0.add(i0 + j0 * n);
+                    let c = ib.0.add(i0 + j0 * n);
+                    matrixmultiply::dgemm(ibk, n - i0, jb, 1.0, a, n as isize, 1, bm, 1, n as isize, 0.0, c, 1, n as isize);
+                }
+            }
+        }
+    };
+    run_threads(nthreads, &gram);
+    for c in 0..n {
+        for r in c + 1..n {
+            inv[c + r * n] = inv[r + c * n];
+        }
+    }
+}
+
+/// Run `work(tid)` for tid in 0..nthreads (1 or 2), the second on a
+/// scoped thread.
+fn run_threads(nthreads: usize, work: &(dyn Fn(usize) + Sync)) {
+    if nthreads > 1 {
+        std::thread::scope(|sc| {
+            let h = sc.spawn(|| work(1));
+            work(0);
+            let _ = h.join();
+        });
+    } else {
+        work(0);
+    }
+}
+
+#[derive(Clone, Copy)]
+struct SharedConst(*const f64);
+unsafe impl Send for SharedConst {}
+unsafe impl Sync for SharedConst {}
+
 #[derive(Clone, Copy)]
 struct SharedPtr(*mut f64);
 unsafe impl Send for SharedPtr {}
@@ -187,6 +297,36 @@ mod tests {
         let ax = &a * DMatrix::from_column_slice(n, 1, &x);
         for i in 0..n {
             assert!((ax[i] - b[i]).abs() < 1e-8 * (1.0 + b[i].abs()));
+        }
+    }
+
+    #[test]
+    fn the_inverse_from_the_factor_matches_nalgebra_across_panel_sizes() {
+        let mut rng = Rng::new(9);
+        for &n in &[0usize, 1, 7, 64, 65, 150, 400] {
+            let a = random_spd(n, &mut rng);
+            // the factor inside a larger array, as the dense block's is
+            let lda = n + 3;
+            let mut l = vec![0.0; lda * n];
+            for j in 0..n {
+                for i in 0..n {
+                    l[i + j * lda] = a[(i, j)];
+                }
+            }
+            cholesky_in_place(&mut l, n, lda).unwrap();
+            let (mut t, mut inv) = (vec![f64::NAN; n * n], vec![f64::NAN; n * n]);
+            inverse_from_factor(&l, n, lda, &mut t, &mut inv);
+            let want = a.clone().try_inverse().unwrap();
+            let lm = DMatrix::from_fn(n, n, |i, j| if i >= j { l[i + j * lda] } else { 0.0 });
+            let lt = &lm * DMatrix::from_column_slice(n, n, &t);
+            for j in 0..n {
+                for i in 0..n {
+                    let d = (inv[i + j * n] - want[(i, j)]).abs();
+                    assert!(d < 1e-8 * (1.0 + want[(i, j)].abs()), "n={n} ({i},{j}) diff {d}");
+                    let e = if i == j { 1.0 } else { 0.0 };
+                    assert!((lt[(i, j)] - e).abs() < 1e-9, "n={n}: L T at ({i},{j})");
+                }
+            }
         }
     }
 

@@ -40,61 +40,19 @@ pub fn laplace_gradient(data: &GlmmData, sys: &BlockedSystem, f: &Factor, mode: 
     let lambdas = &f.lambdas;
     // per observation: a_i = Lambda' z_i (blocks per term), v_i = M^{-1} a_i
     // restricted to the observation's blocks, h_i = a_i' v_i
-    let ks: Vec<usize> = sys.terms.iter().map(|t| t.k).collect();
-    let mut koff = vec![0usize; nt + 1];
-    for t in 0..nt {
-        koff[t + 1] = koff[t] + ks[t];
-    }
+    let koff = sys.obs_offsets();
     let width = koff[nt];
     let mut vobs = vec![0.0; n * width];
     let mut h = vec![0.0; n];
     let mut a = vec![0.0; width];
-    let k1 = ks[0];
-    let qr = sys.q_rest;
-    let nrest = nt - 1;
     for i in 0..n {
         for t in 0..nt {
             let at = &mut a[koff[t]..koff[t + 1]];
             at.copy_from_slice(sys.terms[t].zrow(i));
             level_lambda_t_times(&lambdas[t], at);
         }
-        let j = sys.terms[0].group[i];
-        let len = sys.rows_ptr[j + 1] - sys.rows_ptr[j];
-        let vs = sys.val_ptr[j];
         let v = &mut vobs[i * width..(i + 1) * width];
-        // term 1 part
-        let d = &si.d11[j * k1 * k1..(j + 1) * k1 * k1];
-        for r in 0..k1 {
-            let mut acc = 0.0;
-            for c in 0..k1 {
-                acc += d[r + c * k1] * a[c];
-            }
-            v[r] = acc;
-        }
-        for t in 1..nt {
-            let kt = ks[t];
-            let rp = sys.obs_pos[i * nrest + (t - 1)];
-            // (M^{-1})_{(t, l), (1, j)} is the r1 block at pattern rows rp..rp+kt
-            for c in 0..k1 {
-                for b in 0..kt {
-                    let val = si.r1[vs + c * len + rp + b];
-                    v[c] += val * a[koff[t] + b];
-                    v[koff[t] + b] += val * a[c];
-                }
-            }
-            let rt = sys.rest_offset[t] + sys.terms[t].group[i] * kt;
-            for s in 1..nt {
-                let ksz = ks[s];
-                let rs = sys.rest_offset[s] + sys.terms[s].group[i] * ksz;
-                for b in 0..kt {
-                    let mut acc = 0.0;
-                    for c in 0..ksz {
-                        acc += si.rr[(rt + b) + (rs + c) * qr] * a[koff[s] + c];
-                    }
-                    v[koff[t] + b] += acc;
-                }
-            }
-        }
+        sys.obs_inverse_times(&si, i, &koff, &a, v);
         h[i] = (0..width).map(|e| a[e] * v[e]).sum();
     }
     let g: Vec<f64> = (0..n).map(|i| w1[i] * h[i]).collect();
@@ -114,7 +72,7 @@ pub fn laplace_gradient(data: &GlmmData, sys: &BlockedSystem, f: &Factor, mode: 
     // theta: d eta direct = Z dLambda u; rhs = dLambda' Z' d'/2 + Lambda' Z' W Z dLambda u
     let mut pos = 0;
     for s in 0..nt {
-        let k = ks[s];
+        let k = sys.terms[s].k;
         let term = &sys.terms[s];
         for bcol in 0..k {
             for arow in bcol..k {

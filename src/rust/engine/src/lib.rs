@@ -4,7 +4,8 @@
 //! - model structures: `reterm` (a random-effects term: Z, lambda and their
 //!   products), `blocked` (the penalized least-squares system and its
 //!   Cholesky factor), `response` (the response and its `family`);
-//! - objectives: `lmm` (profiled deviance or REML criterion); for a GLMM,
+//! - objectives: `lmm` (profiled deviance or REML criterion, its exact
+//!   gradient in `lmm_gradient`, through `selected_inverse`); for a GLMM,
 //!   `pirls` (conditional modes) with `laplace` or `vector_quadrature` (the
 //!   Laplace approximation or adaptive Gauss-Hermite quadrature) and exact
 //!   gradients (`laplace_gradient`, through `selected_inverse`);
@@ -23,6 +24,7 @@ pub mod glmm;
 pub mod laplace;
 pub mod laplace_gradient;
 pub mod lmm;
+pub mod lmm_gradient;
 pub mod memory;
 pub mod monitor;
 pub mod optimizer;

@@ -9,7 +9,7 @@
 //! of the factor is used (the rows of X and y come after it).
 
 use crate::blocked::{BlockedSystem, Factor};
-use crate::dense_chol::{solve_lower, solve_lower_transpose};
+use crate::dense_chol::{inverse_from_factor, solve_lower, solve_lower_transpose};
 use crate::error::Result;
 use crate::memory::try_zeros;
 
@@ -115,6 +115,65 @@ impl BlockedSystem {
         Ok(out)
     }
 
+    /// Offsets of each term's part in one observation's random effects
+    /// stacked term by term (k_1 values, then k_2, ...); the last is the
+    /// width.
+    pub(crate) fn obs_offsets(&self) -> Vec<usize> {
+        let mut koff = vec![0usize; self.terms.len() + 1];
+        for (t, term) in self.terms.iter().enumerate() {
+            koff[t + 1] = koff[t] + term.k;
+        }
+        koff
+    }
+
+    /// v = (M^{-1})_ii a: the blocks of M^{-1} at the levels observation i
+    /// belongs to (one per term, stacked as in `obs_offsets`) times a.
+    /// These blocks are all in the selected inverse, since the observation
+    /// makes its levels' pairs non-zero in M.
+    pub(crate) fn obs_inverse_times(&self, si: &SelectedInverse, i: usize, koff: &[usize], a: &[f64], v: &mut [f64]) {
+        let nt = self.terms.len();
+        let k1 = self.k1;
+        let qr = self.q_rest;
+        let nrest = nt - 1;
+        let j = self.terms[0].group[i];
+        let len = self.rows_ptr[j + 1] - self.rows_ptr[j];
+        let vs = self.val_ptr[j];
+        // term 1 with itself
+        let d = &si.d11[j * k1 * k1..(j + 1) * k1 * k1];
+        for r in 0..k1 {
+            let mut acc = 0.0;
+            for c in 0..k1 {
+                acc += d[r + c * k1] * a[c];
+            }
+            v[r] = acc;
+        }
+        v[k1..koff[nt]].iter_mut().for_each(|x| *x = 0.0);
+        for t in 1..nt {
+            let kt = self.terms[t].k;
+            let rp = self.obs_pos[i * nrest + (t - 1)];
+            // (M^{-1})_{(t, l), (1, j)} is the r1 block at pattern rows rp..rp+kt
+            for c in 0..k1 {
+                for b in 0..kt {
+                    let val = si.r1[vs + c * len + rp + b];
+                    v[c] += val * a[koff[t] + b];
+                    v[koff[t] + b] += val * a[c];
+                }
+            }
+            let rt = self.rest_offset[t] + self.terms[t].group[i] * kt;
+            for s in 1..nt {
+                let ksz = self.terms[s].k;
+                let rs = self.rest_offset[s] + self.terms[s].group[i] * ksz;
+                for b in 0..kt {
+                    let mut acc = 0.0;
+                    for c in 0..ksz {
+                        acc += si.rr[(rt + b) + (rs + c) * qr] * a[koff[s] + c];
+                    }
+                    v[koff[t] + b] += acc;
+                }
+            }
+        }
+    }
+
     /// The selected inverse of M at the factor `f`.
     pub fn selected_inverse(&self, f: &Factor) -> Result<SelectedInverse> {
         let k1 = self.k1;
@@ -124,33 +183,9 @@ impl BlockedSystem {
         // (M^{-1})_rr from the inverse of the leading block of the dense factor
         let dense = "the inverse of the dense block of the terms after the first";
         let mut tinv = try_zeros(qr * qr, dense)?;
-        for c in 0..qr {
-            let col = &mut tinv[c * qr..(c + 1) * qr];
-            col[c] = 1.0;
-            solve_lower(&f.s, qr, m, col);
-        }
         let mut rr = try_zeros(qr * qr, dense)?;
-        if qr > 0 {
-            // rr = T' T with T = Lrr^{-1}
-            unsafe {
-                matrixmultiply::dgemm(
-                    qr,
-                    qr,
-                    qr,
-                    1.0,
-                    tinv.as_ptr(),
-                    qr as isize,
-                    1,
-                    tinv.as_ptr(),
-                    1,
-                    qr as isize,
-                    0.0,
-                    rr.as_mut_ptr(),
-                    1,
-                    qr as isize,
-                );
-            }
-        }
+        inverse_from_factor(&f.s, qr, m, &mut tinv, &mut rr);
+        drop(tinv);
         let first = "the selected inverse of the first random-effects term";
         let mut d11 = try_zeros(l1 * k1 * k1, first)?;
         let mut r1 = try_zeros(f.lr1.len(), first)?;
@@ -232,12 +267,13 @@ impl BlockedSystem {
                 let rows = &self.rows[self.rows_ptr[j]..self.rows_ptr[j] + nr];
                 let wj = &w_all[self.val_ptr[j]..self.val_ptr[j] + len * k1];
                 let out = &mut r1[self.val_ptr[j]..self.val_ptr[j] + len * k1];
-                for c in 0..k1 {
-                    for (ri, &r) in rows.iter().enumerate() {
-                        let mut s = 0.0;
-                        for (ci, &cc) in rows.iter().enumerate() {
-                            s += rr[r + cc * qr] * wj[ci + c * len];
-                        }
+                // rr is symmetric: read row r as column r, in ascending
+                // order (the pattern rows are sorted)
+                for (ri, &r) in rows.iter().enumerate() {
+                    let col = &rr[r * qr..(r + 1) * qr];
+                    for c in 0..k1 {
+                        let w = &wj[c * len..c * len + nr];
+                        let s: f64 = rows.iter().zip(w).map(|(&cc, wv)| col[cc] * wv).sum();
                         out[c * len + ri] = -s;
                     }
                 }
