@@ -12,6 +12,8 @@
 #' @return A single string.
 #' @noRd
 deparse_var <- function(x) {
+  # a symbol deparses to its name (deparse() is slow and runs per variable)
+  if (is.symbol(x)) return(as.character(x))
   paste(deparse(x, width.cutoff = 500L,
                 backtick = !is.symbol(x) && is.language(x)),
         collapse = " ")
@@ -37,10 +39,7 @@ make_sub_terms <- function(form, frame) {
   if (is.null(full)) return(ft)
   fvars <- as.list(attr(ft, "variables"))[-1L]
   avars <- as.list(attr(full, "variables"))[-1L]
-  idx <- vapply(fvars, function(v) {
-    hit <- which(vapply(avars, identical, logical(1), v))
-    if (length(hit)) hit[1L] else NA_integer_
-  }, integer(1))
+  idx <- match_language(fvars, avars)
   pv <- attr(full, "predvars")
   if (!is.null(pv) && !anyNA(idx)) {
     attr(ft, "predvars") <- as.call(c(list(as.name("list")),
@@ -55,6 +54,34 @@ make_sub_terms <- function(form, frame) {
   ft
 }
 
+#' Positions of language objects in a list of them
+#'
+#' `match()` for variables of terms: the first element of `table` that is
+#' identical() to each of `x`, or NA. Symbols, most variables, are matched
+#' by name in one match() call instead of a loop of identical().
+#' @param x,table Lists of language objects.
+#' @return An integer vector as long as `x`.
+#' @noRd
+match_language <- function(x, table) {
+  sym_x <- vapply(x, is.symbol, logical(1))
+  sym_t <- vapply(table, is.symbol, logical(1))
+  idx <- rep(NA_integer_, length(x))
+  if (any(sym_x) && any(sym_t)) {
+    hit <- match(vapply(x[sym_x], as.character, ""),
+                 vapply(table[sym_t], as.character, ""))
+    idx[sym_x] <- which(sym_t)[hit]
+  }
+  for (i in which(!sym_x)) {
+    for (j in which(!sym_t)) {
+      if (identical(x[[i]], table[[j]])) {
+        idx[i] <- j
+        break
+      }
+    }
+  }
+  idx
+}
+
 #' Terms of the fixed-effects part, evaluated against a model frame
 #'
 #' [make_sub_terms()] of `no_bars(formula)`.
@@ -65,6 +92,26 @@ make_sub_terms <- function(form, frame) {
 #' @noRd
 make_fixed_terms <- function(formula, frame) {
   make_sub_terms(no_bars(formula), frame)
+}
+
+#' stats::.getXlevels(), with the variables deparsed by [deparse_var()]
+#'
+#' The levels of the factor and character variables of `terms` in the
+#' model frame, as .getXlevels() returns them; it deparses every variable
+#' with deparse(), a large part of a small model's fit.
+#' @param terms A terms object whose variables are columns of `frame`.
+#' @param frame A model frame.
+#' @noRd
+xlevels <- function(terms, frame) {
+  xvars <- vapply(as.list(attr(terms, "variables"))[-1L], deparse_var, "")
+  if ((yvar <- attr(terms, "response")) > 0) xvars <- xvars[-yvar]
+  if (!length(xvars)) return(NULL)
+  if (!all(xvars %in% names(frame))) return(stats::.getXlevels(terms, frame))
+  xlev <- lapply(stats::setNames(nm = xvars), function(v) {
+    x <- .subset2(frame, v)
+    if (is.factor(x)) levels(x) else if (is.character(x)) levels(as.factor(x))
+  })
+  xlev[!vapply(xlev, is.null, NA)]
 }
 
 #' Check a raw model frame for non-finite numeric values
@@ -95,6 +142,19 @@ check_frame_finite <- function(frame) {
     }
   }
   invisible(frame)
+}
+
+#' Does na.omit() find a row to drop?
+#'
+#' The test of `stats:::na.omit.data.frame()`: a missing value in an
+#' atomic column (a matrix column counts by its rows).
+#' @param frame A data frame.
+#' @noRd
+frame_has_na <- function(frame) {
+  for (x in frame) {
+    if (is.atomic(x) && anyNA(x)) return(TRUE)
+  }
+  FALSE
 }
 
 #' Build the model frame of a mixed model
@@ -166,8 +226,12 @@ build_frame <- function(mc, env = parent.frame()) {
   } else {
     user_na <- match.fun(user_na)
   }
+  # na.omit() subsets the frame even when no row has a missing value (the
+  # result is the same frame); that copy is skipped
+  default_na <- identical(user_na, stats::na.omit)
   na_action <- function(object, ...) {
     check_frame_finite(object)
+    if (default_na && !frame_has_na(object)) return(object)
     user_na(object, ...)
   }
 
@@ -269,7 +333,7 @@ build_frame <- function(mc, env = parent.frame()) {
 grouping_factor <- function(grp, frame, env) {
   vals <- lapply(group_components(grp), function(e) {
     nm <- deparse_var(e)
-    x <- if (nm %in% names(frame)) frame[[nm]] else eval(e, frame, env)
+    x <- if (nm %in% names(frame)) .subset2(frame, nm) else eval(e, frame, env)
     if (NROW(x) != nrow(frame) || (!is.null(dim(x)) && NCOL(x) != 1L)) {
       stop("grouping variable '", nm, "' must be a vector with one value ",
            "per observation", call. = FALSE)
@@ -278,9 +342,20 @@ grouping_factor <- function(grp, frame, env) {
       stop("grouping variable '", nm, "' contains missing values",
            call. = FALSE)
     }
-    if (is.factor(x)) droplevels(x) else factor(x)
+    if (is.factor(x)) drop_unused_levels(x) else factor(x)
   })
   components <- lapply(vals, levels)
+  if (length(vals) == 1L) {
+    # one component: every level occurs, so the levels in their order are
+    # the groups and the codes their indices; the keys and labels below
+    # come out as this, without pasting and sorting a key per row
+    labels <- paste(components[[1L]])
+    if (!anyDuplicated(labels)) {
+      return(structure(as.integer(vals[[1L]]), levels = labels, class = "factor",
+                       key = list(components = components,
+                                  codes = as.character(seq_along(labels)))))
+    }
+  }
   codes <- lapply(vals, as.integer)
   row_key <- codes_key(codes)
   first <- !duplicated(row_key)
@@ -297,6 +372,16 @@ grouping_factor <- function(grp, frame, env) {
   }
   structure(match(row_key, level_key), levels = labels, class = "factor",
             key = list(components = components, codes = level_key))
+}
+
+#' droplevels() of a factor, without rebuilding it when every level occurs
+#'
+#' Only the levels and the integer codes of the result are used (see
+#' [grouping_factor()]); those are droplevels()'s.
+#' @param x A factor without missing values.
+#' @noRd
+drop_unused_levels <- function(x) {
+  if (all(tabulate(unclass(x), nlevels(x)) > 0L)) x else droplevels(x)
 }
 
 #' One key per row from the integer codes of a grouping expression's
@@ -383,7 +468,8 @@ build_structures <- function(frame, formula = attr(frame, "formula"),
   dropped <- character(0)
   # the rank that counts is that of the rows the engine fits, as in lm.wfit()
   if (ncol(X) > 0L) {
-    qx <- qr(X[fit_rows, , drop = FALSE], tol = 1e-7, LAPACK = FALSE)
+    qx <- qr(if (length(fit_rows) == n) X else X[fit_rows, , drop = FALSE],
+             tol = 1e-7, LAPACK = FALSE)
     r <- qx$rank
     if (r < ncol(X)) {
       keep <- sort(qx$pivot[seq_len(r)])
@@ -433,7 +519,7 @@ build_structures <- function(frame, formula = attr(frame, "formula"),
          group_key = attr(f, "key"),
          z = z,
          z_terms = z_terms,
-         z_xlev = stats::.getXlevels(z_terms, frame),
+         z_xlev = xlevels(z_terms, frame),
          z_contrasts = z_contrasts)
   })
 
