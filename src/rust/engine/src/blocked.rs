@@ -18,7 +18,7 @@
 
 use crate::dense_chol::{cholesky_in_place, solve_lower_transpose};
 use crate::error::{EngineError, Result};
-use crate::memory::{fmt_count, try_copy_from, try_filled, try_resize, try_with_capacity, try_zeros};
+use crate::memory::{fmt_count, try_copy_from, try_copy_from_named, try_filled, try_resize, try_with_capacity, try_zeros};
 use crate::reterm::{level_lambda_t_times, ReTerm};
 
 /// What the dense block is, for a message about its allocation.
@@ -374,7 +374,7 @@ impl BlockedSystem {
 
         // Dense block: Lambda_R' A_rr Lambda_R + I - L_r1 L_r1', then factor.
         // Only the lower triangle is formed; it is all the Cholesky reads.
-        try_copy_from(&mut f.s, &self.arr, &dense_block_name(m))?;
+        try_copy_from_named(&mut f.s, &self.arr, || dense_block_name(m))?;
         self.scale_dense_block(&f.lambdas, &mut f.s);
         for r in 0..self.q_rest {
             f.s[r + r * m] += 1.0;

@@ -24,6 +24,10 @@ const GB: f64 = 1e9;
 /// and small enough not to push an ordinary machine into swapping.
 pub const FALLBACK_AVAILABLE: f64 = 8.0 * GB;
 
+/// Models estimated to need no more than this are not checked against the
+/// available memory: R itself takes several times as much to run.
+const SMALL_MODEL: f64 = 16e6;
+
 /// One random-effects term as sized: levels and columns.
 #[derive(Debug, Clone, Copy)]
 pub struct TermShape {
@@ -152,6 +156,10 @@ pub fn check_fits(est: &MemoryEstimate, available: Option<f64>, note: &str) -> R
 pub fn check_model(terms: &[ReTerm], n: usize, p: usize, glmm: bool) -> Result<()> {
     let shape = ModelShape { n, p, terms: terms.iter().map(|t| TermShape { nlevels: t.nlevels, k: t.k }).collect(), glmm };
     let est = shape.estimate();
+    if est.total_bytes <= SMALL_MODEL {
+        // reading /proc (system calls) would be a large part of a small fit
+        return Ok(());
+    }
     let available = available_bytes();
     if check_fits(&est, available, "").is_ok() {
         return Ok(());
@@ -233,8 +241,17 @@ pub fn try_resize(v: &mut Vec<f64>, len: usize, what: &str) -> Result<()> {
 
 /// Make `v` a copy of `src`, fallibly (see `try_zeros`).
 pub fn try_copy_from(v: &mut Vec<f64>, src: &[f64], what: &str) -> Result<()> {
+    try_copy_from_named(v, src, || what.to_string())
+}
+
+/// `try_copy_from` with the name made only if the allocation fails: for
+/// copies made at every evaluation, where formatting a name each time
+/// would cost more than the copy of a small block.
+pub fn try_copy_from_named(v: &mut Vec<f64>, src: &[f64], what: impl FnOnce() -> String) -> Result<()> {
     v.clear();
-    reserve(v, src.len(), what)?;
+    if v.try_reserve_exact(src.len()).is_err() {
+        reserve(v, src.len(), &what())?;
+    }
     v.extend_from_slice(src);
     Ok(())
 }
