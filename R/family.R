@@ -24,7 +24,7 @@ as_family <- function(family) {
     stop("`family` must be a family object, a family function or its name",
          call. = FALSE)
   }
-  if (grepl("^Negative Binomial\\(", family$family)) {
+  if (startsWith(family$family, "Negative Binomial(")) {
     # MASS::negative.binomial(theta): theta fixed at the given value
     theta <- get0(".Theta", envir = environment(family$variance))
     if (!is.numeric(theta) || length(theta) != 1L || !is.finite(theta) || theta <= 0) {

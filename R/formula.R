@@ -19,8 +19,10 @@
 #' @return `TRUE` if `x` is a call to `|` or `||`.
 #' @noRd
 is_bar_call <- function(x) {
-  is.call(x) && (identical(x[[1L]], as.name("|")) ||
-                   identical(x[[1L]], as.name("||")))
+  # primitives only (no identical()/as.name() calls): the formula helpers
+  # call these for every node of the formula at every fit
+  is.call(x) && is.symbol(h <- x[[1L]]) &&
+    ((op <- as.character(h)) == "|" || op == "||")
 }
 
 #' Is a language object a call to a given operator?
@@ -29,7 +31,7 @@ is_bar_call <- function(x) {
 #' @param op Character name of the operator / function.
 #' @noRd
 is_call_to <- function(x, op) {
-  is.call(x) && identical(x[[1L]], as.name(op))
+  is.call(x) && is.symbol(h <- x[[1L]]) && as.character(h) == op
 }
 
 #' Right-hand side of a formula

@@ -114,6 +114,25 @@ xlevels <- function(terms, frame) {
   xlev[!vapply(xlev, is.null, NA)]
 }
 
+#' model.matrix() of terms whose variables are columns of a model frame
+#'
+#' model.matrix() first copies the frame's columns of the variables in
+#' their order (`[.data.frame`); this hands it those columns as a frame of
+#' their own, made without the copy, so the matrix is the same.
+#' @param terms A terms object.
+#' @param frame A model frame (with its `"terms"` attribute).
+#' @param contrasts As model.matrix()'s `contrasts.arg`.
+#' @noRd
+frame_model_matrix <- function(terms, frame, contrasts = NULL) {
+  vars <- vapply(as.list(attr(terms, "variables"))[-1L], deparse_var, "")
+  if (length(vars) && !anyDuplicated(vars) && all(vars %in% names(frame))) {
+    frame <- structure(.subset(frame, vars), names = vars,
+                       row.names = .row_names_info(frame, 0L),
+                       class = "data.frame", terms = attr(frame, "terms"))
+  }
+  stats::model.matrix(terms, frame, contrasts.arg = contrasts)
+}
+
 #' Check a raw model frame for non-finite numeric values
 #'
 #' Used inside the `na.action` of the model-frame call, i.e. before rows with
@@ -464,7 +483,7 @@ build_structures <- function(frame, formula = attr(frame, "formula"),
     contrasts <- contrasts[keep]
     if (length(contrasts) == 0L) contrasts <- NULL
   }
-  X <- stats::model.matrix(fixed_terms, frame, contrasts.arg = contrasts)
+  X <- frame_model_matrix(fixed_terms, frame, contrasts)
   dropped <- character(0)
   # the rank that counts is that of the rows the engine fits, as in lm.wfit()
   if (ncol(X) > 0L) {
@@ -494,11 +513,12 @@ build_structures <- function(frame, formula = attr(frame, "formula"),
   reterms <- lapply(bars, function(b) {
     lhs <- b[[2L]]
     grp <- b[[3L]]
-    lhs_form <- stats::as.formula(call("~", lhs), env = fenv)
+    lhs_form <- eval(call("~", lhs))
+    environment(lhs_form) <- fenv
     # the lhs terms keep the fit's predvars and factor levels, so that new
     # data give the same columns (lme4's mkNewReTrms)
     z_terms <- make_sub_terms(lhs_form, frame)
-    z <- stats::model.matrix(z_terms, frame)
+    z <- frame_model_matrix(z_terms, frame)
     if (ncol(z) == 0L) {
       stop("random-effects term (", deparse1(b),
            ") has no columns in its model matrix", call. = FALSE)
