@@ -59,10 +59,10 @@ sum_chain <- function(expr) {
   ops <- character(0)
   operands <- list()
   k <- 0L
-  while ((is_call_to(expr, "+") || is_call_to(expr, "-")) &&
-           length(expr) == 3L) {
+  while (is.call(expr) && length(expr) == 3L && is.symbol(h <- expr[[1L]]) &&
+           ((op <- as.character(h)) == "+" || op == "-")) {
     k <- k + 1L
-    ops[k] <- as.character(expr[[1L]])
+    ops[k] <- op
     operands[k] <- list(expr[[3L]])
     expr <- expr[[2L]]
   }

@@ -57,27 +57,19 @@ make_sub_terms <- function(form, frame) {
 #' Positions of language objects in a list of them
 #'
 #' `match()` for variables of terms: the first element of `table` that is
-#' identical() to each of `x`, or NA. Symbols, most variables, are matched
-#' by name in one match() call instead of a loop of identical().
+#' identical() to each of `x`, or NA; matched by their text in one match()
+#' call, each match then confirmed by identical().
 #' @param x,table Lists of language objects.
 #' @return An integer vector as long as `x`.
 #' @noRd
 match_language <- function(x, table) {
-  sym_x <- vapply(x, is.symbol, logical(1))
-  sym_t <- vapply(table, is.symbol, logical(1))
-  idx <- rep(NA_integer_, length(x))
-  if (any(sym_x) && any(sym_t)) {
-    hit <- match(vapply(x[sym_x], as.character, ""),
-                 vapply(table[sym_t], as.character, ""))
-    idx[sym_x] <- which(sym_t)[hit]
-  }
-  for (i in which(!sym_x)) {
-    for (j in which(!sym_t)) {
-      if (identical(x[[i]], table[[j]])) {
-        idx[i] <- j
-        break
-      }
-    }
+  # identical objects have the same text, so the first element with the
+  # same text is the first identical one, if that one is identical at all
+  idx <- match(as.character(x), as.character(table))
+  for (i in which(!is.na(idx))) {
+    if (identical(x[[i]], table[[idx[i]]])) next
+    hit <- which(vapply(table, identical, logical(1), x[[i]]))
+    idx[i] <- if (length(hit)) hit[1L] else NA_integer_
   }
   idx
 }
@@ -118,7 +110,10 @@ xlevels <- function(terms, frame) {
 #'
 #' model.matrix() first copies the frame's columns of the variables in
 #' their order (`[.data.frame`); this hands it those columns as a frame of
-#' their own, made without the copy, so the matrix is the same.
+#' their own, made without the copy, so the matrix is the same. Where every
+#' term is a plain numeric variable, the matrix is built here
+#' ([numeric_model_matrix()]): model.matrix()'s own steps (deparsing each
+#' variable, setting up contrasts) cost more than the columns.
 #' @param terms A terms object.
 #' @param frame A model frame (with its `"terms"` attribute).
 #' @param contrasts As model.matrix()'s `contrasts.arg`.
@@ -126,11 +121,50 @@ xlevels <- function(terms, frame) {
 frame_model_matrix <- function(terms, frame, contrasts = NULL) {
   vars <- vapply(as.list(attr(terms, "variables"))[-1L], deparse_var, "")
   if (length(vars) && !anyDuplicated(vars) && all(vars %in% names(frame))) {
-    frame <- structure(.subset(frame, vars), names = vars,
-                       row.names = .row_names_info(frame, 0L),
-                       class = "data.frame", terms = attr(frame, "terms"))
+    cols <- .subset(frame, vars)
+    attributes(cols) <- list(names = vars, row.names = .row_names_info(frame, 0L),
+                             class = "data.frame", terms = attr(frame, "terms"))
+    if (is.null(contrasts)) {
+      m <- numeric_model_matrix(terms, cols)
+      if (!is.null(m)) return(m)
+    }
+    frame <- cols
   }
   stats::model.matrix(terms, frame, contrasts.arg = contrasts)
+}
+
+#' model.matrix() of terms that are plain numeric variables, or NULL
+#'
+#' When each term of `terms` is one variable, a numeric vector without a
+#' class or dimensions (no factors, logicals, matrices or `I()`), and there
+#' is no offset, model.matrix() gives the intercept column (if any) and the
+#' variables as doubles, named by the terms, with the frame's row names and
+#' the "assign" attribute; this builds that matrix directly. Otherwise NULL
+#' (model.matrix() is then called).
+#' @param terms A terms object.
+#' @param cols A data frame of the variables of `terms`, in their order,
+#'   named as model.frame() names them.
+#' @noRd
+numeric_model_matrix <- function(terms, cols) {
+  if (!is.null(attr(terms, "offset"))) return(NULL)
+  labels <- attr(terms, "term.labels")
+  resp <- attr(terms, "response")
+  xvars <- if (resp > 0L) names(cols)[-resp] else names(cols)
+  if (!identical(labels, xvars)) return(NULL)
+  for (v in xvars) {
+    x <- .subset2(cols, v)
+    if (!is.numeric(x) || is.object(x) || !is.null(dim(x))) return(NULL)
+  }
+  int <- attr(terms, "intercept") == 1L
+  k <- length(xvars) + int
+  if (k == 0L) return(NULL)
+  n <- .row_names_info(cols, 2L)
+  m <- matrix(as.double(unlist(c(if (int) list(rep(1, n)), .subset(cols, xvars)),
+                               use.names = FALSE)), n, k)
+  dimnames(m) <- list(as.character(attr(cols, "row.names")),
+                      c(if (int) "(Intercept)", xvars))
+  attr(m, "assign") <- c(if (int) 0L, seq_along(xvars))
+  m
 }
 
 #' Check a raw model frame for non-finite numeric values
@@ -144,8 +178,8 @@ frame_model_matrix <- function(terms, frame, contrasts = NULL) {
 #' @noRd
 check_frame_finite <- function(frame) {
   for (nm in names(frame)) {
-    x <- frame[[nm]]
-    if (!is.numeric(x)) next
+    x <- .subset2(frame, nm)
+    if (!is.numeric(x) || all(is.finite(x))) next
     bad <- is.nan(x) | is.infinite(x)
     if (any(bad)) {
       if (identical(nm, "(weights)")) {
@@ -228,8 +262,8 @@ build_frame <- function(mc, env = parent.frame()) {
   formula <- expand_dot(formula, data)
   full_form <- sub_bars(formula)
   vars <- all.vars(full_form)
-  for (v in vars) {
-    if (!(v %in% names(data)) && !exists(v, envir = fenv)) {
+  for (v in vars[!(vars %in% names(data))]) {
+    if (!exists(v, envir = fenv)) {
       stop("variable '", v, "' not found in `data` or in the environment ",
            "of the formula", call. = FALSE)
     }
@@ -308,8 +342,7 @@ build_frame <- function(mc, env = parent.frame()) {
       stop("`weights` must be non-negative", call. = FALSE)
     }
   }
-  if (!is.null(frame[["(offset)"]])) {
-    o <- frame[["(offset)"]]
+  if (!is.null(o <- .subset2(frame, "(offset)"))) {
     if (!is.numeric(o)) {
       stop("`offset` must be a numeric vector", call. = FALSE)
     }
