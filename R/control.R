@@ -36,13 +36,14 @@ glmmr_control <- function(max_evals = 20000, rel_tol = 1e-12, cost_tol = 1e-11,
   if (!is.logical(progress) || length(progress) != 1L || is.na(progress)) {
     stop("`progress` must be TRUE or FALSE", call. = FALSE)
   }
-  structure(list(max_evals = num(max_evals, "max_evals", TRUE),
-                 rel_tol = num(rel_tol, "rel_tol"),
-                 cost_tol = num(cost_tol, "cost_tol"),
-                 max_iter = num(max_iter, "max_iter", TRUE),
-                 check_tol = num(check_tol, "check_tol"),
-                 progress = progress),
-            class = "glmmr_control")
+  ctl <- list(max_evals = num(max_evals, "max_evals", TRUE),
+              rel_tol = num(rel_tol, "rel_tol"),
+              cost_tol = num(cost_tol, "cost_tol"),
+              max_iter = num(max_iter, "max_iter", TRUE),
+              check_tol = num(check_tol, "check_tol"),
+              progress = progress)
+  class(ctl) <- "glmmr_control"
+  ctl
 }
 
 #' Whether fits show their progress by default: in an interactive session,

@@ -10,6 +10,7 @@
 #' family object or a string (`"gaussian"`).
 #' @noRd
 as_family <- function(family) {
+  if (identical(family, stats::gaussian)) return(default_gaussian())
   if (is.character(family)) {
     if (length(family) != 1L) stop("`family` must be a single name", call. = FALSE)
     fun <- if (identical(family, "nbinom2")) nbinom2 else
@@ -34,6 +35,17 @@ as_family <- function(family) {
   }
   family
 }
+
+#' gaussian(), made once: the default family, whose link functions
+#' gaussian() would build anew at every fit
+#' @noRd
+default_gaussian <- local({
+  family <- NULL
+  function() {
+    if (is.null(family)) family <<- stats::gaussian()
+    family
+  }
+})
 
 #' The negative binomial family (glmmTMB's nbinom2)
 #'

@@ -34,6 +34,19 @@ is_call_to <- function(x, op) {
   is.call(x) && is.symbol(h <- x[[1L]]) && as.character(h) == op
 }
 
+#' The operator of a call
+#'
+#' The helpers below branch on it once per node of a formula, rather than
+#' testing each operator with [is_call_to()] (a function call per test, at
+#' every node, at every fit).
+#' @param x A language object.
+#' @return The name of the function `x` calls when that is a symbol, else
+#'   `""` (also when `x` is not a call).
+#' @noRd
+call_op <- function(x) {
+  if (is.call(x) && is.symbol(h <- x[[1L]])) as.character(h) else ""
+}
+
 #' Right-hand side of a formula
 #'
 #' @param formula A formula (one- or two-sided).
@@ -66,7 +79,11 @@ sum_chain <- function(expr) {
     operands[k] <- list(expr[[3L]])
     expr <- expr[[2L]]
   }
-  list(first = expr, ops = rev(ops), operands = rev(operands))
+  if (k > 1L) {
+    ops <- ops[k:1L]
+    operands <- operands[k:1L]
+  }
+  list(first = expr, ops = ops, operands = operands)
 }
 
 #' Rebuild a chain of `+` and `-` calls from its pieces
@@ -104,10 +121,10 @@ fold_chain <- function(first, ops, operands) {
 #' @noRd
 find_bars <- function(formula) {
   walk <- function(term) {
-    if (!is.call(term)) return(list())
-    if (is_bar_call(term)) return(list(term))
-    if (is_call_to(term, "(")) return(walk(term[[2L]]))
-    if (is_call_to(term, "+") || is_call_to(term, "-")) {
+    op <- call_op(term)
+    if (op == "|" || op == "||") return(list(term))
+    if (op == "(") return(walk(term[[2L]]))
+    if (op == "+" || op == "-") {
       if (length(term) == 2L) return(walk(term[[2L]]))
       sc <- sum_chain(term)
       return(unlist(lapply(c(list(sc$first), sc$operands), walk),
@@ -250,21 +267,21 @@ group_components <- function(grp) {
 #' @noRd
 no_bars <- function(formula) {
   strip <- function(term) {
-    if (!is.call(term)) return(term)
-    if (is_bar_call(term)) return(NULL)
-    if (is_call_to(term, "(")) {
+    op <- call_op(term)
+    if (op == "|" || op == "||") return(NULL)
+    if (op == "(") {
       inner <- strip(term[[2L]])
       if (is.null(inner)) return(NULL)
       term[[2L]] <- inner
       return(term)
     }
-    if (is_call_to(term, "+") && length(term) == 2L) return(strip(term[[2L]]))
-    if (is_call_to(term, "-") && length(term) == 2L) {
+    if (op == "+" && length(term) == 2L) return(strip(term[[2L]]))
+    if (op == "-" && length(term) == 2L) {
       r <- strip(term[[2L]])
       if (is.null(r)) return(NULL)
       return(call("-", r))
     }
-    if (is_call_to(term, "+") || is_call_to(term, "-")) {
+    if (op == "+" || op == "-") {
       sc <- sum_chain(term)
       return(fold_chain(strip(sc$first), sc$ops, lapply(sc$operands, strip)))
     }
@@ -290,7 +307,8 @@ no_bars <- function(formula) {
 sub_bars <- function(formula) {
   plus_grouping <- function(g) {
     if (!is.call(g)) return(g)
-    if (is_call_to(g, "/") || is_call_to(g, ":")) {
+    op <- call_op(g)
+    if (op == "/" || op == ":") {
       g[[1L]] <- as.name("+")
     }
     for (i in seq_along(g)[-1L]) g[[i]] <- plus_grouping(g[[i]])
@@ -298,17 +316,16 @@ sub_bars <- function(formula) {
   }
   replace <- function(term) {
     if (!is.call(term)) return(term)
-    if (is_bar_call(term)) {
+    op <- call_op(term)
+    if (op == "|" || op == "||") {
       return(call("+", term[[2L]], plus_grouping(term[[3L]])))
     }
-    if ((is_call_to(term, "+") || is_call_to(term, "-")) &&
-          length(term) == 3L) {
+    if ((op == "+" || op == "-") && length(term) == 3L) {
       sc <- sum_chain(term)
       return(fold_chain(replace(sc$first), sc$ops,
                         lapply(sc$operands, replace)))
     }
-    if (is_call_to(term, "(") || is_call_to(term, "+") ||
-          is_call_to(term, "-")) {
+    if (op == "(" || op == "+" || op == "-") {
       for (i in seq_along(term)[-1L]) term[[i]] <- replace(term[[i]])
     }
     term

@@ -403,9 +403,11 @@ grouping_factor <- function(grp, frame, env) {
     # come out as this, without pasting and sorting a key per row
     labels <- paste(components[[1L]])
     if (!anyDuplicated(labels)) {
-      return(structure(as.integer(vals[[1L]]), levels = labels, class = "factor",
-                       key = list(components = components,
-                                  codes = as.character(seq_along(labels)))))
+      f <- as.integer(vals[[1L]])
+      attributes(f) <- list(levels = labels, class = "factor",
+                            key = list(components = components,
+                                       codes = as.character(seq_along(labels))))
+      return(f)
     }
   }
   codes <- lapply(vals, as.integer)

@@ -265,7 +265,8 @@ new_glmmr <- function(fit, call, frame, structures, y, family, REML, control,
   X <- structures$X
   p <- ncol(X)
   reterms <- structures$reterms
-  beta <- stats::setNames(fit$beta, colnames(X))
+  beta <- fit$beta
+  names(beta) <- colnames(X)
   as_vcov <- function(v) {
     if (length(v) != p * p) return(NULL)
     matrix(v, p, p, dimnames = list(colnames(X), colnames(X)))
@@ -305,7 +306,8 @@ new_glmmr <- function(fit, call, frame, structures, y, family, REML, control,
     cond_var[[i]] <- array(fit$cond_var[pos + seq_len(k * k * L)], c(k, k, L))
     pos <- pos + k * k * L
   }
-  theta <- stats::setNames(fit$theta, theta_names)
+  theta <- fit$theta
+  names(theta) <- theta_names
   ntheta <- length(theta)
 
   objective <- fit$objective
@@ -333,7 +335,7 @@ new_glmmr <- function(fit, call, frame, structures, y, family, REML, control,
     max_abs_gradient = fit$max_abs_gradient,
     hessian_positive_definite = fit$hessian_positive_definite
   )
-  object <- structure(list(
+  object <- list(
     call = call,
     formula = structures$formula,
     family = family,
@@ -369,7 +371,8 @@ new_glmmr <- function(fit, call, frame, structures, y, family, REML, control,
     optinfo = optinfo,
     control = control,
     prepared = prepared
-  ), class = "glmmr")
+  )
+  class(object) <- "glmmr"
   check_convergence(object)
   object
 }
@@ -387,6 +390,7 @@ new_glmmr <- function(fit, call, frame, structures, y, family, REML, control,
 #' @noRd
 term_labels <- function(reterms) {
   groups <- vapply(reterms, `[[`, "", "group_name")
+  if (length(groups) < 2L) return(groups)
   labels <- groups
   taken <- character(0)
   for (i in seq_along(reterms)) {
