@@ -565,7 +565,7 @@ build_structures <- function(frame, formula = attr(frame, "formula"),
     attributes(z) <- NULL
     z <- matrix(as.double(z), nrow = n, ncol = k, dimnames = list(NULL, cnms))
     f <- grouping_factor(grp, frame, fenv)
-    list(group_name = deparse1(grp),
+    list(group_name = deparse_var(grp),  # deparse1()'s text
          bar = b,
          cnms = cnms,
          group = as.integer(f),
