@@ -210,13 +210,38 @@ frame_has_na <- function(frame) {
   FALSE
 }
 
+#' model.frame()'s `drop.unused.levels = TRUE`, done on its result
+#'
+#' model.frame() tests every factor with unique(), which costs more than
+#' the rest of a small model's frame; tabulate() finds the same factors.
+#' Those are dropped and warned about as model.frame() does.
+#' @param frame A model frame built with `drop.unused.levels = FALSE`.
+#' @return The frame as model.frame() with `drop.unused.levels = TRUE`
+#'   gives it.
+#' @noRd
+drop_frame_levels <- function(frame) {
+  for (nm in names(frame)) {
+    x <- .subset2(frame, nm)
+    if (is.factor(x) && !all(tabulate(unclass(x), length(levels(x))) > 0L)) {
+      ctr <- attr(x, "contrasts")
+      frame[[nm]] <- x[, drop = TRUE]
+      if (!identical(attr(frame[[nm]], "contrasts"), ctr)) {
+        warning(gettext(sprintf("contrasts dropped from factor %s due to missing levels",
+                                nm), domain = NA), call. = FALSE)
+      }
+    }
+  }
+  frame
+}
+
 #' Build the model frame of a mixed model
 #'
 #' Like `lm()` or `lme4::lFormula()`: builds a call to `stats::model.frame()`
 #' with the formula `sub_bars(formula)` (so that every variable of the model
 #' is included), and the `data`, `subset`, `weights`, `offset` and
 #' `na.action` arguments of the matched call, with
-#' `drop.unused.levels = TRUE`, and evaluates it in `env`. `weights`,
+#' `drop.unused.levels = TRUE` (applied by [drop_frame_levels()]), and
+#' evaluates it in `env`. `weights`,
 #' `offset` and `subset` use non-standard evaluation as in `lm()`: they may
 #' refer to columns of `data` or to objects visible from the formula's
 #' environment. The default `na.action` is `na.omit`; rows with a missing
@@ -295,10 +320,9 @@ build_frame <- function(mc, env = parent.frame()) {
     if (!is.null(mc[[arg]])) mf[[arg]] <- mc[[arg]]
   }
   mf$na.action <- na_action
-  mf$drop.unused.levels <- TRUE
 
   frame <- tryCatch(
-    eval(mf, env),
+    drop_frame_levels(eval(mf, env)),
     error = function(e) {
       msg <- conditionMessage(e)
       m <- regmatches(msg, regexec("object '([^']*)' not found", msg))[[1L]]
@@ -383,19 +407,8 @@ build_frame <- function(mc, env = parent.frame()) {
 #'   [new_group_index()] matches new data against.
 #' @noRd
 grouping_factor <- function(grp, frame, env) {
-  vals <- lapply(group_components(grp), function(e) {
-    nm <- deparse_var(e)
-    x <- if (nm %in% names(frame)) .subset2(frame, nm) else eval(e, frame, env)
-    if (NROW(x) != nrow(frame) || (!is.null(dim(x)) && NCOL(x) != 1L)) {
-      stop("grouping variable '", nm, "' must be a vector with one value ",
-           "per observation", call. = FALSE)
-    }
-    if (anyNA(x)) {
-      stop("grouping variable '", nm, "' contains missing values",
-           call. = FALSE)
-    }
-    if (is.factor(x)) drop_unused_levels(x) else factor(x)
-  })
+  n <- .row_names_info(frame, 2L)
+  vals <- lapply(group_components(grp), group_component, frame, env, n)
   components <- lapply(vals, levels)
   if (length(vals) == 1L) {
     # one component: every level occurs, so the levels in their order are
@@ -426,6 +439,29 @@ grouping_factor <- function(grp, frame, env) {
   }
   structure(match(row_key, level_key), levels = labels, class = "factor",
             key = list(components = components, codes = level_key))
+}
+
+#' One component of a grouping expression as a factor of the frame's rows
+#'
+#' @param e The component (a language object), a column of the frame or an
+#'   expression evaluated in it.
+#' @param frame,env As [grouping_factor()]'s.
+#' @param n The number of rows of the frame.
+#' @return A factor whose levels all occur.
+#' @noRd
+group_component <- function(e, frame, env, n) {
+  nm <- deparse_var(e)
+  # .subset2() is NULL for a name that is not a column (never for a column)
+  if (is.null(x <- .subset2(frame, nm))) x <- eval(e, frame, env)
+  if (if (is.null(dim(x))) length(x) != n else NROW(x) != n || NCOL(x) != 1L) {
+    stop("grouping variable '", nm, "' must be a vector with one value ",
+         "per observation", call. = FALSE)
+  }
+  if (anyNA(x)) {
+    stop("grouping variable '", nm, "' contains missing values",
+         call. = FALSE)
+  }
+  if (is.factor(x)) drop_unused_levels(x) else factor(x)
 }
 
 #' droplevels() of a factor, without rebuilding it when every level occurs
@@ -581,7 +617,8 @@ build_structures <- function(frame, formula = attr(frame, "formula"),
   check_identifiable(reterms, length(fit_rows), lmm)
 
   nre <- vapply(reterms, function(t) t$nlevels * ncol(t$z), numeric(1))
-  reterms <- reterms[order(-nre)]
+  # order() is stable: terms already in that order (one term) keep it
+  if (is.unsorted(-nre)) reterms <- reterms[order(-nre)]
 
   list(response = response,
        X = X,
