@@ -8,9 +8,9 @@ suppressPackageStartupMessages({
 
 source(file.path("bench", "time-runs.R"))
 
-bench_model <- function(label, formula, data, runs_glmmr, runs_lme4) {
-  g <- time_runs(function() glmmr(formula, data, REML = FALSE), runs_glmmr)
-  l <- time_runs(function() lmer(formula, data, REML = FALSE), runs_lme4)
+bench_model <- function(label, formula, data, runs_glmmr, runs_lme4, batch = 1L) {
+  g <- time_runs(function() glmmr(formula, data, REML = FALSE), runs_glmmr, batch)
+  l <- time_runs(function() lmer(formula, data, REML = FALSE), runs_lme4, batch)
   dev_g <- -2 * as.numeric(logLik(g$value))
   dev_l <- -2 * as.numeric(logLik(l$value))
   data.frame(model = label,
@@ -27,7 +27,8 @@ cat(format(Sys.time()), "|", parallel::detectCores(), "cores\n\n")
 
 res <- rbind(
   bench_model("sleepstudy (1 + Days | Subject)",
-              Reaction ~ 1 + Days + (1 + Days | Subject), sleepstudy, 20, 20),
+              Reaction ~ 1 + Days + (1 + Days | Subject), sleepstudy, 20, 20,
+              batch = 10L),
   bench_model("InstEval (1|s) + (1|d) + (1|dept)",
               y ~ 1 + service + (1 | s) + (1 | d) + (1 | dept), lme4::InstEval, 3, 2)
 )
