@@ -114,6 +114,10 @@ xlevels <- function(terms, frame) {
 #' term is a plain numeric variable, the matrix is built here
 #' ([numeric_model_matrix()]): model.matrix()'s own steps (deparsing each
 #' variable, setting up contrasts) cost more than the columns.
+#'
+#' The matrix has no row names: n strings (about 60 MB for a million rows)
+#' that the fit would carry and copy for nothing; the methods that return
+#' the matrix (model.matrix(), getME()) give it the model frame's row names.
 #' @param terms A terms object.
 #' @param frame A model frame (with its `"terms"` attribute).
 #' @param contrasts As model.matrix()'s `contrasts.arg`.
@@ -130,7 +134,9 @@ frame_model_matrix <- function(terms, frame, contrasts = NULL) {
     }
     frame <- cols
   }
-  stats::model.matrix(terms, frame, contrasts.arg = contrasts)
+  m <- stats::model.matrix(terms, frame, contrasts.arg = contrasts)
+  dimnames(m) <- list(NULL, colnames(m))
+  m
 }
 
 #' model.matrix() of terms that are plain numeric variables, or NULL
@@ -138,8 +144,8 @@ frame_model_matrix <- function(terms, frame, contrasts = NULL) {
 #' When each term of `terms` is one variable, a numeric vector without a
 #' class or dimensions (no factors, logicals, matrices or `I()`), and there
 #' is no offset, model.matrix() gives the intercept column (if any) and the
-#' variables as doubles, named by the terms, with the frame's row names and
-#' the "assign" attribute; this builds that matrix directly. Otherwise NULL
+#' variables as doubles, named by the terms, with the "assign" attribute
+#' (and no row names); this builds that matrix directly. Otherwise NULL
 #' (model.matrix() is then called).
 #' @param terms A terms object.
 #' @param cols A data frame of the variables of `terms`, in their order,
@@ -161,8 +167,7 @@ numeric_model_matrix <- function(terms, cols) {
   n <- .row_names_info(cols, 2L)
   m <- matrix(as.double(unlist(c(if (int) list(rep(1, n)), .subset(cols, xvars)),
                                use.names = FALSE)), n, k)
-  dimnames(m) <- list(as.character(attr(cols, "row.names")),
-                      c(if (int) "(Intercept)", xvars))
+  dimnames(m) <- list(NULL, c(if (int) "(Intercept)", xvars))
   attr(m, "assign") <- c(if (int) 0L, seq_along(xvars))
   m
 }
@@ -536,6 +541,8 @@ build_structures <- function(frame, formula = attr(frame, "formula"),
   }
 
   response <- stats::model.response(frame)
+  # without the frame's row names (see frame_model_matrix())
+  if (is.matrix(response)) rownames(response) <- NULL else names(response) <- NULL
   # the rows the engine fits: those with a positive prior weight (see
   # engine_rows()); no variance can be estimated from fewer than two
   prior_w <- stats::model.weights(frame)

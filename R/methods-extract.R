@@ -228,7 +228,7 @@ terms.glmmr <- function(x, ...) {
 model.matrix.glmmr <- function(object, type = c("fixed", "random"), ...) {
   check_dots(...)
   type <- match.arg(type)
-  if (type == "fixed") return(object$X)
+  if (type == "fixed") return(with_frame_rownames(object$X, object))
   blocks <- lapply(object$reterms, function(t) {
     k <- ncol(t$z)
     zt <- matrix(0, nrow(t$z), t$nlevels * k,
@@ -239,6 +239,14 @@ model.matrix.glmmr <- function(object, type = c("fixed", "random"), ...) {
     zt
   })
   do.call(cbind, blocks)
+}
+
+#' A matrix of the fit's rows with the model frame's row names, as
+#' model.matrix() gives them (the fit keeps its matrices without them)
+#' @noRd
+with_frame_rownames <- function(m, object) {
+  rownames(m) <- rownames(object$frame)
+  m
 }
 
 #' @importFrom stats coef fitted residuals weights deviance df.residual

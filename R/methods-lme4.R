@@ -87,7 +87,7 @@ getME.glmmr <- function(object, name, ...) {
   l_i <- vapply(reterms, `[[`, 0L, "nlevels")
   labels <- vapply(reterms, function(t) deparse1(t$bar), "")
   switch(name,
-    X = object$X,
+    X = with_frame_rownames(object$X, object),
     Z = random_matrix(object),
     Zt = Matrix_t(random_matrix(object)),
     y = object$y,
