@@ -67,6 +67,16 @@ pub fn with_min_parallel_n<R>(n: usize, f: impl FnOnce() -> R) -> R {
     r
 }
 
+/// The length of the chunks a pass over n observations is cut into: n
+/// itself (one chunk, run on the calling thread) below `min_parallel_n()`.
+pub fn chunk_len(n: usize) -> usize {
+    if n < min_parallel_n() {
+        n.max(1)
+    } else {
+        n.div_ceil(CHUNKS).max(1)
+    }
+}
+
 /// `CHUNKS` contiguous ranges covering 0..n (the last ones may be empty):
 /// the split of a pass over n observations when `n >= min_parallel_n()`.
 pub fn chunk_ranges(n: usize) -> Vec<std::ops::Range<usize>> {
@@ -191,11 +201,14 @@ mod tests {
     /// whose passes take the chunked path once `with_min_parallel_n` lowers
     /// the threshold.
     fn crossed_problem(seed: u64, dist: crate::family::Distribution) -> crate::glmm::GlmmProblem {
+        sized_crossed_problem(seed, dist, 4000, 400, 25)
+    }
+
+    fn sized_crossed_problem(seed: u64, dist: crate::family::Distribution, n: usize, l1: usize, l2: usize) -> crate::glmm::GlmmProblem {
         use crate::family::{Distribution, Link};
         use crate::glmm::{GlmmInput, GlmmProblem};
         use crate::reterm::ReTerm;
         let mut rng = crate::testutil::Rng::new(seed);
-        let (n, l1, l2) = (4000, 400, 25);
         let g1: Vec<usize> = (0..n).map(|_| rng.below(l1)).collect();
         let g2: Vec<usize> = (0..n).map(|i| if i < l2 { i } else { rng.below(l2) }).collect();
         let xv: Vec<f64> = (0..n).map(|_| rng.normal()).collect();
@@ -253,6 +266,28 @@ mod tests {
             assert!((one.0 - serial.0).abs() <= 1e-10 * serial.0.abs(), "{} {}", one.0, serial.0);
             for (a, b) in one.1.iter().zip(&serial.1) {
                 assert!((a - b).abs() <= 1e-10 * (1.0 + b.abs()), "{a} {b}");
+            }
+        }
+    }
+
+    /// Time the objective and gradient of a 200,000-row GLMM with one and
+    /// two threads (`cargo test --release -p engine -- --ignored --nocapture
+    /// two_threads_time`): what the threaded passes gain on an idle machine.
+    #[test]
+    #[ignore]
+    fn two_threads_time() {
+        use crate::family::Distribution;
+        let (theta, beta) = ([0.7, 0.1, 0.3, 0.5], [-0.2, 0.5]);
+        for dist in [Distribution::Bernoulli, Distribution::Poisson] {
+            let mut pr = sized_crossed_problem(5, dist, 200_000, 2000, 200);
+            for nt in [1, 2, 1, 2] {
+                let t0 = std::time::Instant::now();
+                with_threads(nt, || {
+                    for _ in 0..5 {
+                        pr.value_gradient(&theta, &beta).unwrap();
+                    }
+                });
+                eprintln!("{dist:?} threads {nt}: {:?} per objective and gradient", t0.elapsed() / 5);
             }
         }
     }
