@@ -19,9 +19,10 @@
 #' @param check_tol A fit whose largest scaled gradient (the Newton step,
 #'   \eqn{|H^{-1} g|}) at the optimum exceeds this gets a convergence warning.
 #' @param threads The most threads a fit may use (a positive whole number).
-#'   Large models share their per-observation passes and the dense factor
-#'   between threads; small ones use one whatever this says. The estimates
-#'   do not depend on it. By default, what [parallel::detectCores()]
+#'   Large GLMMs (from 20,000 observations) share their per-observation
+#'   passes between threads, and large models the dense part of the factor;
+#'   small ones use one thread whatever this says. The estimates are the same
+#'   for any number of threads. By default, what [parallel::detectCores()]
 #'   reports, but at most 2 under `R CMD check` (when the environment
 #'   variable `_R_CHECK_LIMIT_CORES_` is set, as CRAN sets it). Set it to 1
 #'   on a shared server, or where fits already run in parallel workers.
