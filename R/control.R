@@ -18,13 +18,22 @@
 #'   not catch).
 #' @param check_tol A fit whose largest scaled gradient (the Newton step,
 #'   \eqn{|H^{-1} g|}) at the optimum exceeds this gets a convergence warning.
+#' @param threads The most threads a fit may use (a positive whole number).
+#'   Large GLMMs (from 20,000 observations) share their per-observation
+#'   passes between threads, and large models the dense part of the factor;
+#'   small ones use one thread whatever this says. The estimates are the same
+#'   for any number of threads. By default, what [parallel::detectCores()]
+#'   reports, but at most 2 under `R CMD check` (when the environment
+#'   variable `_R_CHECK_LIMIT_CORES_` is set, as CRAN sets it). Set it to 1
+#'   on a shared server, or where fits already run in parallel workers.
 #' @return A list of class `"glmmr_control"`.
 #' @examples
 #' glmmr_control(max_evals = 5000)
 #' @export
 glmmr_control <- function(max_evals = 20000, rel_tol = 1e-12, cost_tol = 1e-11,
                           max_iter = 500, check_tol = 1e-3,
-                          progress = default_progress()) {
+                          progress = default_progress(),
+                          threads = default_threads()) {
   num <- function(x, name, int = FALSE) {
     if (!is.numeric(x) || length(x) != 1L || !is.finite(x) || x <= 0 ||
         (int && x != round(x))) {
@@ -41,7 +50,8 @@ glmmr_control <- function(max_evals = 20000, rel_tol = 1e-12, cost_tol = 1e-11,
               cost_tol = num(cost_tol, "cost_tol"),
               max_iter = num(max_iter, "max_iter", TRUE),
               check_tol = num(check_tol, "check_tol"),
-              progress = progress)
+              progress = progress,
+              threads = as.integer(num(threads, "threads", TRUE)))
   class(ctl) <- "glmmr_control"
   ctl
 }
@@ -56,3 +66,13 @@ default_progress <- function(interactive = base::interactive()) {
 #' Is knitr rendering a document?
 #' @noRd
 knitting <- function() isTRUE(getOption("knitr.in.progress"))
+
+#' The default thread cap: the cores R sees, at most 2 under R CMD check
+#' (`_R_CHECK_LIMIT_CORES_` set to anything but "false", as CRAN does)
+#' @noRd
+default_threads <- function(cores = parallel::detectCores(),
+                            check = Sys.getenv("_R_CHECK_LIMIT_CORES_", "")) {
+  if (is.na(cores) || cores < 1) cores <- 1L
+  if (nzchar(check) && !identical(tolower(check), "false")) cores <- min(cores, 2L)
+  as.integer(cores)
+}

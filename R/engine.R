@@ -107,7 +107,10 @@ plain_double <- function(m) {
 #' The control settings the engine reads
 #' @noRd
 engine_control <- function(control) {
-  ctl <- unclass(control)[c("max_evals", "rel_tol", "cost_tol", "max_iter", "progress")]
+  control <- unclass(control)
+  # a fit saved before `threads` existed has none: today's default
+  if (is.null(control$threads)) control$threads <- default_threads()
+  ctl <- control[c("max_evals", "rel_tol", "cost_tol", "max_iter", "progress", "threads")]
   # the progress line would be printed into a document that knitr renders
   ctl$progress <- isTRUE(ctl$progress) && !knitting()
   ctl

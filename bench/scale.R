@@ -4,7 +4,8 @@
 #   Rscript bench/scale.R CASE [glmmr|lme4|glmmTMB]
 # CASE: bernoulli_200k, crossed_80k, crossed_250k, poisson_1m (data
 # simulated with a fixed seed; each prints one line: case, fitter, seconds,
-# -2 log L, peak MiB before and after the fit).
+# -2 log L, peak MiB before and after the fit). The environment variable
+# GLMMR_THREADS sets glmmr_control(threads = ) for glmmr (unset: its default).
 suppressPackageStartupMessages(library(glmmr))
 
 args <- commandArgs(trailingOnly = TRUE)
@@ -67,13 +68,15 @@ spec <- cases[[case]]()
 gaussian_model <- identical(spec$family, gaussian)
 before <- vm_hwm_mib()
 t0 <- proc.time()[["elapsed"]]
+threads <- Sys.getenv("GLMMR_THREADS", "")
+control <- if (nzchar(threads)) glmmr_control(threads = as.numeric(threads)) else glmmr_control()
 fit <- switch(fitter,
-  glmmr = glmmr(spec$formula, spec$data, family = spec$family),
+  glmmr = glmmr(spec$formula, spec$data, family = spec$family, control = control),
   lme4 = if (gaussian_model) {
     lme4::lmer(spec$formula, spec$data, REML = FALSE)
   } else lme4::glmer(spec$formula, spec$data, family = spec$family),
   glmmTMB = glmmTMB::glmmTMB(spec$formula, spec$data, family = spec$family),
   stop("fitter must be glmmr, lme4 or glmmTMB"))
 secs <- proc.time()[["elapsed"]] - t0
-cat(sprintf("%s %s: %.2f s, -2 log L %.3f, peak %.0f MiB (%.0f MiB before the fit)\n",
-            case, fitter, secs, -2 * as.numeric(logLik(fit)), vm_hwm_mib(), before))
+cat(sprintf("%s %s%s: %.2f s, -2 log L %.3f, peak %.0f MiB (%.0f MiB before the fit)\n",
+            case, fitter, if (fitter == "glmmr") sprintf(" (threads %d)", control$threads) else "", secs, -2 * as.numeric(logLik(fit)), vm_hwm_mib(), before))

@@ -47,3 +47,58 @@ test_that("a knitted document has no progress line", {
   expect_true(any(grepl("Done.", out$knitted, fixed = TRUE)))
   expect_false(any(grepl("Minimizing", out$knitted, fixed = TRUE)))
 })
+
+# The thread cap (issue 12, "Both cores").
+
+test_that("threads defaults to the cores R sees, at most 2 under R CMD check", {
+  expect_identical(glmmr:::default_threads(cores = 8L, check = ""), 8L)
+  expect_identical(glmmr:::default_threads(cores = 8L, check = "TRUE"), 2L)
+  expect_identical(glmmr:::default_threads(cores = 8L, check = "true"), 2L)
+  expect_identical(glmmr:::default_threads(cores = 8L, check = "false"), 8L)
+  expect_identical(glmmr:::default_threads(cores = 1L, check = "TRUE"), 1L)
+  expect_identical(glmmr:::default_threads(cores = NA_integer_, check = ""), 1L)
+  old <- Sys.getenv("_R_CHECK_LIMIT_CORES_", NA)
+  on.exit(if (is.na(old)) Sys.unsetenv("_R_CHECK_LIMIT_CORES_") else
+    Sys.setenv(`_R_CHECK_LIMIT_CORES_` = old))
+  Sys.setenv(`_R_CHECK_LIMIT_CORES_` = "TRUE")
+  expect_lte(glmmr_control()$threads, 2L)
+  expect_identical(glmmr_control(threads = 3)$threads, 3L)
+})
+
+test_that("bad threads values are errors that name the argument", {
+  for (bad in list(0, -1, 1.5, NA, NA_integer_, Inf, "2", c(1, 2), NULL, TRUE)) {
+    expect_error(glmmr_control(threads = bad), "`threads`", fixed = TRUE)
+  }
+})
+
+test_that("the engine is told the thread cap, also for a fit saved without one", {
+  expect_identical(glmmr:::engine_control(glmmr_control(threads = 1))$threads, 1L)
+  old <- glmmr_control()
+  old$threads <- NULL
+  ctl <- glmmr:::engine_control(old)
+  expect_named(ctl, c("max_evals", "rel_tol", "cost_tol", "max_iter", "progress", "threads"))
+  expect_identical(ctl$threads, glmmr:::default_threads())
+})
+
+test_that("fits with one and two threads agree to the last bit", {
+  skip_on_cran()
+  # large enough (over 20,000 rows) for the engine to split its passes
+  set.seed(12)
+  n <- 24000
+  d <- data.frame(a = factor(sample(600, n, TRUE)), b = factor(sample(30, n, TRUE)),
+                  x = rnorm(n))
+  eta <- -0.3 + 0.5 * d$x + rnorm(600, sd = 0.7)[d$a] + rnorm(30, sd = 0.4)[d$b]
+  d$y <- rbinom(n, 1, plogis(eta))
+  d$k <- rpois(n, exp(eta))
+  fit <- function(threads, ...) glmmr(..., data = d, control = glmmr_control(threads = threads))
+  for (f in list(function(th) fit(th, y ~ x + (1 | a) + (1 | b), family = binomial),
+                 function(th) fit(th, k ~ x + (1 | a) + (1 | b), family = poisson),
+                 function(th) fit(th, x ~ 1 + (1 | a) + (1 | b)))) {
+    one <- f(1)
+    two <- f(2)
+    expect_identical(fixef(one), fixef(two))
+    expect_identical(one$theta, two$theta)
+    expect_identical(logLik(one), logLik(two))
+    expect_identical(ranef(one), ranef(two))
+  }
+})

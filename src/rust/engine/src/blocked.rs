@@ -20,6 +20,7 @@ use crate::dense_chol::{cholesky_in_place, solve_lower_transpose};
 use crate::error::{EngineError, Result};
 use crate::memory::{fmt_count, try_copy_from, try_copy_from_named, try_filled, try_resize, try_with_capacity, try_zeros};
 use crate::reterm::{level_lambda_t_times, ReTerm};
+use crate::threads;
 
 /// What the dense block is, for a message about its allocation.
 pub(crate) fn dense_block_name(m: usize) -> String {
@@ -61,6 +62,9 @@ pub struct BlockedSystem {
     a11: Vec<f64>,
     ar1: Vec<f64>,
     arr: Vec<f64>,
+    /// Are the rows in the order of the first term's levels (each level's
+    /// rows contiguous)? Then `update_crossproducts` may split them by level.
+    level_sorted: bool,
     /// Form L_r1 L_r1' as one dense product (a small dense block with long
     /// level patterns) rather than level by level.
     pub(crate) dense_schur: bool,
@@ -164,7 +168,9 @@ impl BlockedSystem {
         let a11 = try_zeros(l1 * k1 * k1, per_level)?;
         let ar1 = try_zeros(val_ptr[l1], per_level)?;
         let arr = try_zeros(m * m, &dense_block_name(m))?;
+        let level_sorted = terms[0].group.windows(2).all(|g| g[0] <= g[1]);
         Ok(BlockedSystem {
+            level_sorted,
             dense_schur,
             n,
             p,
@@ -197,13 +203,96 @@ impl BlockedSystem {
 
     /// Fill A = [Z X y]' W [Z X y] for column-major X (n-by-p), response y and
     /// weights w. Called once for an LMM, once per PIRLS step for a GLMM.
+    ///
+    /// Large problems whose rows are sorted by the first term's level (a
+    /// GLMM's are) are cut into `threads::CHUNKS` runs of whole levels, which
+    /// write disjoint parts of the first term's blocks; each run sums its
+    /// part of the dense block on its own, and those sums are added in run
+    /// order, so the result is the same for any number of threads.
     pub fn update_crossproducts(&mut self, x: &[f64], y: &[f64], w: &[f64]) {
-        let (n, p, m, k1) = (self.n, self.p, self.m, self.k1);
-        let nrest = self.terms.len() - 1;
-        let BlockedSystem { terms, rest_offset, rows_ptr, val_ptr, obs_pos, a11, ar1, arr, q_rest, .. } = self;
+        let (n, m, k1) = (self.n, self.m, self.k1);
+        let mut a11 = std::mem::take(&mut self.a11);
+        let mut ar1 = std::mem::take(&mut self.ar1);
+        let mut arr = std::mem::take(&mut self.arr);
         a11.iter_mut().for_each(|v| *v = 0.0);
         ar1.iter_mut().for_each(|v| *v = 0.0);
         arr.iter_mut().for_each(|v| *v = 0.0);
+        // one more dense block per run: only where it is small beside the data
+        let chunked = self.level_sorted && n >= threads::min_parallel_n() && m * m <= n && (threads::CHUNKS - 1) * m * m <= 4_000_000;
+        if chunked {
+            let group = &self.terms[0].group;
+            let nl = self.terms[0].nlevels;
+            // runs end where a level ends
+            let mut starts: Vec<usize> = threads::chunk_ranges(n).iter().map(|r| r.start).collect();
+            for b in starts.iter_mut().skip(1) {
+                while *b > 0 && *b < n && group[*b] == group[*b - 1] {
+                    *b += 1;
+                }
+            }
+            for c in 1..starts.len() {
+                starts[c] = starts[c].max(starts[c - 1]);
+            }
+            let first_level = |c: usize| {
+                if c == 0 {
+                    0
+                } else if starts[c] < n {
+                    group[starts[c]]
+                } else {
+                    nl
+                }
+            };
+            let mut partial: Vec<Vec<f64>> = (1..starts.len()).map(|_| vec![0.0; m * m]).collect();
+            let mut tasks = Vec::with_capacity(starts.len());
+            let (mut a11_rest, mut ar1_rest) = (&mut a11[..], &mut ar1[..]);
+            let mut arr_parts = std::iter::once(&mut arr[..]).chain(partial.iter_mut().map(|v| &mut v[..]));
+            for c in 0..starts.len() {
+                let (l0, l1) = (first_level(c), if c + 1 < starts.len() { first_level(c + 1) } else { nl });
+                let (a, rest) = std::mem::take(&mut a11_rest).split_at_mut((l1 - l0) * k1 * k1);
+                a11_rest = rest;
+                let (r, rest) = std::mem::take(&mut ar1_rest).split_at_mut(self.val_ptr[l1] - self.val_ptr[l0]);
+                ar1_rest = rest;
+                let end = if c + 1 < starts.len() { starts[c + 1] } else { n };
+                tasks.push((starts[c]..end, l0, a, r, arr_parts.next().expect("one dense block per run")));
+            }
+            let this = &*self;
+            threads::run(tasks, |(range, l0, a, r, d)| this.accumulate(x, y, w, range, l0, a, r, d));
+            for part in &partial {
+                for (v, pv) in arr.iter_mut().zip(part) {
+                    *v += pv;
+                }
+            }
+        } else {
+            self.accumulate(x, y, w, 0..n, 0, &mut a11, &mut ar1, &mut arr);
+        }
+        for c in 0..m {
+            for r in c + 1..m {
+                arr[c + r * m] = arr[r + c * m];
+            }
+        }
+        self.a11 = a11;
+        self.ar1 = ar1;
+        self.arr = arr;
+    }
+
+    /// Add the cross-products of the observations in `obs` into `a11` and
+    /// `ar1` (the parts of the first term's blocks from level `level0` on)
+    /// and into the lower triangle of the dense block `arr`.
+    #[allow(clippy::too_many_arguments)]
+    fn accumulate(
+        &self,
+        x: &[f64],
+        y: &[f64],
+        w: &[f64],
+        obs: std::ops::Range<usize>,
+        level0: usize,
+        a11: &mut [f64],
+        ar1: &mut [f64],
+        arr: &mut [f64],
+    ) {
+        let (n, p, m, k1) = (self.n, self.p, self.m, self.k1);
+        let nrest = self.terms.len() - 1;
+        let BlockedSystem { terms, rest_offset, rows_ptr, val_ptr, obs_pos, q_rest, .. } = self;
+        let (a11_base, val_base) = (level0 * k1 * k1, val_ptr[level0]);
         // Positions and values of one observation's row within the dense
         // block; the positions ascend (terms, then X, then y), so every
         // pair (ri >= ci) lands in the lower triangle.
@@ -223,7 +312,7 @@ impl BlockedSystem {
                 return;
             }
             let len = rows_ptr[level + 1] - rows_ptr[level];
-            let vstart = val_ptr[level];
+            let vstart = val_ptr[level] - val_base;
             let tail = len - (p + 1);
             for a in 0..k1 {
                 for c in 0..=p {
@@ -232,7 +321,7 @@ impl BlockedSystem {
             }
             acc.iter_mut().for_each(|v| *v = 0.0);
         };
-        for i in 0..n {
+        for i in obs {
             let wi = w[i];
             if wi == 0.0 {
                 continue;
@@ -240,7 +329,8 @@ impl BlockedSystem {
             let j = t1.group[i];
             let z1 = t1.zrow(i);
             // term-1 diagonal block
-            let blk = &mut a11[j * k1 * k1..(j + 1) * k1 * k1];
+            let jb = j * k1 * k1 - a11_base;
+            let blk = &mut a11[jb..jb + k1 * k1];
             for a in 0..k1 {
                 let wza = wi * z1[a];
                 for b in 0..k1 {
@@ -270,7 +360,7 @@ impl BlockedSystem {
                 tail_level = j;
             }
             let len = rows_ptr[j + 1] - rows_ptr[j];
-            let vstart = val_ptr[j];
+            let vstart = val_ptr[j] - val_base;
             let rest_width = width - (p + 1);
             for a in 0..k1 {
                 let col = &mut ar1[vstart + a * len..vstart + (a + 1) * len];
@@ -299,11 +389,6 @@ impl BlockedSystem {
             }
         }
         flush(ar1, tail_level, &mut tail_acc);
-        for c in 0..m {
-            for r in c + 1..m {
-                arr[c + r * m] = arr[r + c * m];
-            }
-        }
     }
 
     /// Factor M(theta) = Lambda' A Lambda + I into `f`.
@@ -653,11 +738,22 @@ impl BlockedSystem {
     }
 
     /// out = Z b for b in the full random-effects order.
+    /// Large n: in chunks of observations on up to `threads()` threads (each
+    /// value is summed term by term from zero, whatever the split).
     pub fn z_times(&self, b: &[f64], out: &mut [f64]) {
-        out.iter_mut().for_each(|v| *v = 0.0);
-        for (t, term) in self.terms.iter().enumerate() {
-            term.add_z_times(&b[self.term_offset[t]..self.term_offset[t] + term.nranef()], out);
-        }
+        threads::for_each_mut(out, |i, o| {
+            let mut s = 0.0;
+            for (t, term) in self.terms.iter().enumerate() {
+                let k = term.k;
+                let base = self.term_offset[t] + term.group[i] * k;
+                let mut si = 0.0;
+                for (z, bv) in term.zrow(i).iter().zip(&b[base..base + k]) {
+                    si += z * bv;
+                }
+                s += si;
+            }
+            *o = s;
+        });
     }
 
     /// Z' v for v of length n (full random-effects order).

@@ -4,6 +4,7 @@
 //! blocked system (crossed terms, fixed effects, response) goes through here.
 
 use crate::error::{EngineError, Result};
+use crate::threads::threads;
 
 const PANEL: usize = 64;
 
@@ -224,13 +225,6 @@ unsafe impl Sync for SharedConst {}
 struct SharedPtr(*mut f64);
 unsafe impl Send for SharedPtr {}
 unsafe impl Sync for SharedPtr {}
-
-/// Two threads at most (CRAN's limit), fewer if the machine has one core.
-fn threads() -> usize {
-    use std::sync::OnceLock;
-    static N: OnceLock<usize> = OnceLock::new();
-    *N.get_or_init(|| std::thread::available_parallelism().map(|v| v.get()).unwrap_or(1).min(2))
-}
 
 /// Solve L x = b in place (forward substitution) for the leading `n` rows.
 pub fn solve_lower(l: &[f64], n: usize, lda: usize, b: &mut [f64]) {

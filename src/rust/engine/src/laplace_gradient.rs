@@ -17,6 +17,7 @@ use crate::error::Result;
 use crate::pirls::PirlsResult;
 use crate::response::GlmmData;
 use crate::reterm::level_lambda_t_times;
+use crate::threads;
 
 /// Gradient of the Laplace objective at the mode, in the order
 /// (theta..., beta...). `f` is the factor at the mode (observed information).
@@ -30,12 +31,19 @@ pub fn laplace_gradient(data: &GlmmData, sys: &BlockedSystem, f: &Factor, mode: 
     let mut d1 = vec![0.0; n];
     let mut w = vec![0.0; n];
     let mut w1 = vec![0.0; n];
-    for i in 0..n {
-        let t = data.obs_terms(i, mode.eta[i]);
-        d1[i] = t.d1;
-        w[i] = 0.5 * t.d2;
-        w1[i] = 0.5 * t.d3;
-    }
+    // the per-observation passes run in chunks (`threads`): each writes its
+    // own observations, and the sums below add fixed chunks in order
+    let len = threads::chunk_len(n);
+    let tasks: Vec<_> = d1.chunks_mut(len).zip(w.chunks_mut(len)).zip(w1.chunks_mut(len)).enumerate().collect();
+    threads::run(tasks, |(c, ((d1, w), w1))| {
+        for k in 0..d1.len() {
+            let i = c * len + k;
+            let t = data.obs_terms(i, mode.eta[i]);
+            d1[k] = t.d1;
+            w[k] = 0.5 * t.d2;
+            w1[k] = 0.5 * t.d3;
+        }
+    });
     let si = sys.selected_inverse(f)?;
     let lambdas = &f.lambdas;
     // per observation: a_i = Lambda' z_i (blocks per term), v_i = M^{-1} a_i
@@ -44,17 +52,21 @@ pub fn laplace_gradient(data: &GlmmData, sys: &BlockedSystem, f: &Factor, mode: 
     let width = koff[nt];
     let mut vobs = vec![0.0; n * width];
     let mut h = vec![0.0; n];
-    let mut a = vec![0.0; width];
-    for i in 0..n {
-        for t in 0..nt {
-            let at = &mut a[koff[t]..koff[t + 1]];
-            at.copy_from_slice(sys.terms[t].zrow(i));
-            level_lambda_t_times(&lambdas[t], at);
+    let tasks: Vec<_> = vobs.chunks_mut(len * width).zip(h.chunks_mut(len)).enumerate().collect();
+    threads::run(tasks, |(c, (vobs, h))| {
+        let mut a = vec![0.0; width];
+        for (k, hk) in h.iter_mut().enumerate() {
+            let i = c * len + k;
+            for t in 0..nt {
+                let at = &mut a[koff[t]..koff[t + 1]];
+                at.copy_from_slice(sys.terms[t].zrow(i));
+                level_lambda_t_times(&lambdas[t], at);
+            }
+            let v = &mut vobs[k * width..(k + 1) * width];
+            sys.obs_inverse_times(&si, i, &koff, &a, v);
+            *hk = (0..width).map(|e| a[e] * v[e]).sum();
         }
-        let v = &mut vobs[i * width..(i + 1) * width];
-        sys.obs_inverse_times(&si, i, &koff, &a, v);
-        h[i] = (0..width).map(|e| a[e] * v[e]).sum();
-    }
+    });
     let g: Vec<f64> = (0..n).map(|i| w1[i] * h[i]).collect();
 
     // Every parameter's d eta is a direct part plus Z Lambda du, with
@@ -76,16 +88,14 @@ pub fn laplace_gradient(data: &GlmmData, sys: &BlockedSystem, f: &Factor, mode: 
         let term = &sys.terms[s];
         for bcol in 0..k {
             for arow in bcol..k {
-                let mut acc = 0.0;
-                for i in 0..n {
+                grad[pos] = threads::sum(n, |i| {
                     let zia = term.zrow(i)[arow];
                     let idx = sys.term_offset[s] + term.group[i] * k + bcol;
                     let zdu = zia * mode.u[idx];
                     // partial of the deviance, the trace, and the response
-                    acc += d1[i] * zdu + 2.0 * w[i] * zia * vobs[i * width + koff[s] + bcol] + g[i] * zdu
-                        - (zia * xi[idx] * d1[i] / 2.0 + zeta[i] * w[i] * zdu);
-                }
-                grad[pos] = acc;
+                    d1[i] * zdu + 2.0 * w[i] * zia * vobs[i * width + koff[s] + bcol] + g[i] * zdu
+                        - (zia * xi[idx] * d1[i] / 2.0 + zeta[i] * w[i] * zdu)
+                });
                 pos += 1;
             }
         }
@@ -93,7 +103,7 @@ pub fn laplace_gradient(data: &GlmmData, sys: &BlockedSystem, f: &Factor, mode: 
     // beta: d eta direct = x; rhs = Lambda' Z' W x
     for c in 0..p {
         let xc = &data.x[c * n..(c + 1) * n];
-        grad[ntheta + c] = (0..n).map(|i| xc[i] * (d1[i] + g[i] - zeta[i] * w[i])).sum();
+        grad[ntheta + c] = threads::sum(n, |i| xc[i] * (d1[i] + g[i] - zeta[i] * w[i]));
     }
     Ok(grad)
 }

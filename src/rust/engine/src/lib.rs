@@ -12,7 +12,8 @@
 //! - `optimizer` minimises them (one stage for an LMM, two for a GLMM:
 //!   `lmm::LmmProblem::fit`, `glmm::GlmmProblem::fit`);
 //! - `finish` ends both fits (signs, boundary, the `convergence` check);
-//! - `profile` refits with one variance parameter held.
+//! - `profile` refits with one variance parameter held;
+//! - `threads` caps the threads a fit uses and splits its large passes.
 
 pub mod blocked;
 pub mod convergence;
@@ -35,6 +36,7 @@ pub mod quadrature;
 pub mod response;
 pub mod reterm;
 pub mod selected_inverse;
+pub mod threads;
 pub mod vector_quadrature;
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 
 use crate::error::{EngineError, Result};
 use crate::family::{Distribution, Link};
+use crate::threads;
 
 /// The data of a GLMM that PIRLS and the objectives read.
 #[derive(Debug, Clone)]
@@ -41,18 +42,13 @@ impl GlmmData {
     /// part of -2 log L that depends on mu.
     /// Infinite off the link's principal branch (see `on_branch`): PIRLS
     /// reads it, so modes are searched where the link is one to one.
+    /// Large n: summed in fixed chunks on up to `threads()` threads.
     pub fn deviance(&self, eta: &[f64]) -> f64 {
         if self.is_binomial_logit() {
-            return (0..self.n).map(|i| self.binomial_logit(i, eta[i]).0).sum();
+            return threads::sum(self.n, |i| self.binomial_logit(i, eta[i]).0);
         }
-        let mut s = 0.0;
-        for (i, &e) in eta[..self.n].iter().enumerate() {
-            if !self.on_branch(e) {
-                return f64::INFINITY;
-            }
-            s += self.scaled_dev(i, e);
-        }
-        s
+        // off the branch: +inf, which the sum keeps (no -inf or NaN arises)
+        threads::sum(self.n, |i| if self.on_branch(eta[i]) { self.scaled_dev(i, eta[i]) } else { f64::INFINITY })
     }
 
     /// Is eta on the link's principal branch (glm's `valideta`)? Under the
@@ -268,16 +264,14 @@ impl GlmmData {
     /// negative (links that are not log-concave, e.g. cauchit) or zero (y = 1
     /// under the binomial log link): only M must be positive definite, which
     /// the factorisation checks. Returns false where a value is not finite.
+    /// Large n: in chunks on up to `threads()` threads.
     pub fn newton_weights(&self, eta: &[f64], w: &mut [f64], g: &mut [f64]) -> bool {
-        for i in 0..self.n {
+        threads::all_mut2(&mut w[..self.n], &mut g[..self.n], |i, wi, gi| {
             let t = self.obs_terms(i, eta[i]);
-            if !(t.dev.is_finite() && t.d2.is_finite() && t.d1.is_finite()) {
-                return false;
-            }
-            w[i] = 0.5 * t.d2;
-            g[i] = -0.5 * t.d1;
-        }
-        true
+            *wi = 0.5 * t.d2;
+            *gi = -0.5 * t.d1;
+            t.dev.is_finite() && t.d2.is_finite() && t.d1.is_finite()
+        })
     }
 
     /// The observed information d2 / 2 of each observation: the weights of

@@ -241,24 +241,47 @@ fn model_input(x: Robj) -> BindResult<(ModelInput, Names)> {
     Ok((input, names))
 }
 
-/// The optimizer's settings (NULL: the defaults) and whether to show progress.
-fn control(x: Robj) -> BindResult<(OptimControl, bool)> {
-    let mut c = OptimControl::default();
-    let mut progress = false;
-    if x.is_null() {
-        return Ok((c, progress));
-    }
-    let m = fields(x, "control", &["max_evals", "rel_tol", "cost_tol", "max_iter", "progress"])?;
-    for (name, v) in m {
-        match name.as_str() {
-            "max_evals" => c.max_evals = scalar_usize(&v, "max_evals")?,
-            "rel_tol" => c.rel_tol = v.as_real().ok_or("`rel_tol` must be a number")?,
-            "cost_tol" => c.cost_tol = v.as_real().ok_or("`cost_tol` must be a number")?,
-            "max_iter" => c.max_iter = scalar_usize(&v, "max_iter")? as u64,
-            _ => progress = v.as_bool().ok_or("`progress` must be TRUE or FALSE")?,
+/// The control settings (NULL: the defaults).
+struct Control {
+    optim: OptimControl,
+    progress: bool,
+    /// The thread cap (`glmmr_control(threads = )`); None: the engine's default.
+    threads: Option<usize>,
+}
+
+impl Control {
+    /// Run `f` under this control's thread cap.
+    fn with_threads<R>(&self, f: impl FnOnce() -> R) -> R {
+        match self.threads {
+            Some(n) => engine::threads::with_threads(n, f),
+            None => f(),
         }
     }
-    Ok((c, progress))
+}
+
+fn control(x: Robj) -> BindResult<Control> {
+    let mut c = Control { optim: OptimControl::default(), progress: false, threads: None };
+    if x.is_null() {
+        return Ok(c);
+    }
+    let m = fields(x, "control", &["max_evals", "rel_tol", "cost_tol", "max_iter", "progress", "threads"])?;
+    for (name, v) in m {
+        match name.as_str() {
+            "max_evals" => c.optim.max_evals = scalar_usize(&v, "max_evals")?,
+            "rel_tol" => c.optim.rel_tol = v.as_real().ok_or("`rel_tol` must be a number")?,
+            "cost_tol" => c.optim.cost_tol = v.as_real().ok_or("`cost_tol` must be a number")?,
+            "max_iter" => c.optim.max_iter = scalar_usize(&v, "max_iter")? as u64,
+            "threads" => {
+                let n = scalar_usize(&v, "threads")?;
+                if n == 0 {
+                    return Err("`threads` must be a positive whole number".into());
+                }
+                c.threads = Some(n);
+            }
+            _ => c.progress = v.as_bool().ok_or("`progress` must be TRUE or FALSE")?,
+        }
+    }
+    Ok(c)
 }
 
 /// The fields every fit returns: the optimizer's record and the check.
@@ -400,8 +423,9 @@ fn rust_fit(prepared_model: Robj, y: Robj, control: Robj) -> List {
     guarded(|| {
         let mut m = prepared(prepared_model)?;
         let y = if y.is_null() { None } else { Some(real_vec(&y, "y")?) };
-        let (ctl, progress) = self::control(control)?;
-        let fit = m.try_addr_mut().map_err(|e| e.to_string())?.fit(y.as_deref(), &ctl, Box::new(RMonitor::new(progress)))?;
+        let ctl = self::control(control)?;
+        let m = m.try_addr_mut().map_err(|e| e.to_string())?;
+        let fit = ctl.with_threads(|| m.fit(y.as_deref(), &ctl.optim, Box::new(RMonitor::new(ctl.progress))))?;
         Ok(fit_result(fit))
     })
 }
@@ -416,9 +440,9 @@ fn rust_profile(prepared_model: Robj, name: Robj, value: Robj, start: Robj, cont
         let name = name.as_str().ok_or("`name` must be a string")?;
         let value = value.as_real().ok_or("`value` must be a number")?;
         let start = real_vec(&start, "start")?;
-        let (ctl, _) = self::control(control)?;
+        let ctl = self::control(control)?;
         let m = m.try_addr_mut().map_err(|e| e.to_string())?;
-        let v = m.profile(name, value, &start, &ctl, Box::new(RMonitor::new(false)))?;
+        let v = ctl.with_threads(|| m.profile(name, value, &start, &ctl.optim, Box::new(RMonitor::new(false))))?;
         Ok(list!(value = v))
     })
 }
