@@ -16,6 +16,8 @@
 //! in the number of observations' distinct level pairs, and does not grow
 //! with n beyond that.
 
+use std::sync::Arc;
+
 use crate::dense_chol::{cholesky_in_place, solve_lower_transpose};
 use crate::error::{EngineError, Result};
 use crate::memory::{fmt_count, try_copy_from, try_copy_from_named, try_filled, try_resize, try_with_capacity, try_zeros};
@@ -37,7 +39,9 @@ struct RowBlock {
 pub struct BlockedSystem {
     pub n: usize,
     pub p: usize,
-    pub terms: Vec<ReTerm>,
+    /// Shared: a GLMM's two systems (with and without X) hold one copy of
+    /// the terms' codes and Z values, which are per observation.
+    pub terms: Arc<Vec<ReTerm>>,
     /// Start of each term's random effects in the full ordering.
     pub term_offset: Vec<usize>,
     /// Start of each rest term (index >= 1) within the dense block.
@@ -85,7 +89,8 @@ pub struct Factor {
 impl BlockedSystem {
     /// Lay out the system for the given terms (the first is the largest) and
     /// p fixed-effects columns. Values are filled by `update_crossproducts`.
-    pub fn new(terms: Vec<ReTerm>, n: usize, p: usize) -> Result<Self> {
+    pub fn new(terms: impl Into<Arc<Vec<ReTerm>>>, n: usize, p: usize) -> Result<Self> {
+        let terms: Arc<Vec<ReTerm>> = terms.into();
         if terms.is_empty() {
             return Err(EngineError::Input("no random-effects terms".into()));
         }
@@ -94,7 +99,7 @@ impl BlockedSystem {
         }
         let mut term_offset = Vec::with_capacity(terms.len());
         let mut acc = 0;
-        for t in &terms {
+        for t in terms.iter() {
             term_offset.push(acc);
             acc += t.nranef();
         }

@@ -123,14 +123,15 @@ impl GlmmProblem {
         // observations are then contiguous, and the cross-products sum them
         // in registers (see `update_crossproducts`). The model does not
         // depend on the order of its rows.
-        let (input, order) = rows_by_first_term(input);
-        let ntheta = input.terms.iter().map(|t| t.ntheta()).sum();
-        let sys_u = BlockedSystem::new(input.terms.clone(), n, 0)?;
-        let sys_ub = BlockedSystem::new(input.terms.clone(), n, input.p)?;
-        let levels = if single_scalar { Some(LevelIndex::new(&input.terms[0].group, input.terms[0].nlevels)) } else { None };
+        let (mut input, order) = rows_by_first_term(input);
+        let terms = std::sync::Arc::new(std::mem::take(&mut input.terms));
+        let ntheta = terms.iter().map(|t| t.ntheta()).sum();
+        let levels = if single_scalar { Some(LevelIndex::new(&terms[0].group, terms[0].nlevels)) } else { None };
         let rule = if input.nagq > 1 { Some(GaussHermite::new(input.nagq)) } else { None };
         // vector AGQ: nAGQ > 1 and not the single scalar term
-        let vector_agq = if input.nagq > 1 && !single_scalar { Some(VectorQuadrature::new(&input.terms, input.nagq)?) } else { None };
+        let vector_agq = if input.nagq > 1 && !single_scalar { Some(VectorQuadrature::new(&terms, input.nagq)?) } else { None };
+        let sys_u = BlockedSystem::new(terms.clone(), n, 0)?;
+        let sys_ub = BlockedSystem::new(terms, n, input.p)?;
         let data = GlmmData {
             n,
             p: input.p,

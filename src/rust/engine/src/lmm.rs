@@ -146,7 +146,7 @@ impl LmmProblem {
             p: self.p,
             weights: self.weights.clone(),
             offset: self.offset.clone(),
-            terms: self.system.terms.clone(),
+            terms: self.system.terms.to_vec(),
             reml: self.reml,
         }
     }

@@ -372,7 +372,7 @@ mod tests {
             let cv = sys.conditional_covariances(&f, 2.5).unwrap();
             let mut e = 0;
             let mut off = 0;
-            for t in &sys.terms {
+            for t in sys.terms.iter() {
                 for lev in 0..t.nlevels {
                     for b2 in 0..t.k {
                         for a in 0..t.k {
