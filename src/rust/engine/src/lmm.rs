@@ -190,6 +190,34 @@ impl LmmProblem {
         Ok((v, Some(g)))
     }
 
+    /// The scalar-terms path's gradient (None where it does not apply, with
+    /// `min_gap` in place of its threshold) and the general path's, at theta.
+    #[cfg(test)]
+    pub(crate) fn gradient_paths(&mut self, theta: &[f64], min_gap: f64) -> (Option<Vec<f64>>, Vec<f64>) {
+        use crate::lmm_gradient::{general_gradient, scalar_terms_gradient};
+        self.factor_at(theta).unwrap();
+        let yo: Vec<f64> = self.y.iter().zip(&self.offset).map(|(y, o)| y - o).collect();
+        let (sys, f, x, w) = (&self.system, &self.factor, &self.x, &self.weights);
+        let fast = scalar_terms_gradient(sys, f, x, &yo, w, self.reml, min_gap).unwrap();
+        (fast, general_gradient(sys, f, x, &yo, w, self.reml).unwrap())
+    }
+
+    /// Seconds for the scalar-terms path's gradient and the general path's
+    /// at theta (the factor is computed first, outside the timings).
+    #[cfg(test)]
+    pub(crate) fn time_gradient_paths(&mut self, theta: &[f64]) -> (f64, f64) {
+        use crate::lmm_gradient::{general_gradient, scalar_terms_gradient, MIN_GAP};
+        self.factor_at(theta).unwrap();
+        let yo: Vec<f64> = self.y.iter().zip(&self.offset).map(|(y, o)| y - o).collect();
+        let (sys, f, x, w) = (&self.system, &self.factor, &self.x, &self.weights);
+        let t0 = std::time::Instant::now();
+        scalar_terms_gradient(sys, f, x, &yo, w, self.reml, MIN_GAP).unwrap().unwrap();
+        let a = t0.elapsed().as_secs_f64();
+        let t0 = std::time::Instant::now();
+        general_gradient(sys, f, x, &yo, w, self.reml).unwrap();
+        (a, t0.elapsed().as_secs_f64())
+    }
+
     /// Factor M(theta), remembering where.
     fn factor_at(&mut self, theta: &[f64]) -> Result<()> {
         self.factored_at = None;
