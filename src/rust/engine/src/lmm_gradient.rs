@@ -505,6 +505,31 @@ mod tests {
     }
 
     #[test]
+    fn around_the_scalar_paths_threshold() {
+        // one theta stepped down through the gap fraction MIN_GAP (about
+        // 2e-3 for the crossed terms, 5e-3 for the nested ones): both paths
+        // are taken, and each matches finite differences (and the scalar
+        // path the general one, in `check`)
+        for (seed, n, spec) in
+            [(16u64, 150usize, vec![(25usize, 1usize, None), (9, 1, None)]), (17, 160, vec![(8, 1, None), (32, 1, Some(0))])]
+        {
+            for which in 0..2 {
+                let mut taken = Vec::new();
+                for small in [2e-2, 8e-3, 5e-3, 3e-3, 2e-3, 1.2e-3, 5e-4] {
+                    let mut th = vec![0.7; 2];
+                    th[which] = small;
+                    for reml in [false, true] {
+                        let mut prob = problem(seed, n, 2, &spec, reml, true);
+                        taken.push(prob.gradient_paths(&th, super::MIN_GAP).0.is_some());
+                    }
+                    check(seed, n, 2, &spec, Some(&th));
+                }
+                assert!(taken.iter().any(|&t| t) && taken.iter().any(|&t| !t), "{spec:?} term {which}: {taken:?}");
+            }
+        }
+    }
+
+    #[test]
     fn near_the_boundary() {
         // one variance almost zero, and a 2-by-2 lambda almost singular;
         // a negative diagonal (the optimizer's signs are free) too
