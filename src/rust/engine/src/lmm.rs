@@ -2,8 +2,9 @@
 //! function of theta, its optimisation and the fitted quantities. BFGS runs
 //! on the exact gradient (`lmm_gradient`): on InstEval 36 values of the
 //! objective (plus gradients) where finite differences took 133 and 19 more
-//! for the convergence check; but there a gradient costs about three values
-//! (the inverse of the dense block), so the fit is no faster
+//! for the convergence check. With scalar terms a gradient there costs
+//! about 1.3 values (one triangular inverse of the dense block; see
+//! `lmm_gradient`), with vector terms about 2.5 (its whole inverse)
 //! (bench/README.md).
 
 use crate::blocked::{BlockedSystem, Factor};

@@ -32,6 +32,10 @@
 //!   dd/dtheta_j = 2 sum_i w_i (z_i' dLambda) (v_i - (dof / r2) r_i u_i),
 //!
 //! one pass over the observations for all of theta at once.
+//!
+//! When every term is scalar, `scalar_terms_gradient` reads only the
+//! diagonal of M^{-1} (or of the (u, beta) block's inverse) instead, about
+//! half the work (see there); near a zero variance it defers to the above.
 
 use crate::blocked::{BlockedSystem, Factor};
 use crate::dense_chol::lower_inverse;
