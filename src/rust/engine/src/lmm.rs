@@ -2,8 +2,9 @@
 //! function of theta, its optimisation and the fitted quantities. BFGS runs
 //! on the exact gradient (`lmm_gradient`): on InstEval 36 values of the
 //! objective (plus gradients) where finite differences took 133 and 19 more
-//! for the convergence check; but there a gradient costs about three values
-//! (the inverse of the dense block), so the fit is no faster
+//! for the convergence check. With scalar terms a gradient there costs
+//! about 1.3 values (one triangular inverse of the dense block; see
+//! `lmm_gradient`), with vector terms about 2.5 (its whole inverse)
 //! (bench/README.md).
 
 use crate::blocked::{BlockedSystem, Factor};
@@ -188,6 +189,34 @@ impl LmmProblem {
         let yo: Vec<f64> = self.y.iter().zip(&self.offset).map(|(y, o)| y - o).collect();
         let g = lmm_gradient(&self.system, &self.factor, &self.x, &yo, &self.weights, self.reml)?;
         Ok((v, Some(g)))
+    }
+
+    /// The scalar-terms path's gradient (None where it does not apply, with
+    /// `min_gap` in place of its threshold) and the general path's, at theta.
+    #[cfg(test)]
+    pub(crate) fn gradient_paths(&mut self, theta: &[f64], min_gap: f64) -> (Option<Vec<f64>>, Vec<f64>) {
+        use crate::lmm_gradient::{general_gradient, scalar_terms_gradient};
+        self.factor_at(theta).unwrap();
+        let yo: Vec<f64> = self.y.iter().zip(&self.offset).map(|(y, o)| y - o).collect();
+        let (sys, f, x, w) = (&self.system, &self.factor, &self.x, &self.weights);
+        let fast = scalar_terms_gradient(sys, f, x, &yo, w, self.reml, min_gap).unwrap();
+        (fast, general_gradient(sys, f, x, &yo, w, self.reml).unwrap())
+    }
+
+    /// Seconds for the scalar-terms path's gradient and the general path's
+    /// at theta (the factor is computed first, outside the timings).
+    #[cfg(test)]
+    pub(crate) fn time_gradient_paths(&mut self, theta: &[f64]) -> (f64, f64) {
+        use crate::lmm_gradient::{general_gradient, scalar_terms_gradient, MIN_GAP};
+        self.factor_at(theta).unwrap();
+        let yo: Vec<f64> = self.y.iter().zip(&self.offset).map(|(y, o)| y - o).collect();
+        let (sys, f, x, w) = (&self.system, &self.factor, &self.x, &self.weights);
+        let t0 = std::time::Instant::now();
+        scalar_terms_gradient(sys, f, x, &yo, w, self.reml, MIN_GAP).unwrap().unwrap();
+        let a = t0.elapsed().as_secs_f64();
+        let t0 = std::time::Instant::now();
+        general_gradient(sys, f, x, &yo, w, self.reml).unwrap();
+        (a, t0.elapsed().as_secs_f64())
     }
 
     /// Factor M(theta), remembering where.
