@@ -69,6 +69,7 @@ knitting <- function() isTRUE(getOption("knitr.in.progress"))
 
 #' The default thread cap: the cores R sees, at most 2 under R CMD check
 #' (`_R_CHECK_LIMIT_CORES_` set to anything but "false", as CRAN does)
+#' @importFrom parallel detectCores
 #' @noRd
 default_threads <- function(cores = parallel::detectCores(),
                             check = Sys.getenv("_R_CHECK_LIMIT_CORES_", "")) {
