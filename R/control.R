@@ -71,9 +71,20 @@ knitting <- function() isTRUE(getOption("knitr.in.progress"))
 #' (`_R_CHECK_LIMIT_CORES_` set to anything but "false", as CRAN does)
 #' @importFrom parallel detectCores
 #' @noRd
-default_threads <- function(cores = parallel::detectCores(),
+default_threads <- function(cores = detected_cores(),
                             check = Sys.getenv("_R_CHECK_LIMIT_CORES_", "")) {
   if (is.na(cores) || cores < 1) cores <- 1L
   if (nzchar(check) && !identical(tolower(check), "false")) cores <- min(cores, 2L)
   as.integer(cores)
 }
+
+#' parallel::detectCores(), asked once per session: on Linux it runs a shell
+#' command (about 5 ms, more than a small model's whole fit)
+#' @noRd
+detected_cores <- local({
+  cores <- NULL
+  function() {
+    if (is.null(cores)) cores <<- parallel::detectCores()
+    cores
+  }
+})

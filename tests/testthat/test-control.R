@@ -57,6 +57,8 @@ test_that("threads defaults to the cores R sees, at most 2 under R CMD check", {
   expect_identical(glmmr:::default_threads(cores = 8L, check = "false"), 8L)
   expect_identical(glmmr:::default_threads(cores = 1L, check = "TRUE"), 1L)
   expect_identical(glmmr:::default_threads(cores = NA_integer_, check = ""), 1L)
+  # the cores R reports, asked once per session
+  expect_identical(glmmr:::detected_cores(), parallel::detectCores())
   old <- Sys.getenv("_R_CHECK_LIMIT_CORES_", NA)
   on.exit(if (is.na(old)) Sys.unsetenv("_R_CHECK_LIMIT_CORES_") else
     Sys.setenv(`_R_CHECK_LIMIT_CORES_` = old))
