@@ -118,58 +118,10 @@ fn trailing_update(a: &mut [f64], lda: usize, k0: usize, kb: usize, n: usize) {
 /// the work in tile products: n^3 / 3 multiply-adds, twice a Cholesky
 /// factor's, shared between two threads when large.
 pub fn inverse_from_factor(l: &[f64], n: usize, lda: usize, t: &mut [f64], inv: &mut [f64]) {
-    assert!(t.len() >= n * n && inv.len() >= n * n && (n == 0 || l.len() >= lda * (n - 1) + n));
-    t[..n * n].iter_mut().for_each(|v| *v = 0.0);
+    assert!(inv.len() >= n * n);
+    lower_inverse(l, n, lda, t);
     let blocks: Vec<usize> = (0..n).step_by(PANEL).collect();
     let nthreads = if n >= 384 { threads() } else { 1 };
-    // T, one block column at a time: L T_J = E_J by blocked forward
-    // substitution (a small triangular solve per diagonal block, then one
-    // product updating the rows below). Block columns are independent.
-    let tp = SharedPtr(t.as_mut_ptr());
-    let invert = |tid: usize| {
-        let base = tp;
-        for (b, &j0) in blocks.iter().enumerate() {
-            if b % nthreads != tid {
-                continue;
-            }
-            let jb = PANEL.min(n - j0);
-            // SAFETY: this closure writes only columns j0..j0+jb of T, which
-            // no other thread touches, and reads L.
-            let col = |c: usize| unsafe { std::slice::from_raw_parts_mut(base.0.add((j0 + c) * n), n) };
-            for c in 0..jb {
-                col(c)[j0 + c] = 1.0;
-            }
-            let mut k0 = j0;
-            while k0 < n {
-                let kb = PANEL.min(n - k0);
-                for c in 0..jb {
-                    let x = col(c);
-                    for j in k0..k0 + kb {
-                        let xj = x[j] / l[j + j * lda];
-                        x[j] = xj;
-                        if xj != 0.0 {
-                            for i in j + 1..k0 + kb {
-                                x[i] -= l[i + j * lda] * xj;
-                            }
-                        }
-                    }
-                }
-                let r0 = k0 + kb;
-                if r0 < n {
-                    // SAFETY: C = rows r0..n of T's columns j0..j0+jb, B =
-                    // rows k0..r0 of the same columns (disjoint rows), A = L.
-                    unsafe {
-                        let a = l.as_ptr().add(r0 + k0 * lda);
-                        let bm = base.0.add(k0 + j0 * n) as *const f64;
-                        let c = base.0.add(r0 + j0 * n);
-                        matrixmultiply::dgemm(n - r0, kb, jb, -1.0, a, 1, lda as isize, bm, 1, n as isize, 1.0, c, 1, n as isize);
-                    }
-                }
-                k0 = r0;
-            }
-        }
-    };
-    run_threads(nthreads, &invert);
     // inv = T'T, lower tiles: inv[I, J] = T[i0.., I]' T[i0.., J] (T is zero
     // above its diagonal), tile columns independent; then mirrored.
     let ip = SharedPtr(inv.as_mut_ptr());
@@ -202,11 +154,13 @@ pub fn inverse_from_factor(l: &[f64], n: usize, lda: usize, t: &mut [f64], inv: 
     }
 }
 
-/// T = L^{-1} alone (the first half of `inverse_from_factor`, the same
-/// blocked forward substitution): n^3 / 6 multiply-adds, as many as a
-/// Cholesky factor's, for callers that need only quadratic forms or diagonals of
-/// A^{-1} = T'T. `t` receives T, `n`-by-`n` column-major, zero above the
-/// diagonal.
+/// T = L^{-1} alone (the first half of `inverse_from_factor`): n^3 / 6
+/// multiply-adds, as many as a Cholesky factor's, for callers that need
+/// only quadratic forms or diagonals of A^{-1} = T'T. `t` receives T,
+/// `n`-by-`n` column-major, zero above the diagonal. One block column at a
+/// time: L T_J = E_J by blocked forward substitution (a small triangular
+/// solve per diagonal block, then one product updating the rows below);
+/// block columns are independent, shared between two threads when large.
 pub fn lower_inverse(l: &[f64], n: usize, lda: usize, t: &mut [f64]) {
     assert!(t.len() >= n * n && (n == 0 || l.len() >= lda * (n - 1) + n));
     t[..n * n].iter_mut().for_each(|v| *v = 0.0);
