@@ -29,6 +29,36 @@ pub(crate) fn dense_block_name(m: usize) -> String {
     format!("the dense {} x {} block of the random-effects terms after the first", fmt_count(m as f64), fmt_count(m as f64))
 }
 
+/// The column of the dense block that splits the level-by-level updates
+/// of `factor` into two halves of about equal work, or m when there are too
+/// few for a second thread to pay (about 200,000).
+fn schur_split(rows: &[usize], rows_ptr: &[usize], m: usize) -> usize {
+    let mut per_col = vec![0usize; m];
+    for w in rows_ptr.windows(2) {
+        let lrows = &rows[w[0]..w[1]];
+        for (ci, &r) in lrows.iter().enumerate() {
+            per_col[r] += lrows.len() - ci;
+        }
+    }
+    let total: usize = per_col.iter().sum();
+    if total < 200_000 {
+        return m;
+    }
+    let mut acc = 0;
+    for (c, &w) in per_col.iter().enumerate() {
+        acc += w;
+        if 2 * acc >= total {
+            return c + 1;
+        }
+    }
+    m
+}
+
+#[derive(Clone, Copy)]
+struct SharedPtr(*mut f64);
+unsafe impl Send for SharedPtr {}
+unsafe impl Sync for SharedPtr {}
+
 /// A run of `k` consecutive pattern rows belonging to one level of a rest term.
 #[derive(Debug, Clone, Copy)]
 struct RowBlock {
@@ -72,6 +102,10 @@ pub struct BlockedSystem {
     /// Form L_r1 L_r1' as one dense product (a small dense block with long
     /// level patterns) rather than level by level.
     pub(crate) dense_schur: bool,
+    /// The level-by-level updates of the dense block are shared between two
+    /// threads by columns: those left of `schur_split` and the rest, about
+    /// half the updates each. `schur_split == m`: one thread (few updates).
+    schur_split: usize,
 }
 
 /// The factor L of M(theta), in the same blocked layout.
@@ -170,6 +204,7 @@ impl BlockedSystem {
         // updates sum len_j^2 k1 / 2 but run several times slower per flop.
         let sum_len2: f64 = (0..l1).map(|j| ((rows_ptr[j + 1] - rows_ptr[j]) as f64).powi(2)).sum();
         let dense_schur = (m as f64).powi(2) * (q1 as f64) <= 8.0 * sum_len2 * k1 as f64 && m * q1 <= 4_000_000;
+        let schur_split = schur_split(&rows, &rows_ptr, m);
         let a11 = try_zeros(l1 * k1 * k1, per_level)?;
         let ar1 = try_zeros(val_ptr[l1], per_level)?;
         let arr = try_zeros(m * m, &dense_block_name(m))?;
@@ -177,6 +212,7 @@ impl BlockedSystem {
         Ok(BlockedSystem {
             level_sorted,
             dense_schur,
+            schur_split,
             n,
             p,
             terms,
@@ -473,26 +509,54 @@ impl BlockedSystem {
             self.subtract_dense_schur(f)?;
             return cholesky_in_place(&mut f.s, m, m);
         }
-        for j in 0..l1 {
+        let sp = SharedPtr(f.s.as_mut_ptr());
+        let lr1 = &f.lr1;
+        if self.schur_split < m && threads::threads() > 1 {
+            std::thread::scope(|sc| {
+                // SAFETY: the two calls write disjoint column ranges of S.
+                let h = sc.spawn(move || unsafe { self.subtract_schur_columns(lr1, sp, self.schur_split, m) });
+                unsafe { self.subtract_schur_columns(lr1, sp, 0, self.schur_split) };
+                h.join().expect("the dense block's update");
+            });
+        } else {
+            // SAFETY: the only access to S.
+            unsafe { self.subtract_schur_columns(lr1, sp, 0, m) };
+        }
+        cholesky_in_place(&mut f.s, m, m)
+    }
+
+    /// S <- S - L_r1 L_r1' on the lower triangle's columns c_lo..c_hi, level
+    /// by level (each target's updates in the order of the levels, whichever
+    /// columns a call covers).
+    ///
+    /// # Safety
+    /// `s` points to the m-by-m dense block, whose columns c_lo..c_hi no one
+    /// else accesses meanwhile.
+    unsafe fn subtract_schur_columns(&self, lr1: &[f64], s: SharedPtr, c_lo: usize, c_hi: usize) {
+        let m = self.m;
+        for j in 0..self.terms[0].nlevels {
             let rows = &self.rows[self.rows_ptr[j]..self.rows_ptr[j + 1]];
             let len = rows.len();
             let vs = self.val_ptr[j];
-            let blk = &f.lr1[vs..vs + len * k1];
-            for a in 0..k1 {
+            let blk = &lr1[vs..vs + len * self.k1];
+            let first = rows.partition_point(|&r| r < c_lo);
+            for a in 0..self.k1 {
                 let col = &blk[a * len..(a + 1) * len];
-                for ci in 0..len {
+                for ci in first..len {
+                    if rows[ci] >= c_hi {
+                        break;
+                    }
                     let vc = col[ci];
                     if vc == 0.0 {
                         continue;
                     }
-                    let cbase = rows[ci] * m;
+                    let cbase = s.0.add(rows[ci] * m);
                     for ri in ci..len {
-                        f.s[rows[ri] + cbase] -= col[ri] * vc;
+                        *cbase.add(rows[ri]) -= col[ri] * vc;
                     }
                 }
             }
         }
-        cholesky_in_place(&mut f.s, m, m)
     }
 
     /// S <- Lambda_R' S Lambda_R on the lower triangle, column by column so
@@ -849,6 +913,56 @@ mod tests {
                 assert!(tol(v[a + b * p], inv[(q + a, q + b)]), "vcov");
             }
         }
+    }
+
+    /// The dense block's level-by-level update split by columns between two
+    /// threads gives the factor the same bits as one thread doing it all, for
+    /// scalar and vector terms (the split is forced here: these problems are
+    /// below the size where `new` splits).
+    #[test]
+    fn the_split_dense_block_update_gives_the_same_bits() {
+        use crate::threads::with_threads;
+        for (seed, n, p, spec) in [
+            (31u64, 400usize, 2usize, vec![(40usize, 1usize, None), (25, 1, None), (6, 1, None)]),
+            (32, 500, 3, vec![(50, 2, None), (30, 1, None), (12, 2, None)]),
+        ] {
+            let mut rng = Rng::new(seed);
+            let pr = random_problem(&mut rng, n, p, &spec);
+            let mut sys = BlockedSystem::new(pr.terms.clone(), n, p).unwrap();
+            sys.dense_schur = false;
+            sys.update_crossproducts(&pr.x, &pr.y, &pr.w);
+            let theta: Vec<f64> = (0..sys.ntheta()).map(|_| rng.normal()).collect();
+            let factor = |sys: &BlockedSystem, nt: usize| {
+                let mut f = Factor::default();
+                with_threads(nt, || sys.factor(&theta, &mut f)).unwrap();
+                f.s
+            };
+            assert_eq!(sys.schur_split, sys.m, "a small problem is not split");
+            let whole = factor(&sys, 1);
+            for split in [1, sys.m / 3, sys.m / 2, sys.m - 1] {
+                sys.schur_split = split;
+                assert!(factor(&sys, 2) == whole, "seed {seed}: split at {split} differs");
+            }
+        }
+    }
+
+    #[test]
+    fn the_split_halves_the_work() {
+        // one level per row block: level j's pattern is rows {j, j + 1, ..., m - 1}
+        let m = 700;
+        let mut rows = Vec::new();
+        let mut rows_ptr = vec![0];
+        for j in 0..m {
+            rows.extend(j..m);
+            rows_ptr.push(rows.len());
+        }
+        let split = schur_split(&rows, &rows_ptr, m);
+        let work = |c_lo: usize, c_hi: usize| -> usize {
+            rows_ptr.windows(2).map(|w| (w[0]..w[1]).filter(|&i| (c_lo..c_hi).contains(&rows[i])).map(|i| w[1] - i).sum::<usize>()).sum()
+        };
+        let (left, right) = (work(0, split), work(split, m));
+        assert!(left.abs_diff(right) as f64 <= 0.01 * (left + right) as f64, "{left} vs {right}");
+        assert_eq!(schur_split(&[0, 1, 2], &[0, 3], m), m, "too little work: no split");
     }
 
     #[test]

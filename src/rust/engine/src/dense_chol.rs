@@ -4,27 +4,87 @@
 //! blocked system (crossed terms, fixed effects, response) goes through here.
 
 use crate::error::{EngineError, Result};
-use crate::threads::threads;
+use crate::threads::{threads, SpinBarrier};
 
 const PANEL: usize = 64;
+
+/// Rows of a panel solved by one product (a fixed split, so that the
+/// products, and their bits, do not depend on the number of threads).
+const ROW_CHUNK: usize = 256;
+
+/// Blocks from this size on are factored by two threads (when allowed).
+const PARALLEL_N: usize = 384;
 
 /// Overwrite the lower triangle of the column-major `n`-by-`n` matrix `a`
 /// (leading dimension `lda`) with its Cholesky factor L (A = L L').
 /// The strict upper triangle is neither read nor written.
+///
+/// Right-looking, by panels of 64 columns: the diagonal block is factored
+/// unblocked; the rows below it are solved against it as one product with
+/// its (small) triangular inverse, in chunks of 256 rows; the trailing
+/// lower triangle is updated in 64-column tiles. Chunks and tiles are dealt
+/// to two threads when the block is large, which meet at a barrier between
+/// the three steps; each chunk and tile is the same product whichever
+/// thread runs it, so the factor has the same bits for one thread or two.
 pub fn cholesky_in_place(a: &mut [f64], n: usize, lda: usize) -> Result<()> {
     assert!(lda >= n && a.len() >= lda * n.saturating_sub(1) + n);
-    let mut k0 = 0;
-    while k0 < n {
-        let kb = PANEL.min(n - k0);
-        factor_unblocked(a, lda, k0, kb)?;
-        let r0 = k0 + kb;
-        if r0 < n {
-            panel_solve(a, lda, k0, kb, n);
-            trailing_update(a, lda, k0, kb, n);
-        }
-        k0 += kb;
+    if n <= PANEL {
+        // one diagonal block (the first term's level blocks are factored
+        // here one by one): no work space, no threads
+        return factor_unblocked(a, lda, 0, n);
     }
-    Ok(())
+    let nthreads = if n >= PARALLEL_N && threads() > 1 { 2 } else { 1 };
+    let base = SharedPtr(a.as_mut_ptr());
+    let mut winv = vec![0.0; PANEL * PANEL];
+    let wp = SharedPtr(winv.as_mut_ptr());
+    let failure: std::sync::Mutex<Option<EngineError>> = std::sync::Mutex::new(None);
+    let barrier = SpinBarrier::new(nthreads);
+    let work = |tid: usize| {
+        let (a, w) = (base, wp);
+        let mut buf = vec![0.0; ROW_CHUNK.min(n) * PANEL];
+        let mut k0 = 0;
+        while k0 < n {
+            let kb = PANEL.min(n - k0);
+            let r0 = k0 + kb;
+            if tid == 0 {
+                // SAFETY: the other thread waits at the barrier below, so this
+                // is the only access to A and to W.
+                let (am, wm) =
+                    unsafe { (std::slice::from_raw_parts_mut(a.0, lda * (n - 1) + n), std::slice::from_raw_parts_mut(w.0, PANEL * PANEL)) };
+                match factor_unblocked(am, lda, k0, kb) {
+                    Ok(()) => lower_block_inverse(am, lda, k0, kb, wm),
+                    Err(e) => *failure.lock().unwrap_or_else(|p| p.into_inner()) = Some(e),
+                }
+            }
+            barrier.wait();
+            if r0 >= n || failure.lock().map(|f| f.is_some()).unwrap_or(true) {
+                return;
+            }
+            for (c, i0) in (r0..n).step_by(ROW_CHUNK).enumerate() {
+                if c % nthreads == tid {
+                    // SAFETY: rows i0..i1 of the panel's columns belong to this
+                    // chunk alone; W is only read until the next barrier.
+                    unsafe { panel_chunk_solve(a.0, lda, k0, kb, i0..(i0 + ROW_CHUNK).min(n), w.0, &mut buf) };
+                }
+            }
+            barrier.wait();
+            for (t, j0) in (r0..n).step_by(PANEL).enumerate() {
+                if t % nthreads == tid {
+                    // SAFETY: A operand = P rows j0..n, B operand = P rows
+                    // j0..j0+jb (columns k0..k0+kb, read only); C = rows j0..n
+                    // of columns j0..j0+jb, which no other tile touches.
+                    unsafe { trailing_tile(a.0, lda, k0, kb, j0, PANEL.min(n - j0), n) };
+                }
+            }
+            barrier.wait();
+            k0 = r0;
+        }
+    };
+    run_threads(nthreads, &work);
+    match failure.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
 }
 
 /// Unblocked left-looking Cholesky of the kb-by-kb diagonal block at (k0, k0).
@@ -51,64 +111,50 @@ fn factor_unblocked(a: &mut [f64], lda: usize, k0: usize, kb: usize) -> Result<(
     Ok(())
 }
 
-/// Rows below the diagonal block: P <- P L_kk^{-T}, column by column.
-fn panel_solve(a: &mut [f64], lda: usize, k0: usize, kb: usize, n: usize) {
-    let r0 = k0 + kb;
-    for j in k0..k0 + kb {
-        for p in k0..j {
-            let ljp = a[j + p * lda];
-            if ljp != 0.0 {
-                let (left, right) = a.split_at_mut(j * lda);
-                let src = &left[p * lda + r0..p * lda + n];
-                let dst = &mut right[r0..n];
-                for (d, s) in dst.iter_mut().zip(src) {
-                    *d -= ljp * s;
-                }
+/// W = L_kk^{-1} for the factored kb-by-kb diagonal block at (k0, k0), into
+/// `w` (column-major, leading dimension kb, zero above the diagonal).
+fn lower_block_inverse(a: &[f64], lda: usize, k0: usize, kb: usize, w: &mut [f64]) {
+    w[..kb * kb].iter_mut().for_each(|v| *v = 0.0);
+    for c in 0..kb {
+        let x = &mut w[c * kb..(c + 1) * kb];
+        x[c] = 1.0;
+        for j in c..kb {
+            let xj = x[j] / a[(k0 + j) * (lda + 1)];
+            x[j] = xj;
+            for i in j + 1..kb {
+                x[i] -= a[k0 + i + (k0 + j) * lda] * xj;
             }
-        }
-        let inv = 1.0 / a[j + j * lda];
-        for v in &mut a[j * lda + r0..j * lda + n] {
-            *v *= inv;
         }
     }
 }
 
-/// Trailing lower triangle: A22 <- A22 - P P', one column tile at a time so
-/// that only the tiles on or below the diagonal are computed. Large updates
-/// are shared between two threads (tiles dealt alternately); the tiles write
-/// disjoint parts of A and only read P.
-fn trailing_update(a: &mut [f64], lda: usize, k0: usize, kb: usize, n: usize) {
-    let r0 = k0 + kb;
-    let tiles: Vec<usize> = (r0..n).step_by(PANEL).collect();
-    let ptr = SharedPtr(a.as_mut_ptr());
-    let work = |tid: usize, nthreads: usize| {
-        let base = ptr;
-        for (t, &j0) in tiles.iter().enumerate() {
-            if t % nthreads != tid {
-                continue;
-            }
-            let jb = PANEL.min(n - j0);
-            let m = n - j0;
-            // SAFETY: A operand = P rows j0..n, B operand = P rows j0..j0+jb
-            // (columns k0..k0+kb, read only); C = rows j0..n of columns
-            // j0..j0+jb, which no other tile touches and which lies right of P.
-            unsafe {
-                let p = base.0.add(j0 + k0 * lda) as *const f64;
-                let c = base.0.add(j0 + j0 * lda);
-                matrixmultiply::dgemm(m, kb, jb, -1.0, p, 1, lda as isize, p, lda as isize, 1, 1.0, c, 1, lda as isize);
-            }
-        }
-    };
-    let remaining = n - r0;
-    if remaining >= 384 && threads() > 1 {
-        std::thread::scope(|sc| {
-            let h = sc.spawn(|| work(1, 2));
-            work(0, 2);
-            let _ = h.join();
-        });
-    } else {
-        work(0, 1);
+/// Rows `rows` of the panel below the diagonal block: P <- P L_kk^{-T}
+/// = P W', as one product from a copy of the rows.
+///
+/// # Safety
+/// `a` must hold the column-major matrix (leading dimension `lda`) with the
+/// panel's `rows` in columns k0..k0+kb, accessed by no one else; `w`
+/// must hold W (kb-by-kb, leading dimension kb).
+unsafe fn panel_chunk_solve(a: *mut f64, lda: usize, k0: usize, kb: usize, rows: std::ops::Range<usize>, w: *const f64, buf: &mut [f64]) {
+    let (i0, len) = (rows.start, rows.len());
+    for c in 0..kb {
+        let src = std::slice::from_raw_parts(a.add(i0 + (k0 + c) * lda), len);
+        buf[c * len..(c + 1) * len].copy_from_slice(src);
     }
+    let c = a.add(i0 + k0 * lda);
+    matrixmultiply::dgemm(len, kb, kb, 1.0, buf.as_ptr(), 1, len as isize, w, kb as isize, 1, 0.0, c, 1, lda as isize);
+}
+
+/// One tile of the trailing update: rows j0..n of columns j0..j0+jb of A
+/// less P P' (P = columns k0..k0+kb).
+///
+/// # Safety
+/// As for `panel_chunk_solve`: the tile is accessed by no one else, and P's
+/// rows j0..n are not written meanwhile.
+unsafe fn trailing_tile(a: *mut f64, lda: usize, k0: usize, kb: usize, j0: usize, jb: usize, n: usize) {
+    let p = a.add(j0 + k0 * lda) as *const f64;
+    let c = a.add(j0 + j0 * lda);
+    matrixmultiply::dgemm(n - j0, kb, jb, -1.0, p, 1, lda as isize, p, lda as isize, 1, 1.0, c, 1, lda as isize);
 }
 
 /// The inverse of A = L L' from its factor (the leading `n` rows and
@@ -121,7 +167,7 @@ pub fn inverse_from_factor(l: &[f64], n: usize, lda: usize, t: &mut [f64], inv: 
     assert!(inv.len() >= n * n);
     lower_inverse(l, n, lda, t);
     let blocks: Vec<usize> = (0..n).step_by(PANEL).collect();
-    let nthreads = if n >= 384 { threads() } else { 1 };
+    let nthreads = if n >= PARALLEL_N { threads().min(2) } else { 1 };
     // inv = T'T, lower tiles: inv[I, J] = T[i0.., I]' T[i0.., J] (T is zero
     // above its diagonal), tile columns independent; then mirrored.
     let ip = SharedPtr(inv.as_mut_ptr());
@@ -165,52 +211,84 @@ pub fn lower_inverse(l: &[f64], n: usize, lda: usize, t: &mut [f64]) {
     assert!(t.len() >= n * n && (n == 0 || l.len() >= lda * (n - 1) + n));
     t[..n * n].iter_mut().for_each(|v| *v = 0.0);
     let blocks: Vec<usize> = (0..n).step_by(PANEL).collect();
-    let nthreads = if n >= 384 { threads() } else { 1 };
+    // The diagonal blocks' inverses first (each PANEL x PANEL, leading
+    // dimension its own size): T_KK = L_KK^{-1}, and every other block of T
+    // is T_KK times its accumulated right-hand side, one product.
+    let mut winv = vec![0.0; blocks.len() * PANEL * PANEL];
+    for (b, &k0) in blocks.iter().enumerate() {
+        lower_block_inverse(l, lda, k0, PANEL.min(n - k0), &mut winv[b * PANEL * PANEL..]);
+    }
+    let nthreads = if n >= PARALLEL_N { threads().min(2) } else { 1 };
+    let owner = balanced_owners(&blocks, n, nthreads);
     let tp = SharedPtr(t.as_mut_ptr());
     let invert = |tid: usize| {
         let base = tp;
+        let mut buf = vec![0.0; PANEL * PANEL];
         for (b, &j0) in blocks.iter().enumerate() {
-            if b % nthreads != tid {
+            if owner[b] != tid {
                 continue;
             }
             let jb = PANEL.min(n - j0);
-            // SAFETY: this closure writes only columns j0..j0+jb of T, which
-            // no other thread touches, and reads L.
-            let col = |c: usize| unsafe { std::slice::from_raw_parts_mut(base.0.add((j0 + c) * n), n) };
-            for c in 0..jb {
-                col(c)[j0 + c] = 1.0;
-            }
-            let mut k0 = j0;
-            while k0 < n {
+            for (kbi, &k0) in blocks.iter().enumerate().skip(b) {
                 let kb = PANEL.min(n - k0);
-                for c in 0..jb {
-                    let x = col(c);
-                    for j in k0..k0 + kb {
-                        let xj = x[j] / l[j + j * lda];
-                        x[j] = xj;
-                        if xj != 0.0 {
-                            for i in j + 1..k0 + kb {
-                                x[i] -= l[i + j * lda] * xj;
-                            }
+                let w = &winv[kbi * PANEL * PANEL..];
+                // SAFETY: this closure writes only columns j0..j0+jb of T,
+                // which no other thread touches, and reads L and W.
+                unsafe {
+                    let tkj = base.0.add(k0 + j0 * n);
+                    if kbi == b {
+                        for c in 0..jb {
+                            std::ptr::copy_nonoverlapping(w.as_ptr().add(c * kb), tkj.add(c * n), kb);
                         }
+                    } else {
+                        // T_KJ = W_K R, R the rows accumulated so far
+                        for c in 0..jb {
+                            std::ptr::copy_nonoverlapping(tkj.add(c * n), buf.as_mut_ptr().add(c * kb), kb);
+                        }
+                        matrixmultiply::dgemm(
+                            kb,
+                            kb,
+                            jb,
+                            1.0,
+                            w.as_ptr(),
+                            1,
+                            kb as isize,
+                            buf.as_ptr(),
+                            1,
+                            kb as isize,
+                            0.0,
+                            tkj,
+                            1,
+                            n as isize,
+                        );
                     }
-                }
-                let r0 = k0 + kb;
-                if r0 < n {
-                    // SAFETY: C = rows r0..n of T's columns j0..j0+jb, B =
-                    // rows k0..r0 of the same columns (disjoint rows), A = L.
-                    unsafe {
+                    let r0 = k0 + kb;
+                    if r0 < n {
+                        // rows below: R <- R - L[r0.., K] T_KJ
                         let a = l.as_ptr().add(r0 + k0 * lda);
-                        let bm = base.0.add(k0 + j0 * n) as *const f64;
                         let c = base.0.add(r0 + j0 * n);
-                        matrixmultiply::dgemm(n - r0, kb, jb, -1.0, a, 1, lda as isize, bm, 1, n as isize, 1.0, c, 1, n as isize);
+                        matrixmultiply::dgemm(n - r0, kb, jb, -1.0, a, 1, lda as isize, tkj, 1, n as isize, 1.0, c, 1, n as isize);
                     }
                 }
-                k0 = r0;
             }
         }
     };
     run_threads(nthreads, &invert);
+}
+
+/// Which of `nthreads` threads (1 or 2) computes each block column of T:
+/// the work of block column J is about (n - j0)^2, and each goes, in turn,
+/// to the thread with less work so far.
+fn balanced_owners(blocks: &[usize], n: usize, nthreads: usize) -> Vec<usize> {
+    let mut load = [0.0f64; 2];
+    blocks
+        .iter()
+        .map(|&j0| {
+            let tid = if nthreads > 1 && load[1] < load[0] { 1 } else { 0 };
+            load[tid] += ((n - j0) as f64).powi(2);
+            tid
+        })
+        .collect()
 }
 
 /// Run `work(tid)` for tid in 0..nthreads (1 or 2), the second on a
@@ -333,6 +411,36 @@ mod tests {
                     assert!((lt[(i, j)] - e).abs() < 1e-9, "n={n}: L T at ({i},{j})");
                 }
             }
+        }
+    }
+
+    /// The factor, T = L^{-1} and A^{-1} have the same bits for one thread,
+    /// two, or a cap above two (the blocked routines use two at most), on
+    /// blocks large enough to be shared and with a short last panel.
+    #[test]
+    fn results_do_not_depend_on_the_thread_count() {
+        use crate::threads::with_threads;
+        let mut rng = Rng::new(11);
+        for &n in &[PARALLEL_N, 700] {
+            let a = random_spd(n, &mut rng);
+            let run = |nt: usize| {
+                with_threads(nt, || {
+                    let mut l: Vec<f64> = a.as_slice().to_vec();
+                    cholesky_in_place(&mut l, n, n).unwrap();
+                    let (mut t, mut inv) = (vec![0.0; n * n], vec![0.0; n * n]);
+                    inverse_from_factor(&l, n, n, &mut t, &mut inv);
+                    (l, t, inv)
+                })
+            };
+            let one = run(1);
+            for nt in [2, 3, 4] {
+                assert!(run(nt) == one, "n = {n}: {nt} threads differ from one");
+            }
+            // and they are right: L L' = A, L T = I
+            let lm = DMatrix::from_fn(n, n, |i, j| if i >= j { one.0[i + j * n] } else { 0.0 });
+            let tm = DMatrix::from_column_slice(n, n, &one.1);
+            assert!((&lm * lm.transpose() - &a).amax() < 1e-9 * a.amax());
+            assert!((&lm * tm - DMatrix::<f64>::identity(n, n)).amax() < 1e-9);
         }
     }
 

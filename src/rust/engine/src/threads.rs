@@ -84,6 +84,44 @@ pub fn chunk_ranges(n: usize) -> Vec<std::ops::Range<usize>> {
     (0..CHUNKS).map(|c| (c * len).min(n)..((c + 1) * len).min(n)).collect()
 }
 
+/// A barrier for the two threads of a blocked dense factor, which meet
+/// several times per panel: a waiting thread spins (then yields), since the
+/// other is usually microseconds away, where `std::sync::Barrier` puts it to
+/// sleep and waking it costs tens of microseconds.
+pub struct SpinBarrier {
+    parties: usize,
+    arrived: std::sync::atomic::AtomicUsize,
+    generation: std::sync::atomic::AtomicUsize,
+}
+
+impl SpinBarrier {
+    pub fn new(parties: usize) -> Self {
+        SpinBarrier { parties: parties.max(1), arrived: 0.into(), generation: 0.into() }
+    }
+
+    pub fn wait(&self) {
+        use std::sync::atomic::Ordering::{AcqRel, Acquire, Release};
+        if self.parties == 1 {
+            return;
+        }
+        let gen = self.generation.load(Acquire);
+        if self.arrived.fetch_add(1, AcqRel) + 1 == self.parties {
+            self.arrived.store(0, Release);
+            self.generation.fetch_add(1, Release);
+            return;
+        }
+        let mut spins = 0u32;
+        while self.generation.load(Acquire) == gen {
+            if spins < 20_000 {
+                std::hint::spin_loop();
+                spins += 1;
+            } else {
+                std::thread::yield_now();
+            }
+        }
+    }
+}
+
 /// Run `f` on every task, the tasks dealt alternately to up to `threads()`
 /// threads (the calling thread is one of them). Each task owns what it
 /// writes, so which thread runs it does not change the result.
