@@ -18,7 +18,7 @@
 
 use std::sync::Arc;
 
-use crate::dense_chol::{cholesky_in_place, solve_lower_transpose};
+use crate::dense_chol::{cholesky_in_place, solve_lower_transpose, subtract_gram_lower};
 use crate::error::{EngineError, Result};
 use crate::memory::{fmt_count, try_copy_from, try_copy_from_named, try_filled, try_resize, try_with_capacity, try_zeros};
 use crate::reterm::{level_lambda_t_times, ReTerm};
@@ -606,8 +606,9 @@ impl BlockedSystem {
         }
     }
 
-    /// S <- S - L_r1 L_r1' through a dense m-by-q1 copy of L_r1 and one
-    /// matrix product (matrixmultiply's gemm).
+    /// S <- S - L_r1 L_r1' through a dense m-by-q1 copy of L_r1 and the
+    /// products of `subtract_gram_lower` (the lower triangle only, on two
+    /// threads when large).
     fn subtract_dense_schur(&self, f: &mut Factor) -> Result<()> {
         let (m, q1, k1) = (self.m, self.q1, self.k1);
         f.dense.clear();
@@ -623,26 +624,7 @@ impl BlockedSystem {
                 }
             }
         }
-        // SAFETY: dense is m x q1 column-major, s is m x m column-major;
-        // they do not overlap.
-        unsafe {
-            matrixmultiply::dgemm(
-                m,
-                q1,
-                m,
-                -1.0,
-                f.dense.as_ptr(),
-                1,
-                m as isize,
-                f.dense.as_ptr(),
-                m as isize,
-                1,
-                1.0,
-                f.s.as_mut_ptr(),
-                1,
-                m as isize,
-            );
-        }
+        subtract_gram_lower(&mut f.s, m, m, &f.dense, q1, m);
         Ok(())
     }
 
@@ -1031,6 +1013,51 @@ mod timing {
     use super::*;
     use crate::reterm::ReTerm;
     use crate::testutil::Rng;
+
+    /// The 200,000-row Bernoulli shape of bench/scale.R (2,000 x 200
+    /// levels, (1 + x | subj) + (1 | item)), rows sorted by subject: the
+    /// cross-products and the factor without X, as a PIRLS round has them.
+    /// Run with: cargo test --release bernoulli_shaped -- --ignored --nocapture
+    #[test]
+    #[ignore]
+    fn bernoulli_shaped_round_time() {
+        let mut rng = Rng::new(2);
+        let n = 200_000;
+        let mut g1: Vec<usize> = (0..n).map(|_| rng.below(2000)).collect();
+        g1.sort_unstable();
+        let g2: Vec<usize> = (0..n).map(|_| rng.below(200)).collect();
+        let xv: Vec<f64> = (0..n).map(|_| rng.normal()).collect();
+        let z1: Vec<f64> = xv.iter().flat_map(|&x| [1.0, x]).collect();
+        let terms = vec![ReTerm::new(g1, 2000, 2, z1).unwrap(), ReTerm::new(g2, 200, 1, vec![1.0; n]).unwrap()];
+        let y: Vec<f64> = (0..n).map(|_| rng.normal()).collect();
+        let w: Vec<f64> = (0..n).map(|_| 0.1 + rng.normal().abs()).collect();
+        let mut sys = BlockedSystem::new(terms, n, 0).unwrap();
+        let mut f = Factor::default();
+        let theta = [0.7, 0.1, 0.4, 0.5];
+        let (mut cross, mut fac) = (f64::INFINITY, f64::INFINITY);
+        for _ in 0..10 {
+            let t0 = std::time::Instant::now();
+            sys.update_crossproducts(&[], &y, &w);
+            let t1 = t0.elapsed().as_secs_f64();
+            sys.factor(&theta, &mut f).unwrap();
+            cross = cross.min(t1);
+            fac = fac.min(t0.elapsed().as_secs_f64() - t1);
+        }
+        eprintln!(
+            "fastest of 10: cross-products {:.2} ms, factor {:.2} ms (m = {}, dense Schur {})",
+            1e3 * cross,
+            1e3 * fac,
+            sys.m,
+            sys.dense_schur
+        );
+        let mut serial = f64::INFINITY;
+        for _ in 0..10 {
+            let t0 = std::time::Instant::now();
+            crate::threads::with_min_parallel_n(usize::MAX, || sys.update_crossproducts(&[], &y, &w));
+            serial = serial.min(t0.elapsed().as_secs_f64());
+        }
+        eprintln!("cross-products in one run on one thread: {:.2} ms", 1e3 * serial);
+    }
 
     /// InstEval-shaped problem (73,421 rows; 2,972 x 1,128 x 14 crossed).
     /// Run with: cargo test --release timing -- --ignored --nocapture

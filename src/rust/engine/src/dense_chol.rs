@@ -291,6 +291,39 @@ fn balanced_owners(blocks: &[usize], n: usize, nthreads: usize) -> Vec<usize> {
         .collect()
 }
 
+/// The lower triangle of the column-major `m`-by-`m` matrix `c` (leading
+/// dimension `ldc`) less A A', A column-major `m`-by-`k` (leading dimension
+/// `lda`): the Schur complement of a dense first-term block. In tiles of 64
+/// columns, each one product of the rows from the tile's diagonal down, so
+/// about half the flops of the whole product (the strict upper triangle of
+/// the diagonal tiles is written too; nothing above them); tiles are shared between two threads when
+/// the product is large (the same products whichever thread runs them).
+pub fn subtract_gram_lower(c: &mut [f64], m: usize, ldc: usize, a: &[f64], k: usize, lda: usize) {
+    assert!(ldc >= m && lda >= m && c.len() >= ldc * m.saturating_sub(1) + m && a.len() >= lda * k.saturating_sub(1) + m);
+    let tiles: Vec<usize> = (0..m).step_by(PANEL).collect();
+    let big = (m * m) as f64 * k as f64 >= 4e6;
+    let nthreads = if big { threads().min(2) } else { 1 };
+    let owner = balanced_owners(&tiles, m, nthreads);
+    let cp = SharedPtr(c.as_mut_ptr());
+    let work = |tid: usize| {
+        let base = cp;
+        for (t, &j0) in tiles.iter().enumerate() {
+            if owner[t] != tid {
+                continue;
+            }
+            let jb = PANEL.min(m - j0);
+            // SAFETY: each tile writes rows j0..m of its own columns
+            // j0..j0+jb of C and reads A, which does not overlap C.
+            unsafe {
+                let ap = a.as_ptr().add(j0);
+                let cc = base.0.add(j0 + j0 * ldc);
+                matrixmultiply::dgemm(m - j0, k, jb, -1.0, ap, 1, lda as isize, ap, lda as isize, 1, 1.0, cc, 1, ldc as isize);
+            }
+        }
+    };
+    run_threads(nthreads, &work);
+}
+
 /// Run `work(tid)` for tid in 0..nthreads (1 or 2), the second on a
 /// scoped thread.
 fn run_threads(nthreads: usize, work: &(dyn Fn(usize) + Sync)) {
@@ -441,6 +474,34 @@ mod tests {
             let tm = DMatrix::from_column_slice(n, n, &one.1);
             assert!((&lm * lm.transpose() - &a).amax() < 1e-9 * a.amax());
             assert!((&lm * tm - DMatrix::<f64>::identity(n, n)).amax() < 1e-9);
+        }
+    }
+
+    #[test]
+    fn the_gram_update_matches_nalgebra_on_the_lower_triangle() {
+        use crate::threads::with_threads;
+        let mut rng = Rng::new(5);
+        for &(m, k) in &[(1usize, 3usize), (63, 10), (130, 40), (201, 400)] {
+            let a = DMatrix::from_fn(m, k, |_, _| rng.normal());
+            let c0 = random_spd(m, &mut rng);
+            let want = &c0 - &a * a.transpose();
+            let run = |nt: usize| {
+                let mut c: Vec<f64> = c0.as_slice().to_vec();
+                with_threads(nt, || subtract_gram_lower(&mut c, m, m, a.as_slice(), k, m));
+                c
+            };
+            let one = run(1);
+            assert!(run(2) == one, "m = {m}: two threads differ from one");
+            for j in 0..m {
+                for i in 0..m {
+                    let got = one[i + j * m];
+                    if i >= j {
+                        assert!((got - want[(i, j)]).abs() < 1e-10 * (1.0 + want[(i, j)].abs()), "m = {m} ({i},{j})");
+                    } else if i < (j / PANEL) * PANEL {
+                        assert_eq!(got, c0[(i, j)], "above the diagonal tiles nothing is written");
+                    }
+                }
+            }
         }
     }
 
