@@ -310,6 +310,12 @@ impl LmmProblem {
                 other
             }
         };
+        // Steps of theta are kept within 1 + |theta_i| of where they start:
+        // far from the optimum the first Hessian approximations propose much
+        // longer ones, and backtracking from them cost InstEval a third of
+        // its values. (Not in a GLMM: there a long step can leave the
+        // link's range, which is itself the answer for some data.)
+        let ctl = &OptimControl { max_reach: ctl.max_reach.min(1.0), ..ctl.clone() };
         let opt = if exact {
             minimize_with_gradient(&mut guarded, &start, None, ctl)?
         } else {

@@ -31,11 +31,15 @@ pub struct OptimControl {
     /// (relative to 1 + |f|) twice in a row.
     pub cost_tol: f64,
     pub max_iter: u64,
+    /// The longest step a line search starts from, per coordinate, in units
+    /// of 1 + |x_i|: a longer quasi-Newton step is shortened to it (see
+    /// `bfgs`). Infinite: no limit.
+    pub max_reach: f64,
 }
 
 impl Default for OptimControl {
     fn default() -> Self {
-        OptimControl { max_evals: 20_000, rel_tol: 1e-12, cost_tol: 1e-11, max_iter: 500 }
+        OptimControl { max_evals: 20_000, rel_tol: 1e-12, cost_tol: 1e-11, max_iter: 500, max_reach: f64::INFINITY }
     }
 }
 
@@ -376,11 +380,17 @@ fn bfgs<O: Objective>(obj: &mut O, start: &[f64], f0: f64, ctl: &OptimControl) -
                 hess.clone().cholesky().ok_or_else(|| EngineError::Optimizer("Hessian approximation broke down".into()))?
             }
         };
-        let dir = -chol.solve(&g);
-        let decrease = -g.dot(&dir);
-        if decrease / 2.0 < ctl.rel_tol * (1.0 + fx.abs()) {
+        let newton = -chol.solve(&g);
+        if -g.dot(&newton) / 2.0 < ctl.rel_tol * (1.0 + fx.abs()) {
             return Ok((iter, Stop::Converged("converged: predicted decrease below tolerance".into())));
         }
+        // A step that would move some coordinate by more than `max_reach`
+        // times its own size (1 + |x_i|) is shortened to that: a poor
+        // Hessian approximation far from the optimum proposes such steps,
+        // and backtracking from them costs several values.
+        let reach = newton.iter().zip(x.iter()).map(|(d, xi)| d.abs() / (1.0 + xi.abs())).fold(0.0, f64::max);
+        let dir = if reach > ctl.max_reach { newton * (ctl.max_reach / reach) } else { newton };
+        let decrease = -g.dot(&dir);
         // Backtracking line search on objective values (Armijo condition),
         // quadratic interpolation for the next trial step.
         let mut alpha = 1.0;
@@ -485,6 +495,34 @@ mod tests {
         let b = minimize_with_gradient(fg, &[-1.2, 1.0], None, &ctl).unwrap();
         assert!((b.par[0] - 1.0).abs() < 1e-5 && (b.par[1] - 1.0).abs() < 1e-5, "{b:?}");
         assert!(b.evals < a.evals, "{} vs {}", b.evals, a.evals);
+    }
+
+    #[test]
+    fn max_reach_shortens_long_steps() {
+        // f = sqrt(1 + (x - 50)^2): flat far out, so the first curvature
+        // estimate at 0 (about 2e-5) proposes a step far past 50
+        let run = |max_reach: f64| {
+            let mut best = (0.0f64, f64::INFINITY);
+            let mut far = 0.0f64;
+            let fg = |x: &[f64], _want: bool| -> Result<(f64, Option<Vec<f64>>)> {
+                let d = x[0] - 50.0;
+                let v = (1.0 + d * d).sqrt();
+                far = far.max((x[0] - best.0).abs() / (1.0 + best.0.abs()));
+                if v < best.1 {
+                    best = (x[0], v);
+                }
+                Ok((v, Some(vec![d / v])))
+            };
+            let ctl = OptimControl { rel_tol: 1e-14, max_reach, ..Default::default() };
+            let r = minimize_with_gradient(fg, &[0.0], None, &ctl).unwrap();
+            (r, far)
+        };
+        let (capped, far) = run(1.0);
+        assert!((capped.par[0] - 50.0).abs() < 1e-4, "{capped:?}");
+        assert!(far <= 1.0 + 1e-9, "a point {far} times its start's size away");
+        let (free, far) = run(f64::INFINITY);
+        assert!((free.par[0] - 50.0).abs() < 1e-4, "{free:?}");
+        assert!(far > 2.0, "without the limit the first step goes far ({far})");
     }
 
     #[test]
