@@ -17,47 +17,64 @@ const PARALLEL_N: usize = 384;
 
 /// Overwrite the lower triangle of the column-major `n`-by-`n` matrix `a`
 /// (leading dimension `lda`) with its Cholesky factor L (A = L L').
-/// The strict upper triangle is neither read nor written.
+/// Only the lower triangle is read; of the strict upper triangle, only the
+/// parts inside the 64-by-64 diagonal blocks are written (work values).
 ///
 /// Right-looking, by panels of 64 columns: the diagonal block is factored
 /// unblocked; the rows below it are solved against it as one product with
 /// its (small) triangular inverse, in chunks of 256 rows; the trailing
-/// lower triangle is updated in 64-column tiles. Chunks and tiles are dealt
-/// to two threads when the block is large, which meet at a barrier between
-/// the three steps; each chunk and tile is the same product whichever
-/// thread runs it, so the factor has the same bits for one thread or two.
+/// lower triangle is updated in 64-column tiles, the first of which is the
+/// next panel, whose diagonal block is factored as soon as that tile is
+/// done. Chunks and tiles are dealt to two threads when the block is large,
+/// which meet at a barrier after the solve and after the update; each
+/// chunk and tile is the same product whichever thread runs it, so the
+/// factor has the same bits for one thread or two.
 pub fn cholesky_in_place(a: &mut [f64], n: usize, lda: usize) -> Result<()> {
     assert!(lda >= n && a.len() >= lda * n.saturating_sub(1) + n);
     if n <= PANEL {
         // one diagonal block (the first term's level blocks are factored
         // here one by one): no work space, no threads
-        return factor_unblocked(a, lda, 0, n);
+        return factor_unblocked(a, lda, n, 0);
     }
     let nthreads = if n >= PARALLEL_N && threads() > 1 { 2 } else { 1 };
     let base = SharedPtr(a.as_mut_ptr());
     let mut winv = vec![0.0; PANEL * PANEL];
     let wp = SharedPtr(winv.as_mut_ptr());
     let failure: std::sync::Mutex<Option<EngineError>> = std::sync::Mutex::new(None);
+    let failed = || failure.lock().map(|f| f.is_some()).unwrap_or(true);
     let barrier = SpinBarrier::new(nthreads);
+    // The diagonal block at (k0, k0), once fully updated: factored, and W
+    // = its inverse. Run by thread 0 only.
+    let factor_diagonal = |k0: usize| {
+        let (a, wi) = (base, wp);
+        let kb = PANEL.min(n - k0);
+        // SAFETY: the block's columns k0..k0+kb (all their rows) are touched
+        // by no other thread meanwhile: the other waits at a barrier or
+        // updates tiles right of these columns and reads the panel left of
+        // them; W is read only after the next barrier.
+        let (blk, w) = unsafe {
+            (
+                std::slice::from_raw_parts_mut(a.0.add(k0 + k0 * lda), (kb - 1) * lda + kb),
+                std::slice::from_raw_parts_mut(wi.0, PANEL * PANEL),
+            )
+        };
+        match factor_unblocked(blk, lda, kb, k0) {
+            Ok(()) => lower_block_inverse(blk, lda, kb, w),
+            Err(e) => *failure.lock().unwrap_or_else(|p| p.into_inner()) = Some(e),
+        }
+    };
     let work = |tid: usize| {
         let (a, w) = (base, wp);
         let mut buf = vec![0.0; ROW_CHUNK.min(n) * PANEL];
+        if tid == 0 {
+            factor_diagonal(0);
+        }
+        barrier.wait();
         let mut k0 = 0;
         while k0 < n {
             let kb = PANEL.min(n - k0);
             let r0 = k0 + kb;
-            if tid == 0 {
-                // SAFETY: the other thread waits at the barrier below, so this
-                // is the only access to A and to W.
-                let (am, wm) =
-                    unsafe { (std::slice::from_raw_parts_mut(a.0, lda * (n - 1) + n), std::slice::from_raw_parts_mut(w.0, PANEL * PANEL)) };
-                match factor_unblocked(am, lda, k0, kb) {
-                    Ok(()) => lower_block_inverse(am, lda, k0, kb, wm),
-                    Err(e) => *failure.lock().unwrap_or_else(|p| p.into_inner()) = Some(e),
-                }
-            }
-            barrier.wait();
-            if r0 >= n || failure.lock().map(|f| f.is_some()).unwrap_or(true) {
+            if r0 >= n || failed() {
                 return;
             }
             for (c, i0) in (r0..n).step_by(ROW_CHUNK).enumerate() {
@@ -74,6 +91,12 @@ pub fn cholesky_in_place(a: &mut [f64], n: usize, lda: usize) -> Result<()> {
                     // j0..j0+jb (columns k0..k0+kb, read only); C = rows j0..n
                     // of columns j0..j0+jb, which no other tile touches.
                     unsafe { trailing_tile(a.0, lda, k0, kb, j0, PANEL.min(n - j0), n) };
+                    if t == 0 {
+                        // Tile 0 is thread 0's and is the next panel: its
+                        // diagonal block is final, so it is factored now,
+                        // while the other thread still updates its tiles.
+                        factor_diagonal(r0);
+                    }
                 }
             }
             barrier.wait();
@@ -87,22 +110,24 @@ pub fn cholesky_in_place(a: &mut [f64], n: usize, lda: usize) -> Result<()> {
     }
 }
 
-/// Unblocked left-looking Cholesky of the kb-by-kb diagonal block at (k0, k0).
-fn factor_unblocked(a: &mut [f64], lda: usize, k0: usize, kb: usize) -> Result<()> {
-    for j in k0..k0 + kb {
+/// Unblocked left-looking Cholesky of the kb-by-kb diagonal block that
+/// starts at `a[0]` (leading dimension `lda`); `first` is its position in
+/// the whole matrix, for the message about a failed pivot.
+fn factor_unblocked(a: &mut [f64], lda: usize, kb: usize, first: usize) -> Result<()> {
+    for j in 0..kb {
         let mut d = a[j + j * lda];
-        for p in k0..j {
+        for p in 0..j {
             let v = a[j + p * lda];
             d -= v * v;
         }
         if d <= 0.0 || !d.is_finite() {
-            return Err(EngineError::NotPositiveDefinite(format!("non-positive pivot at position {}", j + 1)));
+            return Err(EngineError::NotPositiveDefinite(format!("non-positive pivot at position {}", first + j + 1)));
         }
         let d = d.sqrt();
         a[j + j * lda] = d;
-        for i in j + 1..k0 + kb {
+        for i in j + 1..kb {
             let mut s = a[i + j * lda];
-            for p in k0..j {
+            for p in 0..j {
                 s -= a[i + p * lda] * a[j + p * lda];
             }
             a[i + j * lda] = s / d;
@@ -111,18 +136,19 @@ fn factor_unblocked(a: &mut [f64], lda: usize, k0: usize, kb: usize) -> Result<(
     Ok(())
 }
 
-/// W = L_kk^{-1} for the factored kb-by-kb diagonal block at (k0, k0), into
-/// `w` (column-major, leading dimension kb, zero above the diagonal).
-fn lower_block_inverse(a: &[f64], lda: usize, k0: usize, kb: usize, w: &mut [f64]) {
+/// W = L_kk^{-1} for the factored kb-by-kb diagonal block that starts at
+/// `a[0]` (leading dimension `lda`), into `w` (column-major, leading
+/// dimension kb, zero above the diagonal).
+fn lower_block_inverse(a: &[f64], lda: usize, kb: usize, w: &mut [f64]) {
     w[..kb * kb].iter_mut().for_each(|v| *v = 0.0);
     for c in 0..kb {
         let x = &mut w[c * kb..(c + 1) * kb];
         x[c] = 1.0;
         for j in c..kb {
-            let xj = x[j] / a[(k0 + j) * (lda + 1)];
+            let xj = x[j] / a[j * (lda + 1)];
             x[j] = xj;
             for i in j + 1..kb {
-                x[i] -= a[k0 + i + (k0 + j) * lda] * xj;
+                x[i] -= a[i + j * lda] * xj;
             }
         }
     }
@@ -216,7 +242,7 @@ pub fn lower_inverse(l: &[f64], n: usize, lda: usize, t: &mut [f64]) {
     // is T_KK times its accumulated right-hand side, one product.
     let mut winv = vec![0.0; blocks.len() * PANEL * PANEL];
     for (b, &k0) in blocks.iter().enumerate() {
-        lower_block_inverse(l, lda, k0, PANEL.min(n - k0), &mut winv[b * PANEL * PANEL..]);
+        lower_block_inverse(&l[k0 + k0 * lda..], lda, PANEL.min(n - k0), &mut winv[b * PANEL * PANEL..]);
     }
     let nthreads = if n >= PARALLEL_N { threads().min(2) } else { 1 };
     let owner = balanced_owners(&blocks, n, nthreads);
