@@ -2,7 +2,7 @@
 # its peak resident memory (VmHWM of /proc/self/status) is the fit's own.
 # Not a test.
 #   Rscript bench/scale.R CASE [glmmr|lme4|glmmTMB]
-# CASE: bernoulli_200k, crossed_80k, crossed_250k, poisson_1m (data
+# CASE: bernoulli_200k, crossed_80k, crossed_250k, crossed_5000, poisson_1m (data
 # simulated with a fixed seed; each prints one line: case, fitter, seconds,
 # -2 log L, peak MiB before and after the fit). The environment variable
 # GLMMR_THREADS sets glmmr_control(threads = ) for glmmr (unset: its default).
@@ -51,6 +51,18 @@ crossed_250k <- function() {
   list(formula = y ~ 1 + (1 | g) + (1 | h), data = d, family = gaussian)
 }
 
+# y ~ 1 + (1 | g) + (1 | h), Gaussian, 100,000 rows, 20,000 x 5,000 levels:
+# where the dense block of the second factor sets the time (the issue's
+# "20,000 x 5,000 levels take 132 s and 910 MB")
+crossed_5000 <- function() {
+  set.seed(5000)
+  ng <- 20000; nh <- 5000; n <- 100000
+  d <- data.frame(g = factor(sample(ng, n, TRUE), levels = seq_len(ng)),
+                  h = factor(sample(nh, n, TRUE), levels = seq_len(nh)))
+  d$y <- rnorm(ng)[d$g] + rnorm(nh, sd = 0.5)[d$h] + rnorm(n)
+  list(formula = y ~ 1 + (1 | g) + (1 | h), data = d, family = gaussian)
+}
+
 # y ~ x + (1 | g) + (1 | h), Poisson, 1,000,000 rows, 100,000 x 200 levels
 poisson_1m <- function() {
   set.seed(1)
@@ -62,7 +74,7 @@ poisson_1m <- function() {
 }
 
 cases <- list(bernoulli_200k = bernoulli_200k, crossed_80k = crossed_80k,
-              crossed_250k = crossed_250k, poisson_1m = poisson_1m)
+              crossed_250k = crossed_250k, crossed_5000 = crossed_5000, poisson_1m = poisson_1m)
 if (!case %in% names(cases)) stop("CASE must be one of ", paste(names(cases), collapse = ", "))
 spec <- cases[[case]]()
 gaussian_model <- identical(spec$family, gaussian)
