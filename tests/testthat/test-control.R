@@ -104,3 +104,28 @@ test_that("fits with one and two threads agree to the last bit", {
     expect_identical(ranef(one), ranef(two))
   }
 })
+
+test_that("a dense block shared by the threads gives one fit for caps of 1, 2 and 4", {
+  skip_on_cran()
+  skip_if_not_installed("lme4")
+  # 450 levels after the first term: the dense factor, its inverse (the
+  # gradient) and the update before it are split between threads; a cap
+  # above two once left block columns of the inverse unset
+  set.seed(21)
+  n <- 8000
+  d <- data.frame(a = factor(sample(1500, n, TRUE)), b = factor(sample(450, n, TRUE)))
+  d$y <- rnorm(1500)[d$a] + rnorm(450, sd = 0.6)[d$b] + rnorm(n)
+  fits <- lapply(c(1, 2, 4), function(th) {
+    glmmr(y ~ 1 + (1 | a) + (1 | b), d, REML = FALSE, control = glmmr_control(threads = th))
+  })
+  for (f in fits[-1]) {
+    expect_identical(f$theta, fits[[1]]$theta)
+    expect_identical(logLik(f), logLik(fits[[1]]))
+  }
+  tight <- lme4::lmerControl(optimizer = "nloptwrap",
+                             optCtrl = list(xtol_rel = 1e-12, ftol_rel = 1e-14, ftol_abs = 1e-14,
+                                            xtol_abs = 1e-12, maxeval = 1e5))
+  ref <- lme4::lmer(y ~ 1 + (1 | a) + (1 | b), d, REML = FALSE, control = tight)
+  expect_equal(as.numeric(logLik(fits[[1]])), as.numeric(logLik(ref)), tolerance = 1e-9)
+  expect_equal(unname(fits[[1]]$theta), unname(lme4::getME(ref, "theta")), tolerance = 1e-4)
+})
