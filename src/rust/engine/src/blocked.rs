@@ -500,8 +500,21 @@ impl BlockedSystem {
 
         // Dense block: Lambda_R' A_rr Lambda_R + I - L_r1 L_r1', then factor.
         // Only the lower triangle is formed; it is all the Cholesky reads.
-        try_copy_from_named(&mut f.s, &self.arr, || dense_block_name(m))?;
-        self.scale_dense_block(&f.lambdas, &mut f.s);
+        if self.terms[1..].iter().all(|t| t.k == 1) {
+            // one pass: S[r, c] = A_rr[r, c] d_r d_c
+            try_resize(&mut f.s, m * m, &dense_block_name(m))?;
+            let d = self.scalar_lambda_diagonal(&f.lambdas);
+            for c in 0..m {
+                let dc = d[c];
+                let (src, dst) = (&self.arr[c * m + c..(c + 1) * m], &mut f.s[c * m + c..(c + 1) * m]);
+                for ((o, a), dr) in dst.iter_mut().zip(src).zip(&d[c..]) {
+                    *o = a * dr * dc;
+                }
+            }
+        } else {
+            try_copy_from_named(&mut f.s, &self.arr, || dense_block_name(m))?;
+            self.scale_dense_block(&f.lambdas, &mut f.s);
+        }
         for r in 0..self.q_rest {
             f.s[r + r * m] += 1.0;
         }
@@ -559,28 +572,23 @@ impl BlockedSystem {
         }
     }
 
+    /// Lambda_R's diagonal (then ones for X and y) when every term after
+    /// the first is scalar.
+    fn scalar_lambda_diagonal(&self, lambdas: &[Vec<f64>]) -> Vec<f64> {
+        let mut d = vec![1.0; self.m];
+        for t in 1..self.terms.len() {
+            let r0 = self.rest_offset[t];
+            d[r0..r0 + self.terms[t].nlevels].iter_mut().for_each(|v| *v = lambdas[t][0]);
+        }
+        d
+    }
+
     /// S <- Lambda_R' S Lambda_R on the lower triangle, column by column so
-    /// that memory is read in order. Scalar terms reduce to S[r, c] * d[r] * d[c].
+    /// that memory is read in order, for terms after the first that are not
+    /// all scalar (`factor` scales the scalar case as it copies): row blocks
+    /// within each column, then column blocks.
     fn scale_dense_block(&self, lambdas: &[Vec<f64>], s: &mut [f64]) {
         let m = self.m;
-        let all_scalar = self.terms[1..].iter().all(|t| t.k == 1);
-        if all_scalar {
-            let mut d = vec![1.0; m];
-            for t in 1..self.terms.len() {
-                let l = lambdas[t][0];
-                let r0 = self.rest_offset[t];
-                d[r0..r0 + self.terms[t].nlevels].iter_mut().for_each(|v| *v = l);
-            }
-            for c in 0..m {
-                let dc = d[c];
-                let col = &mut s[c * m..(c + 1) * m];
-                for r in c..m {
-                    col[r] *= d[r] * dc;
-                }
-            }
-            return;
-        }
-        // General case: row blocks (within each column), then column blocks.
         let rest = || self.terms.iter().zip(lambdas).zip(&self.rest_offset).skip(1);
         for c in 0..m {
             let col = &mut s[c * m..(c + 1) * m];
