@@ -1073,14 +1073,8 @@ mod timing {
     #[ignore]
     fn insteval_shaped_factor_time() {
         let mut rng = Rng::new(1);
-        let n = 73421;
-        let g1: Vec<usize> = (0..n).map(|i| if i < 2972 { i } else { rng.below(2972) }).collect();
-        let g2: Vec<usize> = (0..n).map(|i| if i < 1128 { i } else { rng.below(1128) }).collect();
-        let g3: Vec<usize> = g2.iter().map(|&d| d % 14).collect();
-        let t = |g: Vec<usize>, l| ReTerm::new(g, l, 1, vec![1.0; n]).unwrap();
-        let terms = vec![t(g1, 2972), t(g2, 1128), t(g3, 14)];
-        let x: Vec<f64> = (0..2 * n).map(|e| if e < n { 1.0 } else { (e % 2) as f64 }).collect();
-        let y: Vec<f64> = (0..n).map(|_| rng.normal()).collect();
+        let (terms, x, y) = crate::testutil::insteval_shaped(&mut rng);
+        let n = y.len();
         let w = vec![1.0; n];
         let t0 = std::time::Instant::now();
         let mut sys = BlockedSystem::new(terms, n, 2).unwrap();

@@ -615,8 +615,7 @@ mod tests {
 #[cfg(test)]
 mod timing {
     use crate::lmm::{LmmInput, LmmProblem};
-    use crate::reterm::ReTerm;
-    use crate::testutil::Rng;
+    use crate::testutil::{insteval_shaped, Rng};
 
     /// The objective alone against the objective with its gradient on an
     /// InstEval-shaped problem (73,421 rows; 2,972 x 1,128 x 14 crossed).
@@ -624,15 +623,8 @@ mod timing {
     #[test]
     #[ignore]
     fn insteval_shaped_gradient_time() {
-        let mut rng = Rng::new(1);
-        let n = 73421;
-        let g1: Vec<usize> = (0..n).map(|i| if i < 2972 { i } else { rng.below(2972) }).collect();
-        let g2: Vec<usize> = (0..n).map(|i| if i < 1128 { i } else { rng.below(1128) }).collect();
-        let g3: Vec<usize> = g2.iter().map(|&d| d % 14).collect();
-        let t = |g: Vec<usize>, l| ReTerm::new(g, l, 1, vec![1.0; n]).unwrap();
-        let terms = vec![t(g1, 2972), t(g2, 1128), t(g3, 14)];
-        let x: Vec<f64> = (0..2 * n).map(|e| if e < n { 1.0 } else { (e % 2) as f64 }).collect();
-        let y: Vec<f64> = (0..n).map(|_| rng.normal()).collect();
+        let (terms, x, y) = insteval_shaped(&mut Rng::new(1));
+        let n = y.len();
         let input = LmmInput { y, x, p: 2, weights: vec![1.0; n], offset: vec![0.0; n], terms, reml: false };
         let mut prob = LmmProblem::new(input).unwrap();
         let theta = [0.3, 0.5, 0.1];

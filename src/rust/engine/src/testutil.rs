@@ -39,3 +39,18 @@ impl Rng {
         (self.next_u64() % n as u64) as usize
     }
 }
+
+/// The shape of lme4's InstEval for the timing tests: 73,421 rows, three
+/// scalar terms of 2,972, 1,128 and 14 levels (the last nested in the
+/// second), X = [1, 0/1] and a random response. Returns (terms, x, y).
+pub fn insteval_shaped(rng: &mut Rng) -> (Vec<crate::reterm::ReTerm>, Vec<f64>, Vec<f64>) {
+    let n = 73421;
+    let g1: Vec<usize> = (0..n).map(|i| if i < 2972 { i } else { rng.below(2972) }).collect();
+    let g2: Vec<usize> = (0..n).map(|i| if i < 1128 { i } else { rng.below(1128) }).collect();
+    let g3: Vec<usize> = g2.iter().map(|&d| d % 14).collect();
+    let t = |g: Vec<usize>, l| crate::reterm::ReTerm::new(g, l, 1, vec![1.0; n]).unwrap();
+    let terms = vec![t(g1, 2972), t(g2, 1128), t(g3, 14)];
+    let x: Vec<f64> = (0..2 * n).map(|e| if e < n { 1.0 } else { (e % 2) as f64 }).collect();
+    let y: Vec<f64> = (0..n).map(|_| rng.normal()).collect();
+    (terms, x, y)
+}
