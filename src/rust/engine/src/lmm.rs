@@ -1,8 +1,9 @@
 //! The linear mixed model: the profiled deviance (ML) or REML criterion as a
 //! function of theta, its optimisation and the fitted quantities. BFGS runs
-//! on the exact gradient (`lmm_gradient`): on InstEval 36 values of the
-//! objective (plus gradients) where finite differences took 133 and 19 more
-//! for the convergence check. With scalar terms a gradient there costs
+//! on the exact gradient (`lmm_gradient`), with steps limited to the scale
+//! of theta: on InstEval 27 values of the objective, the check's included
+//! (plus gradients), where finite differences took 133 and 19 more for the
+//! convergence check. With scalar terms a gradient there costs
 //! about 1.3 values (one triangular inverse of the dense block; see
 //! `lmm_gradient`), with vector terms about 2.5 (its whole inverse)
 //! (bench/README.md).
