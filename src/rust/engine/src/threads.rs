@@ -1,4 +1,4 @@
-//! How many threads the engine may use, and the one way it uses them.
+//! How many threads the engine may use, and how it uses them.
 //!
 //! The cap is set per fit by the caller (the binding, from
 //! `glmmr_control(threads = )`) with `with_threads`, which holds it for the
