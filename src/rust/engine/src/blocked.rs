@@ -22,7 +22,7 @@ use crate::dense_chol::{cholesky_in_place, solve_lower_transpose, subtract_gram_
 use crate::error::{EngineError, Result};
 use crate::memory::{fmt_count, try_copy_from, try_copy_from_named, try_filled, try_resize, try_with_capacity, try_zeros};
 use crate::reterm::{level_lambda_t_times, ReTerm};
-use crate::threads;
+use crate::threads::{self, SharedPtr};
 
 /// What the dense block is, for a message about its allocation.
 pub(crate) fn dense_block_name(m: usize) -> String {
@@ -53,11 +53,6 @@ fn schur_split(rows: &[usize], rows_ptr: &[usize], m: usize) -> usize {
     }
     m
 }
-
-#[derive(Clone, Copy)]
-struct SharedPtr(*mut f64);
-unsafe impl Send for SharedPtr {}
-unsafe impl Sync for SharedPtr {}
 
 /// A run of `k` consecutive pattern rows belonging to one level of a rest term.
 #[derive(Debug, Clone, Copy)]
@@ -524,17 +519,11 @@ impl BlockedSystem {
         }
         let sp = SharedPtr(f.s.as_mut_ptr());
         let lr1 = &f.lr1;
-        if self.schur_split < m && threads::threads() > 1 {
-            std::thread::scope(|sc| {
-                // SAFETY: the two calls write disjoint column ranges of S.
-                let h = sc.spawn(move || unsafe { self.subtract_schur_columns(lr1, sp, self.schur_split, m) });
-                unsafe { self.subtract_schur_columns(lr1, sp, 0, self.schur_split) };
-                h.join().expect("the dense block's update");
-            });
-        } else {
-            // SAFETY: the only access to S.
-            unsafe { self.subtract_schur_columns(lr1, sp, 0, m) };
-        }
+        let split = if threads::threads() > 1 { self.schur_split } else { m };
+        let columns = [(0, split), (split, m)];
+        // SAFETY: the two calls (one when split == m) write the disjoint
+        // column ranges of S in `columns`.
+        threads::run_pair(split < m, &|tid| unsafe { self.subtract_schur_columns(lr1, sp, columns[tid].0, columns[tid].1) });
         cholesky_in_place(&mut f.s, m, m)
     }
 

@@ -4,7 +4,7 @@
 //! blocked system (crossed terms, fixed effects, response) goes through here.
 
 use crate::error::{EngineError, Result};
-use crate::threads::{threads, SpinBarrier};
+use crate::threads::{run_pair, threads, SharedConst, SharedPtr, SpinBarrier};
 
 const PANEL: usize = 64;
 
@@ -13,7 +13,7 @@ const PANEL: usize = 64;
 const ROW_CHUNK: usize = 256;
 
 /// Blocks from this size on are factored by two threads (when allowed).
-const PARALLEL_N: usize = 384;
+pub(crate) const PARALLEL_N: usize = 384;
 
 /// Overwrite the lower triangle of the column-major `n`-by-`n` matrix `a`
 /// (leading dimension `lda`) with its Cholesky factor L (A = L L').
@@ -103,7 +103,7 @@ pub fn cholesky_in_place(a: &mut [f64], n: usize, lda: usize) -> Result<()> {
             k0 = r0;
         }
     };
-    run_threads(nthreads, &work);
+    run_pair(nthreads > 1, &work);
     match failure.into_inner().unwrap_or_else(|p| p.into_inner()) {
         Some(e) => Err(e),
         None => Ok(()),
@@ -218,7 +218,7 @@ pub fn inverse_from_factor(l: &[f64], n: usize, lda: usize, t: &mut [f64], inv: 
             }
         }
     };
-    run_threads(nthreads, &gram);
+    run_pair(nthreads > 1, &gram);
     for c in 0..n {
         for r in c + 1..n {
             inv[c + r * n] = inv[r + c * n];
@@ -299,7 +299,7 @@ pub fn lower_inverse(l: &[f64], n: usize, lda: usize, t: &mut [f64]) {
             }
         }
     };
-    run_threads(nthreads, &invert);
+    run_pair(nthreads > 1, &invert);
 }
 
 /// Which of `nthreads` threads (1 or 2) computes each block column of T:
@@ -347,32 +347,8 @@ pub fn subtract_gram_lower(c: &mut [f64], m: usize, ldc: usize, a: &[f64], k: us
             }
         }
     };
-    run_threads(nthreads, &work);
+    run_pair(nthreads > 1, &work);
 }
-
-/// Run `work(tid)` for tid in 0..nthreads (1 or 2), the second on a
-/// scoped thread.
-fn run_threads(nthreads: usize, work: &(dyn Fn(usize) + Sync)) {
-    if nthreads > 1 {
-        std::thread::scope(|sc| {
-            let h = sc.spawn(|| work(1));
-            work(0);
-            let _ = h.join();
-        });
-    } else {
-        work(0);
-    }
-}
-
-#[derive(Clone, Copy)]
-struct SharedConst(*const f64);
-unsafe impl Send for SharedConst {}
-unsafe impl Sync for SharedConst {}
-
-#[derive(Clone, Copy)]
-struct SharedPtr(*mut f64);
-unsafe impl Send for SharedPtr {}
-unsafe impl Sync for SharedPtr {}
 
 /// Solve L x = b in place (forward substitution) for the leading `n` rows.
 pub fn solve_lower(l: &[f64], n: usize, lda: usize, b: &mut [f64]) {

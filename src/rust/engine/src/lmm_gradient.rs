@@ -158,7 +158,7 @@ pub(crate) fn scalar_terms_gradient(
     // gradient does not depend on the thread count.
     let panels: Vec<usize> = (0..nn).step_by(PANEL).collect();
     let mut other = vec![0.0; l1];
-    if nn >= 384 && crate::threads::threads() > 1 {
+    if nn >= crate::dense_chol::PARALLEL_N && crate::threads::threads() > 1 {
         std::thread::scope(|sc| {
             let h = sc.spawn(|| first_term_norms(sys, f, t, nn, &panels, 1, 2, &mut other));
             first_term_norms(sys, f, t, nn, &panels, 0, 2, &mut ss);

@@ -122,6 +122,36 @@ impl SpinBarrier {
     }
 }
 
+/// Run `work(0)` on the calling thread and, when `two`, `work(1)` at the
+/// same time on a second (scoped) one; a panic there is raised again here.
+/// For the dense routines, which split their work in two by index.
+pub fn run_pair(two: bool, work: &(dyn Fn(usize) + Sync)) {
+    if !two {
+        work(0);
+        return;
+    }
+    std::thread::scope(|sc| {
+        let h = sc.spawn(|| work(1));
+        work(0);
+        if let Err(e) = h.join() {
+            std::panic::resume_unwind(e);
+        }
+    });
+}
+
+/// A pointer to an array that two threads write in disjoint parts (each
+/// use says why they are disjoint).
+#[derive(Clone, Copy)]
+pub struct SharedPtr(pub *mut f64);
+unsafe impl Send for SharedPtr {}
+unsafe impl Sync for SharedPtr {}
+
+/// A pointer to an array that threads only read.
+#[derive(Clone, Copy)]
+pub struct SharedConst(pub *const f64);
+unsafe impl Send for SharedConst {}
+unsafe impl Sync for SharedConst {}
+
 /// Run `f` on every task, the tasks dealt alternately to up to `threads()`
 /// threads (the calling thread is one of them). Each task owns what it
 /// writes, so which thread runs it does not change the result.
